@@ -1,0 +1,219 @@
+package gatehouse
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Scopes is a set of API key scopes. A key only works for what its scopes
+// allow, and never beyond what its owner can do at the moment of use.
+type Scopes uint8
+
+const (
+	// ScopeUser ("User resources") is the user-level API, mirroring the
+	// owner's permissions except administration.
+	ScopeUser Scopes = 1 << iota
+	// ScopeChannels ("Platform channels") lets conda clients and build
+	// systems use the channels the owner can read.
+	ScopeChannels
+	// ScopeAdmin ("Administration") is the administrative API. Only
+	// administrators can grant it, and only explicitly: the seed's User
+	// resources scope excludes administrative controls.
+	ScopeAdmin
+
+	allScopes = ScopeUser | ScopeChannels | ScopeAdmin
+)
+
+var scopeNames = []struct {
+	scope       Scopes
+	name, label string
+}{
+	{ScopeUser, "user", "User resources"},
+	{ScopeChannels, "channels", "Platform channels"},
+	{ScopeAdmin, "admin", "Administration"},
+}
+
+// Has reports whether s holds every scope in want.
+func (s Scopes) Has(want Scopes) bool { return s&want == want }
+
+// SubsetOf reports whether every scope of s is also in t.
+func (s Scopes) SubsetOf(t Scopes) bool { return s&^t == 0 }
+
+// Names returns the scope names, in a stable order.
+func (s Scopes) Names() []string {
+	names := make([]string, 0, 3)
+	for _, n := range scopeNames {
+		if s.Has(n.scope) {
+			names = append(names, n.name)
+		}
+	}
+	return names
+}
+
+// Labels returns the names a person sees in the web UI.
+func (s Scopes) Labels() []string {
+	labels := make([]string, 0, 3)
+	for _, n := range scopeNames {
+		if s.Has(n.scope) {
+			labels = append(labels, n.label)
+		}
+	}
+	return labels
+}
+
+func (s Scopes) String() string { return strings.Join(s.Names(), ",") }
+
+// ParseScopes parses scope names. Unknown names are an error, so a typo
+// never silently yields a weaker or stronger key.
+func ParseScopes(names []string) (Scopes, error) {
+	var s Scopes
+	for _, name := range names {
+		found := false
+		for _, n := range scopeNames {
+			if n.name == name {
+				s |= n.scope
+				found = true
+			}
+		}
+		if !found {
+			return 0, FieldErrorf("scopes", "Unknown scope %q: use \"user\", \"channels\" or \"admin\".", truncate(name, 32))
+		}
+	}
+	return s, nil
+}
+
+// MarshalJSON encodes scopes as a list of names.
+func (s Scopes) MarshalJSON() ([]byte, error) { return json.Marshal(s.Names()) }
+
+// UnmarshalJSON decodes a list of scope names.
+func (s *Scopes) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return FieldErrorf("scopes", "Scopes must be a list of names, such as [\"user\", \"channels\"].")
+	}
+	v, err := ParseScopes(names)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// MaxKeyLifetime is the longest a key may live: one year.
+const MaxKeyLifetime = 365 * 24 * time.Hour
+
+// APIKey is a key's metadata. The key itself is never stored: only the
+// SHA-256 Hash of it, and a Hint that shows its first and last characters.
+type APIKey struct {
+	ID         int64     `json:"id"`
+	UserID     int64     `json:"user_id"`
+	Name       string    `json:"name"`
+	Hash       []byte    `json:"-"`
+	Hint       string    `json:"hint"`
+	Scopes     Scopes    `json:"scopes"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	LastUsedAt time.Time `json:"last_used_at"` // zero if never used
+	RevokedAt  time.Time `json:"revoked_at"`   // zero if not revoked
+	// RevokeReason says why: RevokedByUser, RevokedReplaced, RevokedLogout.
+	RevokeReason string `json:"revoke_reason,omitempty"`
+	// CreatedVia is how the creator authenticated: "session", "password",
+	// "key" or "oauth".
+	CreatedVia string `json:"created_via,omitempty"`
+}
+
+// Reasons a key was revoked.
+const (
+	RevokedByUser   = "revoked"
+	RevokedReplaced = "replaced"
+	RevokedLogout   = "logout"
+)
+
+// KeyStatus is a key's state at some moment.
+type KeyStatus string
+
+const (
+	KeyActive  KeyStatus = "active"
+	KeyExpired KeyStatus = "expired"
+	KeyRevoked KeyStatus = "revoked"
+)
+
+// Status returns the key's state at now. Revocation wins over expiry.
+func (k *APIKey) Status(now time.Time) KeyStatus {
+	switch {
+	case !k.RevokedAt.IsZero():
+		return KeyRevoked
+	case !now.Before(k.ExpiresAt):
+		return KeyExpired
+	}
+	return KeyActive
+}
+
+// ValidateKeyName checks a key's name: 1 to 100 printable characters.
+func ValidateKeyName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return FieldErrorf("name", "Give the key a name, so you can tell it apart later.")
+	}
+	if utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
+		return FieldErrorf("name", "Key names are at most 100 characters.")
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return FieldErrorf("name", "Key names may not hold control characters.")
+		}
+	}
+	return nil
+}
+
+// ValidateKeyExpiry checks a requested expiry against now: required, in
+// the future, and at most MaxKeyLifetime away.
+func ValidateKeyExpiry(now, expiresAt time.Time) error {
+	switch {
+	case expiresAt.IsZero():
+		return FieldErrorf("expires_at", "An expiry date is required; keys live at most one year.")
+	case !expiresAt.After(now):
+		return FieldErrorf("expires_at", "The expiry date %s is in the past; choose a date within the next year.", expiresAt.UTC().Format(time.DateOnly))
+	case expiresAt.Sub(now) > MaxKeyLifetime:
+		return FieldErrorf("expires_at", "Keys live at most one year: choose a date no later than %s.", now.Add(MaxKeyLifetime).UTC().Format(time.DateOnly))
+	}
+	return nil
+}
+
+// ValidateKeyScopes checks that a key asks for at least one scope and only
+// scopes its owner holds.
+func ValidateKeyScopes(owner *User, scopes Scopes) error {
+	switch {
+	case scopes == 0:
+		return FieldErrorf("scopes", "Choose at least one scope: User resources, Platform channels, or both.")
+	case !scopes.SubsetOf(allScopes):
+		return FieldErrorf("scopes", "Unknown scope.")
+	case scopes.Has(ScopeAdmin) && !owner.IsAdmin:
+		return Errorf(EFORBIDDEN, "Only administrators can create keys with the Administration scope.")
+	}
+	return nil
+}
+
+// CheckDelegation enforces that a key never mints a key stronger than
+// itself: no scope it lacks, no expiry after its own (checklist A5).
+func CheckDelegation(parent *APIKey, scopes Scopes, expiresAt time.Time) error {
+	if parent == nil {
+		return nil
+	}
+	if !scopes.SubsetOf(parent.Scopes) {
+		return Errorf(EFORBIDDEN, "A key can only create keys with its own scopes (%s).", strings.Join(parent.Scopes.Names(), ", "))
+	}
+	if expiresAt.After(parent.ExpiresAt) {
+		return Errorf(EFORBIDDEN, "A key can only create keys that expire no later than itself (%s).", parent.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

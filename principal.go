@@ -1,0 +1,47 @@
+package gatehouse
+
+// AuthMethod is how a request proved who it is.
+type AuthMethod string
+
+const (
+	AuthSession  AuthMethod = "session"  // browser session cookie
+	AuthPassword AuthMethod = "password" // HTTP Basic with username and password
+	AuthKey      AuthMethod = "key"      // an API key, in any of the accepted forms
+	AuthOAuth    AuthMethod = "oauth"    // a short-lived OAuth access token (CLI login)
+)
+
+// Principal is the authenticated caller of one request: the user as they
+// are at this moment, and the key they used, if any.
+type Principal struct {
+	User   *User
+	Key    *APIKey // nil unless Method is AuthKey
+	Method AuthMethod
+}
+
+// Scopes returns what the caller may do. Sessions and passwords carry every
+// scope the user holds; a key carries its own scopes, cut down to what the
+// owner holds now (an administrator demoted loses ScopeAdmin on every key).
+func (p *Principal) Scopes() Scopes {
+	held := ScopeUser | ScopeChannels
+	if p.User.IsAdmin {
+		held |= ScopeAdmin
+	}
+	if p.Key != nil {
+		return p.Key.Scopes & held
+	}
+	return held
+}
+
+// Require returns nil if the caller holds every scope in want, and an
+// EFORBIDDEN error that names the missing scope otherwise.
+func (p *Principal) Require(want Scopes) error {
+	have := p.Scopes()
+	if have.Has(want) {
+		return nil
+	}
+	missing := want &^ have
+	if p.Key == nil {
+		return Errorf(EFORBIDDEN, "This needs administrator rights.")
+	}
+	return Errorf(EFORBIDDEN, "This key lacks the %s scope. Create a key that includes it in Account Settings → API Keys.", missing.Labels()[0])
+}

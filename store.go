@@ -1,0 +1,100 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the metadata storage every backend implements (sqlstore for
+// SQLite and PostgreSQL). Methods return *Error with ENOTFOUND, ECONFLICT
+// or EINVALID for the cases named, EUNAVAILABLE when the database cannot
+// be reached, and wrap anything else. Times go in and come out in UTC.
+type Store interface {
+	UserStore
+	OrgStore
+	KeyStore
+	SessionStore
+	AuditStore
+	// Ping checks the database is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// UserStore keeps user accounts.
+type UserStore interface {
+	// CreateUser inserts u and sets u.ID. ECONFLICT if a user or an
+	// organization already has the name.
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UserByName(ctx context.Context, username string) (*User, error)
+	// ListUsers returns all users ordered by username.
+	ListUsers(ctx context.Context) ([]*User, error)
+	CountUsers(ctx context.Context) (int, error)
+	// SetPassword replaces the password hash and sets PasswordChangedAt.
+	SetPassword(ctx context.Context, userID int64, hash string, at time.Time) error
+	// UpdateUser saves IsAdmin, Disabled and Email.
+	UpdateUser(ctx context.Context, u *User) error
+}
+
+// OrgStore keeps organizations and their members.
+type OrgStore interface {
+	// CreateOrg inserts o with ownerID as its first owner, atomically, and
+	// sets o.ID. ECONFLICT if a user or an organization has the name.
+	CreateOrg(ctx context.Context, o *Org, ownerID int64) error
+	OrgByName(ctx context.Context, name string) (*Org, error)
+	// UserOrgs returns the user's memberships ordered by organization name.
+	UserOrgs(ctx context.Context, userID int64) ([]*Membership, error)
+	// OrgMembers returns the members ordered by username.
+	OrgMembers(ctx context.Context, orgID int64) ([]*Membership, error)
+	// OrgMember returns one membership, ENOTFOUND if none.
+	OrgMember(ctx context.Context, orgID, userID int64) (*Membership, error)
+	// PutOrgMember adds the user or changes their role. EINVALID if it
+	// would leave the organization without an owner.
+	PutOrgMember(ctx context.Context, orgID, userID int64, role OrgRole) error
+	// RemoveOrgMember removes the user. ENOTFOUND if not a member, EINVALID
+	// if they are the last owner.
+	RemoveOrgMember(ctx context.Context, orgID, userID int64) error
+}
+
+// KeyStore keeps API key metadata and hashes.
+type KeyStore interface {
+	// CreateKey inserts k and sets k.ID. In the same transaction it revokes
+	// (reason RevokedReplaced, at k.CreatedAt) any unrevoked key of the same
+	// user with the same name, and returns it; replaced is nil if none.
+	CreateKey(ctx context.Context, k *APIKey) (replaced *APIKey, err error)
+	// KeyByHash returns the key with this hash, whatever its status, and
+	// its owner. ENOTFOUND if none.
+	KeyByHash(ctx context.Context, hash []byte) (*APIKey, *User, error)
+	// KeyByID returns the user's key. ENOTFOUND if it is not theirs.
+	KeyByID(ctx context.Context, userID, keyID int64) (*APIKey, error)
+	// ListKeys returns all the user's keys, newest first, revoked included.
+	ListKeys(ctx context.Context, userID int64) ([]*APIKey, error)
+	// RevokeKey revokes the user's key and returns it. Revoking a revoked
+	// key changes nothing and succeeds. ENOTFOUND if it is not theirs.
+	RevokeKey(ctx context.Context, userID, keyID int64, at time.Time, reason string) (*APIKey, error)
+	// TouchKey records a use: sets LastUsedAt to at if that is later.
+	TouchKey(ctx context.Context, keyID int64, at time.Time) error
+}
+
+// SessionStore keeps browser sessions.
+type SessionStore interface {
+	// CreateSession inserts s and sets s.ID.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByHash returns the session and its user. ENOTFOUND if none.
+	SessionByHash(ctx context.Context, hash []byte) (*Session, *User, error)
+	// ExtendSession moves the session's expiry (sliding idle timeout).
+	ExtendSession(ctx context.Context, id int64, expiresAt time.Time) error
+	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteUserSessions ends every session of the user (password change,
+	// account disabled).
+	DeleteUserSessions(ctx context.Context, userID int64) error
+	// DeleteExpiredSessions removes sessions that expired before t.
+	DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error)
+}
+
+// AuditStore keeps the audit log.
+type AuditStore interface {
+	// AppendAudit inserts e and sets e.ID.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+}
