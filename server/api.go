@@ -33,7 +33,7 @@ func (s *Server) api(need gatehouse.Scopes, h apiHandler) http.Handler {
 }
 
 var errNoCredential = &credError{
-	Error:  gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Sign in, or send an API key: Authorization: Bearer <key>. Create keys in Account Settings → API Keys."),
+	Err:    gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Sign in, or send an API key: Authorization: Bearer <key>. Create keys in Account Settings → API Keys."),
 	Reason: "NO API KEY",
 }
 

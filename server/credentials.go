@@ -22,12 +22,12 @@ type credential struct {
 func (c credential) present() bool { return c.key != "" || c.username != "" || c.password != "" }
 
 var errConflictingCredentials = &credError{
-	Error:  gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The request carries two different credentials. Send one API key, in one place."),
+	Err:    gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The request carries two different credentials. Send one API key, in one place."),
 	Reason: "INVALID API KEY",
 }
 
 var errBadAuthorization = &credError{
-	Error:  gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The Authorization header is not understood. Send: Authorization: Bearer <API key>."),
+	Err:    gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The Authorization header is not understood. Send: Authorization: Bearer <API key>."),
 	Reason: "INVALID API KEY",
 }
 
@@ -95,7 +95,7 @@ func (s *Server) authenticateCredential(ctx context.Context, c credential, ip ne
 }
 
 var errBadPassword = &credError{
-	Error:  gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Wrong username or password."),
+	Err:    gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Wrong username or password."),
 	Reason: "INVALID CREDENTIALS",
 }
 
@@ -108,7 +108,7 @@ func (s *Server) passwordSignIn(ctx context.Context, username, pw string, ip net
 		s.metrics.rateLimited.Inc()
 		s.audit(ctx, &gatehouse.AuditEvent{Actor: username, Action: gatehouse.AuditSignIn, IP: ip.String(), Detail: "throttled"})
 		e := rateLimited(wait).(*credError)
-		e.Message = "Too many failed sign-ins for this account. Wait a little and try again."
+		e.Err.Message = "Too many failed sign-ins for this account. Wait a little and try again."
 		return nil, e
 	}
 	u, err := s.store.UserByName(ctx, username)
@@ -138,7 +138,7 @@ func (s *Server) passwordSignIn(ctx context.Context, username, pw string, ip net
 		}
 		s.audit(ctx, e)
 		if ok && u.Disabled {
-			return nil, &credError{Error: gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This account is disabled. Ask an administrator to enable it."), Reason: "ACCOUNT DISABLED"}
+			return nil, &credError{Err: gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This account is disabled. Ask an administrator to enable it."), Reason: "ACCOUNT DISABLED"}
 		}
 		return nil, errBadPassword
 	}

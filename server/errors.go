@@ -39,13 +39,14 @@ type apiErrorInner struct {
 // credError is an authentication failure: the domain error plus the
 // machine-readable reason of protocols.md ("API KEY EXPIRED", ...).
 type credError struct {
-	*gatehouse.Error
+	Err    *gatehouse.Error
 	Reason string
 	// RetryAfter is set on rate-limit refusals, in whole seconds.
 	RetryAfter int
 }
 
-func (e *credError) Unwrap() error { return e.Error }
+func (e *credError) Error() string { return e.Err.Error() }
+func (e *credError) Unwrap() error { return e.Err }
 
 // writeAPIError answers an /api request with err's status and message.
 // Internal errors are logged here and never shown.

@@ -81,7 +81,7 @@ func (k *keyAuth) close() {
 
 // errBadFormat is returned before any database lookup (checklist B1).
 var errBadFormat = &credError{
-	Error:  gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This is not a Gatehouse API key: it may be cut short or mistyped. Copy it again, or create a new one in Account Settings → API Keys."),
+	Err:    gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This is not a Gatehouse API key: it may be cut short or mistyped. Copy it again, or create a new one in Account Settings → API Keys."),
 	Reason: "INVALID API KEY",
 }
 
@@ -128,7 +128,7 @@ func (k *keyAuth) load(ctx context.Context, h [32]byte, now time.Time) (*cachedK
 	case gatehouse.ENOTFOUND:
 		k.metrics.keyChecks.WithLabelValues("unknown").Inc()
 		return nil, &credError{
-			Error:  gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This API key is not known to this server. Check you copied the whole key, or create a new one in Account Settings → API Keys."),
+			Err:    gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This API key is not known to this server. Check you copied the whole key, or create a new one in Account Settings → API Keys."),
 			Reason: "INVALID API KEY",
 		}
 	case gatehouse.EUNAVAILABLE:
@@ -162,11 +162,11 @@ func (k *keyAuth) check(c *cachedKey, now time.Time) error {
 			msg = fmt.Sprintf("This API key (%q) was replaced by a newer key with the same name on %s. Use the new key, or create one in Account Settings → API Keys.",
 				c.key.Name, c.key.RevokedAt.UTC().Format(time.DateOnly))
 		}
-		return &credError{Error: gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "%s", msg), Reason: "API KEY REVOKED"}
+		return &credError{Err: gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "%s", msg), Reason: "API KEY REVOKED"}
 	case gatehouse.KeyExpired:
 		k.metrics.keyChecks.WithLabelValues("expired").Inc()
 		return &credError{
-			Error: gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This API key (%q) expired on %s. Create a new key in Account Settings → API Keys, or run: gatehouse login.",
+			Err: gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "This API key (%q) expired on %s. Create a new key in Account Settings → API Keys, or run: gatehouse login.",
 				c.key.Name, c.key.ExpiresAt.UTC().Format(time.DateOnly)),
 			Reason: "API KEY EXPIRED",
 		}
@@ -174,7 +174,7 @@ func (k *keyAuth) check(c *cachedKey, now time.Time) error {
 	if c.user.Disabled {
 		k.metrics.keyChecks.WithLabelValues("disabled").Inc()
 		return &credError{
-			Error:  gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The account that owns this API key is disabled. Ask an administrator to enable it."),
+			Err:    gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The account that owns this API key is disabled. Ask an administrator to enable it."),
 			Reason: "ACCOUNT DISABLED",
 		}
 	}

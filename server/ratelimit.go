@@ -81,7 +81,7 @@ func rateLimited(retryAfter int) error {
 		retryAfter = 1
 	}
 	return &credError{
-		Error:      gatehouse.Errorf(gatehouse.ERATELIMITED, "Too many failed attempts from this address. Wait %d seconds and try again.", retryAfter),
+		Err:        gatehouse.Errorf(gatehouse.ERATELIMITED, "Too many failed attempts from this address. Wait %d seconds and try again.", retryAfter),
 		Reason:     "TOO MANY ATTEMPTS",
 		RetryAfter: retryAfter,
 	}
