@@ -1,0 +1,205 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/sqlstore"
+)
+
+// fakeClock is a settable clock shared by the server and the test.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// countingStore counts key lookups, to prove malformed keys never reach
+// the database (checklist B1).
+type countingStore struct {
+	gatehouse.Store
+	keyLookups atomic.Int64
+}
+
+func (c *countingStore) KeyByHash(ctx context.Context, h []byte) (*gatehouse.APIKey, *gatehouse.User, error) {
+	c.keyLookups.Add(1)
+	return c.Store.KeyByHash(ctx, h)
+}
+
+// syncBuffer is a log sink the test can read while the server writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type fixture struct {
+	t     *testing.T
+	srv   *Server
+	store *countingStore
+	clock *fakeClock
+	logs  *syncBuffer
+	admin *gatehouse.User
+}
+
+// The test password hasher is the real one; users are few per test.
+const testPassword = "correct horse battery staple"
+
+func newFixture(t *testing.T, mutate ...func(*Config)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatalf("opening store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	// A non-UTC zone on the way in: the store and server must not care.
+	clock := &fakeClock{t: time.Date(2026, 3, 14, 15, 9, 26, 0, time.FixedZone("X", -7*3600))}
+	f := &fixture{t: t, store: &countingStore{Store: db}, clock: clock, logs: &syncBuffer{}}
+	cfg := Config{
+		Store:     f.store,
+		Logger:    slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Clock:     clock.Now,
+		PublicURL: &url.URL{Scheme: "http", Host: "gatehouse.test"},
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	f.srv, err = New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { f.srv.Close() })
+	f.admin = f.user("admin", true)
+	return f
+}
+
+// user creates a user with testPassword.
+func (f *fixture) user(name string, admin bool) *gatehouse.User {
+	f.t.Helper()
+	hash, err := password.Hash(testPassword)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	u := &gatehouse.User{Username: name, PasswordHash: hash, IsAdmin: admin, CreatedAt: f.clock.Now(), PasswordChangedAt: f.clock.Now()}
+	if err := f.store.CreateUser(context.Background(), u); err != nil {
+		f.t.Fatalf("creating user %s: %v", name, err)
+	}
+	return u
+}
+
+type call struct {
+	method, path string
+	body         any
+	auth         string // full Authorization header value
+	remote       string // RemoteAddr, default 192.0.2.1:1234
+	header       http.Header
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(a.body, &m); err != nil {
+		t.Fatalf("answer is not JSON (%d): %s", a.status, a.body)
+	}
+	return m
+}
+
+func (f *fixture) do(c call) answer {
+	f.t.Helper()
+	var body io.Reader
+	switch b := c.body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		body = bytes.NewReader(j)
+	}
+	r := httptest.NewRequest(c.method, c.path, body)
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if c.auth != "" {
+		r.Header.Set("Authorization", c.auth)
+	}
+	for k, v := range c.header {
+		r.Header[k] = v
+	}
+	r.RemoteAddr = "192.0.2.1:1234"
+	if c.remote != "" {
+		r.RemoteAddr = c.remote
+	}
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, r)
+	return answer{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
+}
+
+func basic(user, pw string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
+}
+
+func bearer(key string) string { return "Bearer " + key }
+
+func (f *fixture) expiry(d time.Duration) string {
+	return f.clock.Now().Add(d).UTC().Format(time.RFC3339)
+}
+
+// createKey makes a key over the API with the user's password and returns
+// the key and its id.
+func (f *fixture) createKey(user, name string, scopes []string, ttl time.Duration) (string, int64) {
+	f.t.Helper()
+	a := f.do(call{method: "POST", path: "/api/keys", auth: basic(user, testPassword),
+		body: map[string]any{"name": name, "scopes": scopes, "expires_at": f.expiry(ttl)}})
+	if a.status != http.StatusCreated {
+		f.t.Fatalf("creating key: %d %s", a.status, a.body)
+	}
+	m := a.json(f.t)
+	return m["key"].(string), int64(m["id"].(float64))
+}
