@@ -98,3 +98,55 @@ type AuditStore interface {
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 }
+
+// ChannelStore keeps channels, their grants and their packages.
+type ChannelStore interface {
+	// CreateChannel inserts c and sets c.ID. ECONFLICT if the name is taken.
+	CreateChannel(ctx context.Context, c *Channel) error
+	ChannelByName(ctx context.Context, name string) (*Channel, error)
+	// ListChannels returns every channel ordered by name.
+	ListChannels(ctx context.Context) ([]*Channel, error)
+	// SetChannelVisibility changes who may read the channel.
+	SetChannelVisibility(ctx context.Context, channelID int64, v Visibility) error
+	// PutChannelGrant gives the user the role (replacing any grant);
+	// DeleteChannelGrant removes it (ENOTFOUND if none).
+	PutChannelGrant(ctx context.Context, channelID, userID int64, role ChannelRole, at time.Time) error
+	DeleteChannelGrant(ctx context.Context, channelID, userID int64) error
+	ChannelGrants(ctx context.Context, channelID int64) ([]*ChannelGrant, error)
+	// ChannelRoleOf returns the user's effective role on the channel at
+	// this moment: the highest of owning it, an explicit grant, and
+	// OrgChannelRole of their membership in the owning organization.
+	ChannelRoleOf(ctx context.Context, channelID, userID int64) (ChannelRole, error)
+
+	// AddPackage inserts p and bumps the channel's revision, in one
+	// transaction. If a package with the same channel, subdir and filename
+	// exists: ECONFLICT, unless replace, in which case it is swapped and
+	// returned. p.ID is set.
+	AddPackage(ctx context.Context, p *Package, replace bool) (replaced *Package, err error)
+	// DeletePackage removes the package, bumps the revision and returns
+	// it. ENOTFOUND if none.
+	DeletePackage(ctx context.Context, channelID int64, subdir, filename string) (*Package, error)
+	PackageByFilename(ctx context.Context, channelID int64, subdir, filename string) (*Package, error)
+	// ListPackages returns the channel's packages in subdir ("" for all),
+	// ordered by subdir then filename, Record included.
+	ListPackages(ctx context.Context, channelID int64, subdir string) ([]*Package, error)
+	// ChannelSubdirs returns the subdirs that hold packages, sorted.
+	ChannelSubdirs(ctx context.Context, channelID int64) ([]string, error)
+	// BlobKeyInUse reports whether any package references the blob key
+	// (orphan collection after a crash, checklist H4).
+	BlobKeyInUse(ctx context.Context, key string) (bool, error)
+}
+
+// GateStore keeps the registration gate's network rules and the clients
+// seen on channel requests.
+type GateStore interface {
+	CreateNetworkRule(ctx context.Context, r *NetworkRule) error
+	ListNetworkRules(ctx context.Context) ([]*NetworkRule, error)
+	// DeleteNetworkRule removes the rule; ENOTFOUND if none.
+	DeleteNetworkRule(ctx context.Context, id int64) error
+	// RecordClient upserts the client row for (KeyID, IP, UserAgent):
+	// FirstSeen is kept, LastSeen moves forward, Requests adds c.Requests.
+	RecordClient(ctx context.Context, c *Client) error
+	// ListClients returns clients, most recently seen first, at most limit.
+	ListClients(ctx context.Context, limit int) ([]*Client, error)
+}
