@@ -1,0 +1,372 @@
+package conda
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse"
+)
+
+// Index is a package's info/index.json: the typed fields Gatehouse uses, and
+// Raw, every key of the file with its value in canonical form (compact, with
+// object keys sorted), for the repodata record.
+type Index struct {
+	Name        string
+	Version     string
+	Build       string
+	BuildNumber int64
+	Subdir      string
+	Noarch      string // "", "generic" or "python"
+	License     string
+	Depends     []string
+	Constrains  []string
+	Timestamp   int64 // milliseconds since the epoch; 0 when index.json has none
+	Raw         map[string]json.RawMessage
+}
+
+// Stem returns name-version-build, the file name without its extension.
+func (ix *Index) Stem() string { return ix.Name + "-" + ix.Version + "-" + ix.Build }
+
+// Filename returns the file name the package must have in the given format.
+func (ix *Index) Filename(f Format) string { return ix.Stem() + f.Ext() }
+
+const (
+	maxJSONDepth = 64
+	maxSpecLen   = 1024 // one dependency spec
+	// Timestamps above this are milliseconds; conda applies the same rule
+	// (9999-12-31 in seconds), since old packages wrote seconds.
+	maxSecondsTimestamp = 253402300799
+	// clockSkew is how far in the future a package timestamp may be.
+	clockSkew = 24 * time.Hour
+)
+
+// ParseIndexJSON decodes and validates the bytes of an info/index.json
+// strictly (checklist F11): one JSON object, valid UTF-8, no duplicate keys at
+// any depth, nesting at most 64 deep, the known keys with their conda types
+// (no numbers as strings, depends a list of strings), name, version and build
+// valid under CEP-26 (F9) and subdir valid (F8). It does not check the
+// timestamp against a clock: call Validate for that. The caller bounds the
+// size of data (Inspect uses Limits.MaxIndexJSON).
+func ParseIndexJSON(data []byte) (*Index, error) {
+	raw, err := decodeStrictObject(data, "info/index.json")
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{Raw: raw}
+	if err := ix.fillTyped(); err != nil {
+		return nil, err
+	}
+	if err := ix.Validate(time.Time{}); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// decodeStrictObject checks data is exactly one JSON object with no
+// duplicate keys and returns its members in canonical form.
+func decodeStrictObject(data []byte, what string) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(data) {
+		return nil, invalidf("%s is not valid UTF-8.", what)
+	}
+	if err := checkStrictJSON(data); err != nil {
+		return nil, invalidf("%s is not valid JSON: %s.", what, err.Error())
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil || members == nil {
+		return nil, invalidf("%s must be a JSON object.", what)
+	}
+	for k, v := range members {
+		c, err := canonicalJSON(v)
+		if err != nil {
+			return nil, invalidf("%s: the value of %s cannot be read: %s.", what, quote(k), err.Error())
+		}
+		members[k] = c
+	}
+	return members, nil
+}
+
+// checkStrictJSON walks data token by token and refuses what encoding/json
+// would silently accept: duplicate object keys (the last would win, so two
+// readers could disagree on a package's name), trailing values, and deep
+// nesting.
+func checkStrictJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		object  bool
+		wantKey bool
+		keys    map[string]struct{}
+	}
+	var stack []frame
+	values := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:n-1]
+				continue
+			}
+			key, _ := tok.(string)
+			if _, dup := stack[n-1].keys[key]; dup {
+				return errors.New("the key " + quote(key) + " appears twice")
+			}
+			stack[n-1].keys[key] = struct{}{}
+			stack[n-1].wantKey = false
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		// tok starts a value: a scalar, an object or an array.
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].wantKey = true
+			}
+		} else if values++; values > 1 {
+			return errors.New("more than one value")
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if len(stack) >= maxJSONDepth {
+				return errors.New("nested too deeply")
+			}
+			if d == '{' {
+				stack = append(stack, frame{object: true, wantKey: true, keys: map[string]struct{}{}})
+			} else {
+				stack = append(stack, frame{})
+			}
+		}
+	}
+	if values == 0 {
+		return errors.New("empty document")
+	}
+	return nil
+}
+
+// canonicalJSON re-encodes one JSON value compactly with object keys sorted
+// and numbers kept as written, so equal input gives equal bytes everywhere.
+// HTML characters stay as they are, as Python's json.dumps writes them.
+func canonicalJSON(v json.RawMessage) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// fillTyped reads the known keys of Raw into the typed fields, refusing
+// values of the wrong JSON type.
+func (ix *Index) fillTyped() error {
+	var err error
+	str := func(key string, required bool) string {
+		if err != nil {
+			return ""
+		}
+		v, ok := ix.Raw[key]
+		if !ok || string(v) == "null" {
+			if required {
+				err = gatehouse.FieldErrorf(key, "info/index.json has no %s.", quote(key))
+			}
+			return ""
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			err = gatehouse.FieldErrorf(key, "In info/index.json, %s must be a string, not %s.", quote(key), jsonKind(v))
+		}
+		return s
+	}
+	ix.Name = str("name", true)
+	ix.Version = str("version", true)
+	ix.Build = str("build", true)
+	ix.Subdir = str("subdir", true)
+	ix.License = str("license", false)
+	str("license_family", false)
+	str("platform", false)
+	str("arch", false)
+	str("features", false)
+	if err != nil {
+		return err
+	}
+	if ix.BuildNumber, err = nonNegativeInt(ix.Raw, "build_number", true); err != nil {
+		return err
+	}
+	ts, err := nonNegativeInt(ix.Raw, "timestamp", false)
+	if err != nil {
+		return err
+	}
+	ix.Timestamp = ts
+	if ts > 0 && ts <= maxSecondsTimestamp {
+		ix.Timestamp = ts * 1000
+	}
+	if ix.Depends, err = specList(ix.Raw, "depends"); err != nil {
+		return err
+	}
+	if ix.Constrains, err = specList(ix.Raw, "constrains"); err != nil {
+		return err
+	}
+	if v, ok := ix.Raw["track_features"]; ok && string(v) != "null" {
+		var s string
+		var l []string
+		if json.Unmarshal(v, &s) != nil && json.Unmarshal(v, &l) != nil {
+			return gatehouse.FieldErrorf("track_features", "In info/index.json, \"track_features\" must be a string or a list of strings, not %s.", jsonKind(v))
+		}
+	}
+	if v, ok := ix.Raw["noarch"]; ok {
+		var b bool
+		switch {
+		case string(v) == "null":
+		case json.Unmarshal(v, &ix.Noarch) == nil:
+		case json.Unmarshal(v, &b) == nil:
+			// Old conda-build wrote "noarch": true for generic noarch; conda
+			// still reads it that way.
+			if b {
+				ix.Noarch = "generic"
+			}
+		default:
+			return gatehouse.FieldErrorf("noarch", "In info/index.json, \"noarch\" must be \"generic\" or \"python\", not %s.", jsonKind(v))
+		}
+	}
+	return nil
+}
+
+func nonNegativeInt(raw map[string]json.RawMessage, key string, required bool) (int64, error) {
+	v, ok := raw[key]
+	if !ok {
+		if required {
+			return 0, gatehouse.FieldErrorf(key, "info/index.json has no %s.", quote(key))
+		}
+		return 0, nil
+	}
+	var n int64
+	if json.Unmarshal(v, &n) != nil || n < 0 {
+		return 0, gatehouse.FieldErrorf(key, "In info/index.json, %s must be a non-negative integer, not %s.", quote(key), jsonKind(v))
+	}
+	return n, nil
+}
+
+func specList(raw map[string]json.RawMessage, key string) ([]string, error) {
+	v, ok := raw[key]
+	if !ok {
+		return nil, nil
+	}
+	var l []string
+	if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &l) != nil {
+		return nil, gatehouse.FieldErrorf(key, "In info/index.json, %s must be a list of strings, not %s.", quote(key), jsonKind(v))
+	}
+	for _, s := range l {
+		if err := checkSpec(key, s); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// checkSpec refuses dependency specs no solver could use and that would only
+// carry junk into repodata: empty, huge, or holding control characters.
+func checkSpec(key, s string) error {
+	if strings.TrimSpace(s) == "" {
+		return gatehouse.FieldErrorf(key, "In info/index.json, %s holds an empty entry.", quote(key))
+	}
+	if len(s) > maxSpecLen {
+		return gatehouse.FieldErrorf(key, "In info/index.json, an entry of %s is %d characters long; the limit is %d.", quote(key), len(s), maxSpecLen)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return gatehouse.FieldErrorf(key, "In info/index.json, the entry %s of %s holds a control character.", quote(s), quote(key))
+		}
+	}
+	return nil
+}
+
+// jsonKind names the JSON type of v for a message.
+func jsonKind(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	if bytes.ContainsAny(v, ".eE-") {
+		return "the number " + string(v)
+	}
+	return "the integer " + quote(string(v))
+}
+
+// Validate checks the typed fields: name, version and build under CEP-26
+// (checklist F9), the subdir (F8), noarch, the build number and the
+// dependency lists. With a non-zero now it also refuses a timestamp more than
+// a day ahead of now, as protocols.md asks ("refuse a package whose
+// timestamp is in the future"); Inspect passes a zero now, so the caller
+// must call Validate with its clock before accepting a package.
+func (ix *Index) Validate(now time.Time) error {
+	if err := checkName(ix.Name); err != nil {
+		return err
+	}
+	if err := checkVersion(ix.Version); err != nil {
+		return err
+	}
+	if err := checkBuild(ix.Build); err != nil {
+		return err
+	}
+	if !ValidSubdir(ix.Subdir) {
+		return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid: it must be \"noarch\" or <os>-<arch> in lowercase letters and digits, such as \"linux-64\".", quote(ix.Subdir))
+	}
+	switch ix.Noarch {
+	case "":
+	case "generic", "python":
+		if ix.Subdir != "noarch" {
+			return gatehouse.FieldErrorf("subdir", "This is a noarch: %s package, but its subdir is %s; noarch packages belong in \"noarch\".", ix.Noarch, quote(ix.Subdir))
+		}
+	default:
+		return gatehouse.FieldErrorf("noarch", "noarch is %s; conda knows only \"generic\" and \"python\".", quote(ix.Noarch))
+	}
+	if ix.BuildNumber < 0 {
+		return gatehouse.FieldErrorf("build_number", "The build number is negative.")
+	}
+	if ix.Timestamp < 0 {
+		return gatehouse.FieldErrorf("timestamp", "The timestamp is negative.")
+	}
+	for _, s := range ix.Depends {
+		if err := checkSpec("depends", s); err != nil {
+			return err
+		}
+	}
+	for _, s := range ix.Constrains {
+		if err := checkSpec("constrains", s); err != nil {
+			return err
+		}
+	}
+	if !now.IsZero() && ix.Timestamp > now.Add(clockSkew).UnixMilli() {
+		return gatehouse.FieldErrorf("timestamp", "The package timestamp %s is in the future; check the clock of the machine that built it and rebuild.",
+			time.UnixMilli(ix.Timestamp).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
