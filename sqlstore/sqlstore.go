@@ -1,0 +1,215 @@
+// Package sqlstore implements gatehouse.Store with database/sql, for SQLite
+// (modernc.org/sqlite, the default: one file in the data directory) and
+// PostgreSQL (pgx, for several replicas). The SQL is written once, with $N
+// placeholders both drivers accept; the few places where the dialects
+// differ (column types, row locks, time encoding) are named in DB.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	_ "modernc.org/sqlite"             // registers driver "sqlite"
+)
+
+// Dialect names, as Dialect returns them.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DB is a gatehouse.Store on SQLite or PostgreSQL.
+type DB struct {
+	db      *sql.DB
+	dialect string
+	// lockRow follows a SELECT that must hold its row until the end of the
+	// transaction. SQLite needs none: every writing transaction there
+	// starts with BEGIN IMMEDIATE and so holds the whole database.
+	lockRow string
+	// now fills times the caller leaves zero (CreatedAt, AddedAt).
+	now gatehouse.Clock
+}
+
+var _ gatehouse.Store = (*DB)(nil)
+
+// sqlitePragmas are the settings every SQLite connection gets.
+// busy_timeout makes a writer wait up to 10 s for the lock before the call
+// fails as unavailable; synchronous=FULL makes every acknowledged commit
+// survive a power cut, not only a crash of the process.
+var sqlitePragmas = []string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)"}
+
+// sqliteQuery returns the driver parameters: ours, with the caller's
+// (from the dsn) added, a caller's pragma replacing ours of the same name.
+// _txlock=immediate makes writing transactions queue for the write lock at
+// BEGIN rather than fail with SQLITE_BUSY when a read lock cannot be
+// upgraded mid-transaction.
+func sqliteQuery(params string) (string, error) {
+	user, err := url.ParseQuery(params)
+	if err != nil {
+		return "", gatehouse.Errorf(gatehouse.EINVALID, "The parameters after '?' in the SQLite path cannot be parsed.")
+	}
+	pragmaName := func(p string) string {
+		name, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(p)), "(")
+		name, _, _ = strings.Cut(name, "=")
+		return strings.TrimSpace(name)
+	}
+	q := url.Values{"_txlock": {"immediate"}}
+	for _, p := range sqlitePragmas {
+		if !slices.ContainsFunc(user["_pragma"], func(u string) bool { return pragmaName(u) == pragmaName(p) }) {
+			q.Add("_pragma", p)
+		}
+	}
+	for k, vs := range user {
+		if k != "_pragma" {
+			q.Del(k)
+		}
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	return q.Encode(), nil
+}
+
+// Open opens the database that dsn names and brings its schema up to date.
+// A dsn that starts with postgres:// or postgresql:// is a PostgreSQL URL;
+// anything else is the path of a SQLite file, optionally prefixed with
+// "sqlite:" or "file:" and followed by "?" and extra driver parameters.
+// The file and its directory are created, readable by their owner only.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var (
+		db  *DB
+		err error
+	)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err = openPostgres(ctx, dsn)
+	} else {
+		db, err = openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// The URL may hold a password: never echo it.
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "The PostgreSQL URL cannot be parsed; use postgres://user:password@host:5432/dbname.")
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		// Without it a dial to a black-holed host waits for the kernel.
+		q.Set("connect_timeout", "10")
+		u.RawQuery = q.Encode()
+	}
+	sdb, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+	}
+	sdb.SetMaxOpenConns(32)
+	sdb.SetMaxIdleConns(8)
+	sdb.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{db: sdb, dialect: Postgres, lockRow: " FOR NO KEY UPDATE", now: gatehouse.SystemClock}
+	if err := db.Ping(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// splitSQLiteDSN returns the file path and the extra driver parameters of
+// a SQLite dsn.
+func splitSQLiteDSN(dsn string) (path, params string) {
+	s := strings.TrimPrefix(dsn, "sqlite:")
+	s = strings.TrimPrefix(s, "file:")
+	s = strings.TrimPrefix(s, "//") // sqlite:///abs/path and file:///abs/path
+	path, params, _ = strings.Cut(s, "?")
+	return path, params
+}
+
+func openSQLite(ctx context.Context, dsn string) (*DB, error) {
+	path, params := splitSQLiteDSN(dsn)
+	if path == "" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "Give the SQLite database a file path, such as /var/lib/gatehouse/gatehouse.db.")
+	}
+	memory := path == ":memory:"
+	if !memory {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("sqlstore: create the directory of the SQLite database %s: %w", path, err)
+		}
+		// The file holds password and key hashes. SQLite creates its -wal
+		// and -shm files with the mode of the database file.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("sqlstore: create the SQLite database %s: %w", path, err)
+		}
+	}
+	query, err := sqliteQuery(params)
+	if err != nil {
+		return nil, err
+	}
+	sdb, err := sql.Open("sqlite", "file:"+path+"?"+query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	}
+	if memory {
+		// Each connection to :memory: is a database of its own.
+		sdb.SetMaxOpenConns(1)
+	}
+	sdb.SetMaxIdleConns(4)
+	db := &DB{db: sdb, dialect: SQLite, now: gatehouse.SystemClock}
+	if err := db.Ping(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect }
+
+// SQL returns the connection pool, for packages that keep tables of their
+// own in the same database.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return wrapErr(db.db.PingContext(ctx), "ping the database")
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// inTx runs fn in one transaction and commits if fn returns nil. Errors
+// from fn are returned as they are; errors of the transaction itself are
+// wrapped with op.
+func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr(err, op)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return wrapErr(tx.Commit(), op)
+}

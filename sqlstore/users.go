@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+)
+
+const userCols = `u.id, u.username, u.email, u.password_hash, u.is_admin, u.disabled, u.created_at, u.password_changed_at`
+
+// userDest returns the scan destinations for userCols.
+func userDest(u *gatehouse.User) []any {
+	return []any{&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.IsAdmin, &u.Disabled,
+		(*dbTime)(&u.CreatedAt), (*dbTime)(&u.PasswordChangedAt)}
+}
+
+// claimName writes name into the shared namespace of users and
+// organizations, in tx. The unique key makes a concurrent claim of the
+// same name by either kind fail.
+func claimName(ctx context.Context, tx *sql.Tx, name, kind string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO names (name, kind) VALUES ($1, $2)`, name, kind)
+	if _, ok := uniqueViolation(err); ok {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "The name %q is taken by another user or organization; choose another.", name)
+	}
+	return wrapErr(err, "claim the name "+name)
+}
+
+// CreateUser inserts u and sets u.ID. ECONFLICT if a user or an
+// organization already has the name; EINVALID if the name breaks the
+// naming rule. A zero CreatedAt is set to now.
+func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
+	if err := gatehouse.ValidateName("username", u.Username); err != nil {
+		return err
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = db.now()
+	}
+	if err := checkTimes(u.CreatedAt, u.PasswordChangedAt); err != nil {
+		return err
+	}
+	var id int64
+	err := db.inTx(ctx, "create user", func(tx *sql.Tx) error {
+		if err := claimName(ctx, tx, u.Username, "user"); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO users
+			(username, email, password_hash, is_admin, disabled, created_at, password_changed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			u.Username, u.Email, u.PasswordHash, u.IsAdmin, u.Disabled,
+			db.tv(u.CreatedAt), db.ntv(u.PasswordChangedAt)).Scan(&id)
+		return wrapErr(err, "create user")
+	})
+	if err != nil {
+		return err
+	}
+	u.ID = id
+	u.CreatedAt = normTime(u.CreatedAt)
+	u.PasswordChangedAt = normNullTime(u.PasswordChangedAt)
+	return nil
+}
+
+func normNullTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return normTime(t)
+}
+
+// UserByID returns the user, ENOTFOUND if none.
+func (db *DB) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+	return db.user(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, id)
+}
+
+// UserByName returns the user, ENOTFOUND if none.
+func (db *DB) UserByName(ctx context.Context, username string) (*gatehouse.User, error) {
+	return db.user(ctx, `SELECT `+userCols+` FROM users u WHERE u.username = $1`, username)
+}
+
+func (db *DB) user(ctx context.Context, query string, arg any) (*gatehouse.User, error) {
+	u := new(gatehouse.User)
+	err := db.db.QueryRowContext(ctx, query, arg).Scan(userDest(u)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("No such user.")
+	} else if err != nil {
+		return nil, wrapErr(err, "read user")
+	}
+	return u, nil
+}
+
+// ListUsers returns all users ordered by username.
+func (db *DB) ListUsers(ctx context.Context) ([]*gatehouse.User, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+userCols+` FROM users u ORDER BY u.username`)
+	if err != nil {
+		return nil, wrapErr(err, "list users")
+	}
+	defer rows.Close()
+	var users []*gatehouse.User
+	for rows.Next() {
+		u := new(gatehouse.User)
+		if err := rows.Scan(userDest(u)...); err != nil {
+			return nil, wrapErr(err, "list users")
+		}
+		users = append(users, u)
+	}
+	return users, wrapErr(rows.Err(), "list users")
+}
+
+// CountUsers returns the number of users.
+func (db *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, wrapErr(err, "count users")
+}
+
+// SetPassword replaces the password hash and sets PasswordChangedAt.
+func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at time.Time) error {
+	if err := checkTimes(at); err != nil {
+		return err
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
+		userID, hash, db.ntv(at))
+	return mustAffect(res, err, "set password", "No such user.")
+}
+
+// UpdateUser saves u.IsAdmin, u.Disabled and u.Email; the other fields
+// have methods of their own or never change.
+func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE users SET is_admin = $2, disabled = $3, email = $4 WHERE id = $1`,
+		u.ID, u.IsAdmin, u.Disabled, u.Email)
+	return mustAffect(res, err, "update user", "No such user.")
+}
+
+// mustAffect turns an UPDATE that matched no row into ENOTFOUND.
+func mustAffect(res sql.Result, err error, op, notFoundMsg string) error {
+	if err != nil {
+		return wrapErr(err, op)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrapErr(err, op)
+	}
+	if n == 0 {
+		return notFound("%s", notFoundMsg)
+	}
+	return nil
+}
