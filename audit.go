@@ -29,6 +29,14 @@ const (
 	AuditOrgCreate       = "org.create"
 	AuditOrgMemberPut    = "org.member_put"
 	AuditOrgMemberRemove = "org.member_remove"
+	AuditChannelCreate   = "channel.create"
+	AuditChannelUpdate   = "channel.update"
+	AuditChannelGrant    = "channel.grant"
+	AuditChannelRevoke   = "channel.revoke"
+	AuditPackageUpload   = "package.upload"
+	AuditPackageDelete   = "package.delete"
+	AuditNetworkRuleAdd  = "network_rule.create"
+	AuditNetworkRuleDel  = "network_rule.delete"
 )
 
 // AuditFilter selects audit events, newest first.
