@@ -6,17 +6,20 @@ import "time"
 // repodata record (index.json plus md5, sha256, size), computed once at
 // upload; repodata is those records concatenated, never re-encoded.
 type Package struct {
-	ID        int64     `json:"id"`
-	ChannelID int64     `json:"-"`
-	Subdir    string    `json:"subdir"`
-	Filename  string    `json:"filename"`
-	Name      string    `json:"name"`
-	Version   string    `json:"version"`
-	Build     string    `json:"build"`
-	Size      int64     `json:"size"`
-	MD5       string    `json:"md5"`
-	SHA256    string    `json:"sha256"`
-	Record    []byte    `json:"-"`
+	ID        int64  `json:"id"`
+	ChannelID int64  `json:"-"`
+	Subdir    string `json:"subdir"`
+	Filename  string `json:"filename"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Build     string `json:"build"`
+	Size      int64  `json:"size"`
+	MD5       string `json:"md5"`
+	SHA256    string `json:"sha256"`
+	Record    []byte `json:"-"`
+	// Meta holds what channeldata.json reports beyond the record (about,
+	// post-install flags, run_exports), as JSON, computed at upload.
+	Meta      []byte    `json:"-"`
 	BlobKey   string    `json:"-"`
 	Uploader  int64     `json:"-"`
 	CreatedAt time.Time `json:"uploaded_at"`
