@@ -67,6 +67,9 @@ func SetConfigValue(env Env, key, value string) error {
 	if err != nil {
 		return err
 	}
+	if err := setAuthValue(path, before, key, want); err != nil {
+		return err
+	}
 	edited, err := editAuthKey(data, key, literal)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -75,9 +78,6 @@ func SetConfigValue(env Env, key, value string) error {
 	after, err := decodeTOML(path, edited)
 	if err != nil {
 		return fmt.Errorf("%s: the edited file would not be valid TOML (%v); set %s = %s under [plugin.auth] by hand", path, err, key, literal)
-	}
-	if err := setAuthValue(path, before, key, want); err != nil {
-		return err
 	}
 	if !reflect.DeepEqual(before, after) {
 		return fmt.Errorf("%s: could not set %s safely in this file's layout; set %s = %s under [plugin.auth] by hand", path, key, key, literal)

@@ -211,7 +211,7 @@ func TestSaveRefusesToOverwriteACorruptFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "left untouched") {
 		t.Fatalf("want a refusal, got %v", err)
 	}
-	if got := string(readFile(t, path)); got != `{"Anaconda Cloud": {`{
+	if got := string(readFile(t, path)); got != `{"Anaconda Cloud": {` {
 		t.Fatalf("file changed: %q", got)
 	}
 }
