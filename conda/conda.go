@@ -257,9 +257,10 @@ func ValidSubdir(s string) bool {
 
 // ValidChannelName reports whether s can name a Gatehouse channel: one CEP-26
 // channel path part (^[a-z0-9_][a-z0-9_.-]*$, at most 128 bytes) that conda
-// cannot mistake for something else in a channel URL. So it may not look
-// like a subdir (CEP-26 says a channel's last path part should not), and may
-// not be "t", which conda's token parser reads as the start of /t/<key>/.
+// cannot mistake for something else in a channel URL. So it may not be a
+// subdir conda knows (CEP-26 says a channel's last path part should not
+// match one; the pattern alone would also catch "conda-forge"), nor "t",
+// which conda's token parser reads as the start of /t/<key>/.
 func ValidChannelName(s string) bool {
 	if len(s) == 0 || len(s) > maxChannelLen {
 		return false
@@ -274,7 +275,16 @@ func ValidChannelName(s string) bool {
 		}
 		return false
 	}
-	return s != "t" && !ValidSubdir(s)
+	return s != "t" && !knownSubdirs[s]
+}
+
+// knownSubdirs are the subdirs conda knows (conda's KNOWN_SUBDIRS).
+var knownSubdirs = map[string]bool{
+	"noarch": true, "emscripten-wasm32": true, "wasi-wasm32": true, "freebsd-64": true,
+	"linux-32": true, "linux-64": true, "linux-aarch64": true, "linux-armv6l": true,
+	"linux-armv7l": true, "linux-ppc64": true, "linux-ppc64le": true, "linux-riscv64": true,
+	"linux-s390x": true, "osx-64": true, "osx-arm64": true, "win-32": true, "win-64": true,
+	"win-arm64": true, "zos-z": true,
 }
 
 // invalidf returns an EINVALID error with a message for a person.
