@@ -2,16 +2,38 @@
 // expiry date field and the copy button. CSP allows only this file.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  // Buttons with data-open="<dialog id>" open that dialog; data-close closes
-  // the enclosing one.
+  // Answers to a POST name the page's own URL: put it in the history
+  // entry, so that reloading is a GET and never submits the form again
+  // (which could create a second key and revoke the one just shown).
+  const replace = document.querySelector("[data-replace-url]");
+  if (replace && window.history.replaceState) {
+    window.history.replaceState(null, "", replace.dataset.replaceUrl);
+  }
+  // Elements with data-open="<dialog id>" open that dialog; data-close
+  // closes the enclosing one. Both are links that work without the script.
+  const show = (d) => {
+    if (d.open) d.close(); // rendered open for browsers without the script
+    d.showModal();
+  };
   document.querySelectorAll("[data-open]").forEach((b) => {
-    b.addEventListener("click", () => document.getElementById(b.dataset.open).showModal());
+    b.addEventListener("click", (e) => {
+      e.preventDefault();
+      show(document.getElementById(b.dataset.open));
+    });
   });
   document.querySelectorAll("[data-close]").forEach((b) => {
-    b.addEventListener("click", () => b.closest("dialog").close());
+    b.addEventListener("click", (e) => {
+      e.preventDefault();
+      b.closest("dialog").close();
+    });
   });
   // A dialog rendered open by the server (e.g. the new key) is shown modal.
-  document.querySelectorAll("dialog[data-show]").forEach((d) => d.showModal());
+  document.querySelectorAll("dialog[data-show]").forEach(show);
+  // A dialog holding a secret leaves the page once closed (button or Esc):
+  // the key is shown once.
+  document.querySelectorAll("dialog[data-remove-on-close]").forEach((d) => {
+    d.addEventListener("close", () => d.remove());
+  });
   // The expiry dropdown reveals the calendar field for "Custom".
   document.querySelectorAll("select[data-custom-target]").forEach((sel) => {
     const target = document.getElementById(sel.dataset.customTarget);
