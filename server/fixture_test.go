@@ -71,7 +71,7 @@ func (b *syncBuffer) String() string {
 }
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	store *countingStore
 	clock *fakeClock
@@ -83,6 +83,17 @@ type fixture struct {
 const testPassword = "correct horse battery staple"
 
 func newFixture(t *testing.T, mutate ...func(*Config)) *fixture {
+	t.Helper()
+	return newTestFixture(t, mutate...)
+}
+
+// newBenchFixture is newFixture for benchmarks.
+func newBenchFixture(b *testing.B, mutate ...func(*Config)) *fixture {
+	b.Helper()
+	return newTestFixture(b, mutate...)
+}
+
+func newTestFixture(t testing.TB, mutate ...func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"))
@@ -139,7 +150,7 @@ type answer struct {
 	body   []byte
 }
 
-func (a answer) json(t *testing.T) map[string]any {
+func (a answer) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(a.body, &m); err != nil {

@@ -8,6 +8,7 @@ type metrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	keyChecks    *prometheus.CounterVec
+	keyOK        prometheus.Counter // keyChecks{outcome="ok"}, resolved once for the hot path
 	keyCacheHits prometheus.Counter
 	rateLimited  prometheus.Counter
 }
@@ -31,6 +32,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "gatehouse_rate_limited_total", Help: "Requests refused with 429 after too many failures.",
 		}),
 	}
+	m.keyOK = m.keyChecks.WithLabelValues("ok")
 	reg.MustRegister(m.requests, m.duration, m.keyChecks, m.keyCacheHits, m.rateLimited)
 	return m
 }
