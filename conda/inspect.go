@@ -1,6 +1,7 @@
 package conda
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/bzip2"
 	"errors"
@@ -113,6 +114,8 @@ func classify(err error, f Format) error {
 	switch {
 	case errors.As(err, &ge):
 		return ge
+	case errors.Is(err, tar.ErrFieldTooLong):
+		return tooLargef("An archive entry has a header field over the tar reader's limit; conda packages never need one (checklist F5).")
 	case errors.Is(err, errBudget):
 		return tooLargef("Reading the package's info/ section took more than the decompressed-size budget before it was complete; a real package's metadata is far smaller, so this looks like a decompression bomb (checklist F4).")
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
@@ -219,14 +222,15 @@ var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 
 // zstdDecodeBounded decompresses src into at most max bytes, or fails with
 // errBudget. It starts with a small buffer and grows it only when the data
-// needs more, so a few KB of metadata cost a few KB, and a bomb costs at
-// most about twice max (checklist F4).
+// needs more (256 KiB, 4 MiB, then max), so a few KB of metadata cost a
+// few hundred KB, and a bomb costs at most about 2.5 times max in total
+// allocations (checklist F4).
 func zstdDecodeBounded(src []byte, max int64) ([]byte, error) {
 	dec, err := zstdDecoder()
 	if err != nil {
 		return nil, err
 	}
-	for size := int64(256 << 10); ; size *= 8 {
+	for size := int64(256 << 10); ; size *= 16 {
 		size = min(size, max)
 		out, err := dec.DecodeAll(src, make([]byte, 0, size))
 		switch {
