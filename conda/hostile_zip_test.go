@@ -19,7 +19,7 @@ func demoMembers(t *testing.T) []zipMem {
 func TestInspectAcceptsTheZipFormsRealToolsWrite(t *testing.T) {
 	cases := map[string]func(ms []zipMem) []byte{
 		"conda-package-handling's layout, info last": func(ms []zipMem) []byte { return condaZip(ms...) },
-		"info first": func(ms []zipMem) []byte { return condaZip(ms[2], ms[0], ms[1]) },
+		"info first":       func(ms []zipMem) []byte { return condaZip(ms[2], ms[0], ms[1]) },
 		"no metadata.json": func(ms []zipMem) []byte { return condaZip(ms[1], ms[2]) },
 		"rattler's zip64 extra fields": func(ms []zipMem) []byte {
 			for i := range ms {
