@@ -1,8 +1,10 @@
 package credstore
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -282,6 +284,57 @@ func TestSetConfigValueModes(t *testing.T) {
 		}
 		if got := string(readFile(t, real)); got != "# dotfile\n\n[plugin.auth]\ndomain = \"d\"\n" {
 			t.Fatalf("target = %q", got)
+		}
+	})
+}
+
+func FuzzEditAuthKey(f *testing.F) {
+	for _, s := range []string{
+		"",
+		"[plugin.auth]\ndomain = \"d\"\n",
+		"# c\n[plugin.cloud]\ndomain = \"x\" # keep\n",
+		"[plugin.auth] # auth\ndomain = \"d\"\n\n[other]\nx = 2\n",
+		"[plugin.auth]\napi_key = \"\"\"\nold\n\"\"\" # c\n",
+		"[plugin.auth]\r\ndomain = 'd'\r\n",
+		"plugin.auth.domain = \"d\"\n",
+		"[plugin]\nauth = { domain = \"d\" }\n",
+		"[[plugin]]\n",
+		"[plugin.auth.sites]\nx = [1, [2], {a = 3}]\n",
+		"a = 1979-05-27T07:32:00Z\nb = inf\n[\"plugin\".'auth']\n",
+	} {
+		f.Add([]byte(s), "api_key")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		if key != "domain" && key != "api_key" && key != "ssl_verify" {
+			key = "api_key"
+		}
+		literal, want, err := configLiteral(key, "true")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := decodeTOML("f", data)
+		if err != nil {
+			return // SetConfigValue refuses invalid files before editing
+		}
+		edited, err := editAuthKey(data, key, literal)
+		if err != nil {
+			return
+		}
+		after, err := decodeTOML("f", edited)
+		if err != nil {
+			return // SetConfigValue checks this and refuses
+		}
+		if setAuthValue("f", before, key, want) != nil {
+			return
+		}
+		if !reflect.DeepEqual(before, after) {
+			return // SetConfigValue refuses an edit that changed more
+		}
+		// A successful edit leaves the key where a second edit finds it
+		// and replaces it with the same bytes.
+		again, err := editAuthKey(edited, key, literal)
+		if err != nil || !bytes.Equal(again, edited) {
+			t.Fatalf("setting the same value twice changed the file:\n%q\n%q (%v)", edited, again, err)
 		}
 	})
 }

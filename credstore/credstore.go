@@ -15,6 +15,7 @@ package credstore
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Source says where Lookup found a key.
@@ -42,18 +43,19 @@ func (e *notFoundError) Error() string {
 
 func (e *notFoundError) Unwrap() error { return ErrNotFound }
 
-// Lookup finds the API key for domain (anything DomainKey accepts). It
+// Lookup finds the API key for domain (anything DomainKey accepts; "" means
+// the configured domain). It
 // tries, in order: the ANACONDA_AUTH_API_KEY environment variable, the
 // Docker secret of that name, api_key in the config file, then the store
 // preferred_token_storage names (the keyring file, or the OS keyring). The
 // first three apply to every server, as they do in anaconda-auth. With no
 // key anywhere the error wraps ErrNotFound and says how to log in.
 func Lookup(env Env, domain string) (*Entry, Source, error) {
-	host, err := DomainKey(domain)
+	cfg, keySource, err := loadConfig(env)
 	if err != nil {
 		return nil, "", err
 	}
-	cfg, keySource, err := loadConfig(env)
+	host, err := hostFor(cfg, domain)
 	if err != nil {
 		return nil, "", err
 	}
@@ -80,18 +82,23 @@ func Lookup(env Env, domain string) (*Entry, Source, error) {
 	return e, src, nil
 }
 
-// Save stores e, keyed by DomainKey(e.Domain), in the store
-// preferred_token_storage names. A new entry (Version 0) is written as
+// Save stores e, keyed by DomainKey(e.Domain) (the configured domain when
+// e.Domain is ""), in the store preferred_token_storage names. A key set
+// in the environment, a Docker secret or the config file still wins in
+// Lookup; the caller should say so. A new entry (Version 0) is written as
 // version 2; an entry read by Lookup keeps the version it was read with.
 func Save(env Env, e *Entry) error {
 	if e == nil {
 		return errors.New("credstore: Save called with a nil entry")
 	}
-	host, err := DomainKey(e.Domain)
+	if e.Version < 0 || e.Version > currentEntryVersion {
+		return fmt.Errorf("credstore: entry version %d is not 1 or 2", e.Version)
+	}
+	cfg, err := LoadConfig(env)
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(env)
+	host, err := hostFor(cfg, e.Domain)
 	if err != nil {
 		return err
 	}
@@ -106,11 +113,11 @@ func Save(env Env, e *Entry) error {
 // ErrNotFound. Keys set in the environment, a Docker secret or the config
 // file are not touched: the caller should tell the person to remove them.
 func Delete(env Env, domain string) error {
-	host, err := DomainKey(domain)
+	cfg, err := LoadConfig(env)
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(env)
+	host, err := hostFor(cfg, domain)
 	if err != nil {
 		return err
 	}
@@ -127,6 +134,18 @@ func Delete(env Env, domain string) error {
 		return &notFoundError{host: host}
 	}
 	return nil
+}
+
+// hostFor normalizes the server a caller named, or the configured domain
+// when it named none (anaconda-auth's default for TokenInfo too).
+func hostFor(cfg *Config, domain string) (string, error) {
+	if strings.TrimSpace(domain) == "" {
+		if cfg.Domain == "" {
+			return "", fmt.Errorf("no server given: name one with --at HOST, or set domain under [plugin.auth] in %s (or %s)", cfg.Path, EnvDomain)
+		}
+		domain = cfg.Domain
+	}
+	return DomainKey(domain)
 }
 
 // fileGet reads the entry for host from the keyring file.

@@ -240,3 +240,31 @@ func TestDefaultOSKeyringThroughGoKeyringMock(t *testing.T) {
 		t.Fatalf("failing keyring: want ErrKeyringUnavailable, got %v", err)
 	}
 }
+
+func TestAnEmptyDomainMeansTheConfiguredOne(t *testing.T) {
+	te := newTestEnv(t)
+	if _, _, err := Lookup(te.Env, ""); err == nil || !strings.Contains(err.Error(), "--at HOST") {
+		t.Fatalf("with no domain anywhere: want a hint, got %v", err)
+	}
+	te.vars[EnvDomain] = "https://Conf.Example"
+	if err := Save(te.Env, &Entry{APIKey: "gk-conf"}); err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := Lookup(te.Env, "conf.example")
+	if err != nil || e.APIKey != "gk-conf" || e.Domain != "conf.example" {
+		t.Fatalf("got %+v, %v", e, err)
+	}
+	if e, _, err := Lookup(te.Env, " "); err != nil || e.APIKey != "gk-conf" {
+		t.Fatalf("got %+v, %v", e, err)
+	}
+	if err := Delete(te.Env, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSaveRefusesAnUnknownVersion(t *testing.T) {
+	te := newTestEnv(t)
+	if err := Save(te.Env, &Entry{Domain: "h", APIKey: "k", Version: 3}); err == nil {
+		t.Fatal("want an error")
+	}
+}
