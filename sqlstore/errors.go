@@ -79,7 +79,13 @@ func uniqueViolation(err error) (constraint string, ok bool) {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		if c := se.Code(); c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
-			_, cols, _ := strings.Cut(se.Error(), "constraint failed: ")
+			// "constraint failed: UNIQUE constraint failed: t.a, t.b (2067)"
+			msg := se.Error()
+			const marker = "constraint failed: "
+			cols := msg
+			if i := strings.LastIndex(msg, marker); i >= 0 {
+				cols = msg[i+len(marker):]
+			}
 			cols, _, _ = strings.Cut(cols, " (")
 			return cols, true
 		}

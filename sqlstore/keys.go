@@ -117,7 +117,8 @@ func (db *DB) createKey(ctx context.Context, k *gatehouse.APIKey) (*gatehouse.AP
 }
 
 // KeyByHash returns the key with this hash, whatever its status, and its
-// owner, in one query: it runs on every request a key authenticates.
+// owner, in one prepared query: it runs on every request a key
+// authenticates.
 func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *gatehouse.User, error) {
 	type row struct {
 		k gatehouse.APIKey
@@ -127,8 +128,7 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *g
 	var dest [20]any
 	n := copy(dest[:], keyDest(&r.k))
 	copy(dest[n:], userDest(&r.u))
-	err := db.db.QueryRowContext(ctx, `SELECT `+keyCols+`, `+userCols+`
-		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = $1`, hash).Scan(dest[:]...)
+	err := db.keyByHash.QueryRowContext(ctx, hash).Scan(dest[:]...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("No such key.")
 	} else if err != nil {

@@ -47,8 +47,7 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*gatehouse.Sessio
 	s, u := new(gatehouse.Session), new(gatehouse.User)
 	dest := append([]any{&s.ID, &s.Hash, &s.UserID, (*dbTime)(&s.CreatedAt), (*dbTime)(&s.ExpiresAt), &s.IP, &s.UserAgent},
 		userDest(u)...)
-	err := db.db.QueryRowContext(ctx, `SELECT `+sessionCols+`, `+userCols+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = $1`, hash).Scan(dest...)
+	err := db.sessionByHash.QueryRowContext(ctx, hash).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("No such session.")
 	} else if err != nil {

@@ -40,6 +40,10 @@ type DB struct {
 	lockRow string
 	// now fills times the caller leaves zero (CreatedAt, AddedAt).
 	now gatehouse.Clock
+	// Statements prepared once, for the lookups every request makes.
+	// (SQLite would otherwise parse the query on each call; pgx caches
+	// its statements either way.)
+	keyByHash, sessionByHash *sql.Stmt
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -52,9 +56,10 @@ var sqlitePragmas = []string{"busy_timeout(10000)", "foreign_keys(1)", "journal_
 
 // sqliteQuery returns the driver parameters: ours, with the caller's
 // (from the dsn) added, a caller's pragma replacing ours of the same name.
-// _txlock=immediate makes writing transactions queue for the write lock at
-// BEGIN rather than fail with SQLITE_BUSY when a read lock cannot be
-// upgraded mid-transaction.
+// Two settings are not the caller's to change, because the store's rules
+// rest on them: foreign keys, and _txlock=immediate, which makes writing
+// transactions queue for the write lock at BEGIN, so that the checks they
+// make (last owner, active key name) still hold when they write.
 func sqliteQuery(params string) (string, error) {
 	user, err := url.ParseQuery(params)
 	if err != nil {
@@ -65,6 +70,18 @@ func sqliteQuery(params string) (string, error) {
 		name, _, _ = strings.Cut(name, "=")
 		return strings.TrimSpace(name)
 	}
+	for k, vs := range user {
+		switch k := strings.ToLower(k); k {
+		case "_txlock", "_foreign_keys", "_fk":
+			return "", gatehouse.Errorf(gatehouse.EINVALID, "The SQLite parameter %s cannot be changed: Gatehouse relies on it.", k)
+		case "_pragma":
+			for _, v := range vs {
+				if pragmaName(v) == "foreign_keys" {
+					return "", gatehouse.Errorf(gatehouse.EINVALID, "The SQLite pragma foreign_keys cannot be changed: Gatehouse relies on it.")
+				}
+			}
+		}
+	}
 	q := url.Values{"_txlock": {"immediate"}}
 	for _, p := range sqlitePragmas {
 		if !slices.ContainsFunc(user["_pragma"], func(u string) bool { return pragmaName(u) == pragmaName(p) }) {
@@ -72,9 +89,6 @@ func sqliteQuery(params string) (string, error) {
 		}
 	}
 	for k, vs := range user {
-		if k != "_pragma" {
-			q.Del(k)
-		}
 		for _, v := range vs {
 			q.Add(k, v)
 		}
@@ -102,6 +116,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	if err := db.migrate(ctx); err != nil {
 		db.db.Close()
+		return nil, err
+	}
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -196,8 +214,27 @@ func (db *DB) Ping(ctx context.Context) error {
 	return wrapErr(db.db.PingContext(ctx), "ping the database")
 }
 
+func (db *DB) prepare(ctx context.Context) error {
+	var err error
+	db.keyByHash, err = db.db.PrepareContext(ctx, `SELECT `+keyCols+`, `+userCols+`
+		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = $1`)
+	if err != nil {
+		return wrapErr(err, "prepare the key lookup")
+	}
+	db.sessionByHash, err = db.db.PrepareContext(ctx, `SELECT `+sessionCols+`, `+userCols+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = $1`)
+	return wrapErr(err, "prepare the session lookup")
+}
+
 // Close closes the connection pool.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error {
+	for _, st := range []*sql.Stmt{db.keyByHash, db.sessionByHash} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return db.db.Close()
+}
 
 // inTx runs fn in one transaction and commits if fn returns nil. Errors
 // from fn are returned as they are; errors of the transaction itself are

@@ -234,8 +234,14 @@ func TestOpenSQLiteInMemoryWorks(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesAnEmptyPath(t *testing.T) {
-	for _, dsn := range []string{"", "sqlite:", "file:?mode=rwc"} {
+func TestOpenRefusesAnEmptyPathOrParametersTheStoreReliesOn(t *testing.T) {
+	dir := t.TempDir()
+	for _, dsn := range []string{"", "sqlite:", "file:?mode=rwc",
+		filepath.Join(dir, "a.db?_txlock=deferred"),
+		filepath.Join(dir, "b.db?_pragma=foreign_keys(0)"),
+		filepath.Join(dir, "c.db?_fk=false"),
+		filepath.Join(dir, "d.db?%zz"),
+	} {
 		_, err := Open(t.Context(), dsn)
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 			t.Errorf("Open(%q) = %v, want EINVALID", dsn, err)

@@ -242,43 +242,53 @@ var keyTests = []test{
 	{"twenty concurrent creations of one name leave exactly one active key, every other revoked as replaced", func(t *testing.T, s gatehouse.Store) {
 		alice := mkUser(t, s, "alice")
 		const n = 20
-		keys := make([]*gatehouse.APIKey, n)
-		replaced := make([]*gatehouse.APIKey, n)
-		errs := parallel(n, func(i int) error {
-			keys[i] = newKey(alice.ID, "deploy", t0.Add(time.Duration(i)*time.Second))
-			var err error
-			replaced[i], err = s.CreateKey(t.Context(), keys[i])
-			return err
-		})
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("creation %d failed: %v", i, err)
+		// Several rounds: the later ones run on warm connections, where
+		// the calls overlap most.
+		for round := range raceRounds {
+			keyName := name("deploy", round)
+			keys := make([]*gatehouse.APIKey, n)
+			replaced := make([]*gatehouse.APIKey, n)
+			errs := parallel(n, func(i int) error {
+				keys[i] = newKey(alice.ID, keyName, t0.Add(time.Duration(i)*time.Second))
+				var err error
+				replaced[i], err = s.CreateKey(t.Context(), keys[i])
+				return err
+			})
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: creation %d failed: %v", round, i, err)
+				}
 			}
+			all, err := s.ListKeys(t.Context(), alice.ID)
+			must(t, err)
+			stored, active := 0, 0
+			for _, k := range all {
+				switch {
+				case k.Name != keyName:
+				case k.RevokedAt.IsZero():
+					stored++
+					active++
+				case k.RevokeReason != gatehouse.RevokedReplaced:
+					t.Errorf("key %d revoked as %q, want %q", k.ID, k.RevokeReason, gatehouse.RevokedReplaced)
+				default:
+					stored++
+				}
+			}
+			if stored != n || active != 1 {
+				t.Fatalf("round %d: %d keys stored, %d active; want %d and 1", round, stored, active, n)
+			}
+			// Each replaced key was replaced by exactly one creation.
+			seen := map[int64]bool{}
+			for _, r := range replaced {
+				if r == nil {
+					continue
+				}
+				if seen[r.ID] {
+					t.Errorf("round %d: key %d was replaced twice", round, r.ID)
+				}
+				seen[r.ID] = true
+			}
+			equal(t, "creations that replaced a key", len(seen), n-1)
 		}
-		all, err := s.ListKeys(t.Context(), alice.ID)
-		must(t, err)
-		equal(t, "keys stored", len(all), n)
-		active := 0
-		for _, k := range all {
-			switch {
-			case k.RevokedAt.IsZero():
-				active++
-			case k.RevokeReason != gatehouse.RevokedReplaced:
-				t.Errorf("key %d revoked as %q, want %q", k.ID, k.RevokeReason, gatehouse.RevokedReplaced)
-			}
-		}
-		equal(t, "active keys", active, 1)
-		// Each replaced key was replaced by exactly one creation.
-		seen := map[int64]bool{}
-		for _, r := range replaced {
-			if r == nil {
-				continue
-			}
-			if seen[r.ID] {
-				t.Errorf("key %d was replaced twice", r.ID)
-			}
-			seen[r.ID] = true
-		}
-		equal(t, "creations that replaced a key", len(seen), n-1)
 	}},
 }

@@ -144,6 +144,9 @@ func mkSession(t *testing.T, s gatehouse.Store, userID int64, expires time.Time)
 	return se
 }
 
+// raceRounds is how many times each race test runs its race.
+const raceRounds = 5
+
 // parallel runs fn(i) for i in [0, n) at once and returns the errors.
 func parallel(n int, fn func(i int) error) []error {
 	errs := make([]error, n)

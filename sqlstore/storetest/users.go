@@ -142,25 +142,28 @@ var userTests = []test{
 	{"users and organizations racing for one name leave exactly one holder of it", func(t *testing.T, s gatehouse.Store) {
 		owner := mkUser(t, s, "owner")
 		const n = 8
-		errs := parallel(n, func(i int) error {
-			if i%2 == 0 {
-				return s.CreateUser(t.Context(), &gatehouse.User{Username: "contested", CreatedAt: t0})
+		for round := range raceRounds {
+			contested := name("contested", round)
+			errs := parallel(n, func(i int) error {
+				if i%2 == 0 {
+					return s.CreateUser(t.Context(), &gatehouse.User{Username: contested, CreatedAt: t0})
+				}
+				return s.CreateOrg(t.Context(), &gatehouse.Org{Name: contested, CreatedAt: t0}, owner.ID)
+			})
+			wins := 0
+			for _, err := range errs {
+				if err == nil {
+					wins++
+				} else {
+					wantCode(t, err, gatehouse.ECONFLICT)
+				}
 			}
-			return s.CreateOrg(t.Context(), &gatehouse.Org{Name: "contested", CreatedAt: t0}, owner.ID)
-		})
-		wins := 0
-		for _, err := range errs {
-			if err == nil {
-				wins++
-			} else {
-				wantCode(t, err, gatehouse.ECONFLICT)
+			equal(t, "successful creations", wins, 1)
+			_, userErr := s.UserByName(t.Context(), contested)
+			_, orgErr := s.OrgByName(t.Context(), contested)
+			if (userErr == nil) == (orgErr == nil) {
+				t.Errorf("want exactly one of user and organization; user err %v, org err %v", userErr, orgErr)
 			}
-		}
-		equal(t, "successful creations", wins, 1)
-		_, userErr := s.UserByName(t.Context(), "contested")
-		_, orgErr := s.OrgByName(t.Context(), "contested")
-		if (userErr == nil) == (orgErr == nil) {
-			t.Errorf("want exactly one of user and organization; user err %v, org err %v", userErr, orgErr)
 		}
 	}},
 }
