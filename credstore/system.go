@@ -61,7 +61,7 @@ func systemError(cfg *Config, err error) error {
 	if errors.Is(err, gokeyring.ErrSetDataTooBig) {
 		return fmt.Errorf("the system keyring refused the entry as too large (%w); set preferred_token_storage = %q under [plugin.auth] in %s to keep keys in the keyring file instead", err, StorageFile, cfg.Path)
 	}
-	return fmt.Errorf("%w (%v). Keys are kept there because preferred_token_storage = %q; to keep them in the file ~/.anaconda/keyring instead, set preferred_token_storage = %q under [plugin.auth] in %s (or export %s=%s)",
+	return fmt.Errorf("%w (%v). Keys go to the OS keyring because preferred_token_storage = %q; to keep them in the file ~/.anaconda/keyring instead, set preferred_token_storage = %q under [plugin.auth] in %s (or export %s=%s)",
 		ErrKeyringUnavailable, err, StorageSystem, StorageFile, cfg.Path, EnvPreferredTokenStorage, StorageFile)
 }
 
