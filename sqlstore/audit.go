@@ -14,7 +14,9 @@ const (
 	maxAuditLimit     = 1000
 )
 
-// AppendAudit inserts e and sets e.ID. A zero Time is now.
+// AppendAudit inserts e and sets e.ID. A zero Time is now. Its text
+// fields may come from outside (the name someone tried): they are cleaned
+// and cut to storable text, never refused, so the event is always kept.
 func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if e.Time.IsZero() {
 		e.Time = db.now()
@@ -22,6 +24,9 @@ func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if err := checkTimes(e.Time); err != nil {
 		return err
 	}
+	e.Actor, e.Action = outsideText(e.Actor, maxAuditText), outsideText(e.Action, maxAuditText)
+	e.Target, e.IP = outsideText(e.Target, maxAuditText), outsideText(e.IP, maxAuditText)
+	e.Detail = outsideText(e.Detail, maxAuditInfo)
 	var id int64
 	err := db.db.QueryRowContext(ctx, `INSERT INTO audit_events (time, actor_id, actor, action, target, ip, success, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
@@ -48,6 +53,9 @@ func (db *DB) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*gateho
 		f.Limit = defaultAuditLimit
 	case f.Limit > maxAuditLimit:
 		f.Limit = maxAuditLimit
+	}
+	if !textOK(f.Action) {
+		return nil, nil // no event has such an action; PostgreSQL would refuse the query
 	}
 	var q strings.Builder
 	q.WriteString(`SELECT id, time, actor_id, actor, action, target, ip, success, detail FROM audit_events WHERE 1 = 1`)

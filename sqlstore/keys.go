@@ -45,6 +45,9 @@ func (db *DB) CreateKey(ctx context.Context, k *gatehouse.APIKey) (replaced *gat
 	if len(k.Hash) != hashLen {
 		return nil, gatehouse.FieldErrorf("hash", "A key hash is %d bytes (SHA-256); this one has %d.", hashLen, len(k.Hash))
 	}
+	if err := requireText("name", k.Name, "hint", k.Hint, "revoke_reason", k.RevokeReason, "created_via", k.CreatedVia); err != nil {
+		return nil, err
+	}
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = db.now()
 	}

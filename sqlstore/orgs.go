@@ -53,6 +53,9 @@ func (db *DB) CreateOrg(ctx context.Context, o *gatehouse.Org, ownerID int64) er
 
 // OrgByName returns the organization, ENOTFOUND if none.
 func (db *DB) OrgByName(ctx context.Context, name string) (*gatehouse.Org, error) {
+	if !textOK(name) {
+		return nil, notFound("No such organization.")
+	}
 	o := new(gatehouse.Org)
 	err := db.db.QueryRowContext(ctx, `SELECT id, name, created_at FROM orgs WHERE name = $1`, name).
 		Scan(&o.ID, &o.Name, (*dbTime)(&o.CreatedAt))

@@ -13,7 +13,8 @@ const sessionCols = `s.id, s.hash, s.user_id, s.created_at, s.expires_at, s.ip, 
 
 // CreateSession inserts s and sets s.ID. EINVALID if the hash is not 32
 // bytes, ECONFLICT if another session has it, ENOTFOUND if the user does
-// not exist. A zero CreatedAt is now.
+// not exist. A zero CreatedAt is now. IP and UserAgent come from the
+// client: they are cleaned and cut to storable text, not refused.
 func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 	if len(s.Hash) != hashLen {
 		return gatehouse.FieldErrorf("hash", "A session hash is %d bytes (SHA-256); this one has %d.", hashLen, len(s.Hash))
@@ -24,6 +25,7 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 	if err := checkTimes(s.CreatedAt, s.ExpiresAt); err != nil {
 		return err
 	}
+	s.IP, s.UserAgent = outsideText(s.IP, maxSessionIP), outsideText(s.UserAgent, maxUserAgent)
 	var id int64
 	err := db.db.QueryRowContext(ctx, `INSERT INTO sessions (hash, user_id, created_at, expires_at, ip, user_agent)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,

@@ -35,6 +35,9 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	if err := gatehouse.ValidateName("username", u.Username); err != nil {
 		return err
 	}
+	if err := requireText("email", u.Email, "password_hash", u.PasswordHash); err != nil {
+		return err
+	}
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = db.now()
 	}
@@ -76,6 +79,9 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
 
 // UserByName returns the user, ENOTFOUND if none.
 func (db *DB) UserByName(ctx context.Context, username string) (*gatehouse.User, error) {
+	if !textOK(username) {
+		return nil, notFound("No such user.") // and PostgreSQL would refuse the query
+	}
 	return db.user(ctx, `SELECT `+userCols+` FROM users u WHERE u.username = $1`, username)
 }
 
@@ -120,6 +126,9 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at tim
 	if err := checkTimes(at); err != nil {
 		return err
 	}
+	if err := requireText("password_hash", hash); err != nil {
+		return err
+	}
 	res, err := db.db.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
 		userID, hash, db.ntv(at))
 	return mustAffect(res, err, "set password", "No such user.")
@@ -128,6 +137,9 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at tim
 // UpdateUser saves u.IsAdmin, u.Disabled and u.Email; the other fields
 // have methods of their own or never change.
 func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
+	if err := requireText("email", u.Email); err != nil {
+		return err
+	}
 	res, err := db.db.ExecContext(ctx, `UPDATE users SET is_admin = $2, disabled = $3, email = $4 WHERE id = $1`,
 		u.ID, u.IsAdmin, u.Disabled, u.Email)
 	return mustAffect(res, err, "update user", "No such user.")

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"sessions", sessionTests},
 		{"audit", auditTests},
 		{"times", timeTests},
+		{"text", textTests},
 		{"faults", faultTests},
 	}
 	for _, g := range groups {
