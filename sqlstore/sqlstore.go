@@ -100,7 +100,11 @@ func sqliteQuery(params string) (string, error) {
 // A dsn that starts with postgres:// or postgresql:// is a PostgreSQL URL;
 // anything else is the path of a SQLite file, optionally prefixed with
 // "sqlite:" or "file:" and followed by "?" and extra driver parameters.
-// The file and its directory are created, readable by their owner only.
+// The file and its directory are created, readable by their owner only;
+// ":memory:" is a private in-memory database, for tests.
+//
+// EUNAVAILABLE if the database cannot be reached; an error that says so if
+// its schema is newer than this build knows.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	var (
 		db  *DB

@@ -121,8 +121,12 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	return n, wrapErr(err, "count users")
 }
 
-// SetPassword replaces the password hash and sets PasswordChangedAt.
+// SetPassword replaces the password hash and sets PasswordChangedAt to at
+// (now if at is zero). ENOTFOUND if no such user.
 func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at time.Time) error {
+	if at.IsZero() {
+		at = db.now()
+	}
 	if err := checkTimes(at); err != nil {
 		return err
 	}
@@ -130,7 +134,7 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at tim
 		return err
 	}
 	res, err := db.db.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
-		userID, hash, db.ntv(at))
+		userID, hash, db.tv(at))
 	return mustAffect(res, err, "set password", "No such user.")
 }
 

@@ -115,6 +115,14 @@ var userTests = []test{
 		equal(t, "PasswordHash", got.PasswordHash, "$argon2id$new")
 		equal(t, "PasswordChangedAt", got.PasswordChangedAt, stored(at))
 		wantCode(t, s.SetPassword(t.Context(), u.ID+1000, "x", at), gatehouse.ENOTFOUND)
+
+		before := time.Now().Add(-time.Second)
+		must(t, s.SetPassword(t.Context(), u.ID, "$argon2id$newer", time.Time{}))
+		got, err = s.UserByID(t.Context(), u.ID)
+		must(t, err)
+		if got.PasswordChangedAt.Before(before) || got.PasswordChangedAt.After(time.Now().Add(time.Second)) {
+			t.Errorf("PasswordChangedAt = %v after a zero time, want about now", got.PasswordChangedAt)
+		}
 	}},
 	{"updating a user saves admin, disabled and email, and nothing else", func(t *testing.T, s gatehouse.Store) {
 		u := mkUser(t, s, "alice")
