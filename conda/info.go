@@ -99,7 +99,7 @@ func (s *infoScan) scan(r io.Reader, infoOnly bool) error {
 		if name != lower {
 			return invalidf("The package holds %s, which differs from %s only in case.", quote(hdr.Name), quote(lower))
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg {
 			return invalidf("%s in the package is a %s, not a regular file; conda packages carry their metadata as regular files (checklist F7).", quote(name), typeName(hdr.Typeflag))
 		}
 		if err := s.read(name, hdr, tr); err != nil {
@@ -123,7 +123,7 @@ func (s *infoScan) checkHeader(hdr *tar.Header) error {
 		return err
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeXGlobalHeader:
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeXGlobalHeader:
 	case tar.TypeLink:
 		// A hardlink names another entry of the archive; it must be as
 		// safe a path as any entry's.

@@ -108,7 +108,8 @@ type Entry struct {
 // building repodata for 100k packages is a few memory copies; a record must
 // be a JSON object as Record makes it. Every file name is checked, and a
 // repeated one is an error, since the same key twice would be invalid for
-// clients. With no entries the maps are empty, and the document is still a
+// clients. File names are checked for their extension and characters
+// (ParseFilename's full rules apply at upload). With no entries the maps are empty, and the document is still a
 // valid repodata.json (noarch/repodata.json must exist for a channel to be
 // one).
 func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
@@ -122,9 +123,9 @@ func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
 	}
 	formats := make([]Format, len(entries))
 	for i, e := range entries {
-		_, f, err := ParseFilename(e.Filename)
-		if err != nil {
-			return err
+		f, ok := entryFormat(e.Filename)
+		if !ok {
+			return gatehouse.Errorf(gatehouse.EINVALID, "The file name %s is not a conda package file name; re-index the package.", quote(e.Filename))
 		}
 		if i > 0 && entries[i-1].Filename == e.Filename {
 			return gatehouse.Errorf(gatehouse.EINVALID, "The file %s appears twice in subdir %s.", quote(e.Filename), subdir)
@@ -146,8 +147,8 @@ func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
 		buf := bufio.NewWriterSize(w, 64<<10)
 		bw, flush = buf, buf.Flush
 	}
-	// subdir passed ValidSubdir, so it needs no JSON escaping; nor do file
-	// names that passed ParseFilename (CEP-26 characters only).
+	// subdir passed ValidSubdir and file names entryFormat, so neither
+	// needs JSON escaping.
 	bw.WriteString(`{"info":{"subdir":"` + subdir + `"},"packages":{`)
 	writeSection(bw, entries, formats, TarBz2)
 	bw.WriteString(`},"packages.conda":{`)
@@ -159,6 +160,31 @@ func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
 		return flush()
 	}
 	return nil
+}
+
+// entryFormat is the quick check WriteRepodata makes on every file name
+// (ParseFilename already ran at upload): a conda extension, the CEP-26
+// length and characters only, so the name needs no JSON escaping.
+func entryFormat(fn string) (Format, bool) {
+	var f Format
+	switch {
+	case strings.HasSuffix(fn, ".conda"):
+		f = Conda
+	case strings.HasSuffix(fn, ".tar.bz2"):
+		f = TarBz2
+	default:
+		return 0, false
+	}
+	if len(fn) > maxFilenameLen || len(fn) <= len(f.Ext()) {
+		return 0, false
+	}
+	for i := 0; i < len(fn); i++ {
+		c := fn[i]
+		if !isLowerAlnum(c) && !(c >= 'A' && c <= 'Z') && c != '.' && c != '_' && c != '-' && c != '+' && c != '!' {
+			return 0, false
+		}
+	}
+	return f, true
 }
 
 // stringWriter is what bufio.Writer and bytes.Buffer have in common.

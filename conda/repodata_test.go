@@ -1,0 +1,300 @@
+package conda
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/klauspost/compress/zstd"
+)
+
+const (
+	testMD5    = "0123456789abcdef0123456789abcdef"
+	testSHA256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+)
+
+func mustRecord(t testing.TB, doc string) []byte {
+	t.Helper()
+	ix, err := ParseIndexJSON([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Record(ix, testMD5, testSHA256, 1234, 1767225600000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func TestRecordIsCanonical(t *testing.T) {
+	a := mustRecord(t, `{"name":"demo","version":"1.0","build":"0","build_number":0,"subdir":"linux-64","depends":["b","a"],"x":{"z":1,"y":[{"q":1,"p":2}]},"license":"<MIT & co>"}`)
+	b := mustRecord(t, "{\n  \"x\": {\"y\": [{\"p\": 2, \"q\": 1}], \"z\": 1},\n  \"license\": \"<MIT & co>\",\n  \"subdir\": \"linux-64\", \"build_number\": 0,\n  \"depends\": [\"b\", \"a\"], \"build\": \"0\", \"version\": \"1.0\", \"name\": \"demo\"\n}")
+	if !bytes.Equal(a, b) {
+		t.Fatalf("the same index.json in another key order gave different records:\n%s\n%s", a, b)
+	}
+	want := `{"build":"0","build_number":0,"depends":["b","a"],"indexed_timestamp":1767225600000,"license":"<MIT & co>","md5":"` + testMD5 + `","name":"demo","sha256":"` + testSHA256 + `","size":1234,"subdir":"linux-64","version":"1.0","x":{"y":[{"p":2,"q":1}],"z":1}}`
+	if string(a) != want {
+		t.Fatalf("record:\n%s\nwant:\n%s", a, want)
+	}
+}
+
+func TestRecordKeepsServerFieldsAndDropsObsoleteOnes(t *testing.T) {
+	rec := mustRecord(t, `{"name":"demo","version":"1.0","build":"0","build_number":0,"subdir":"linux-64",
+		"md5":"ffffffffffffffffffffffffffffffff","sha256":"evil","size":1,"url":"https://evil.example/x.conda","fn":"x.conda","channel":"evil",
+		"indexed_timestamp":1,"legacy_bz2_md5":"x","arch":"x86_64","platform":"linux","has_prefix":true,"mtime":1}`)
+	var m map[string]any
+	if err := json.Unmarshal(rec, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["md5"] != testMD5 || m["sha256"] != testSHA256 || m["size"] != 1234.0 || m["indexed_timestamp"] != 1767225600000.0 {
+		t.Fatalf("server fields were not the server's: %s", rec)
+	}
+	for _, k := range []string{"url", "fn", "channel", "legacy_bz2_md5", "arch", "platform", "has_prefix", "mtime"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("record keeps %q: %s", k, rec)
+		}
+	}
+}
+
+func TestRecordRefuses(t *testing.T) {
+	ix, err := ParseIndexJSON(indexJSON(t, "demo", "1.0", "0", "linux-64", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		why  string
+		run  func() error
+		code string
+	}{
+		{"an uppercase md5", func() error { _, err := Record(ix, strings.ToUpper(testMD5), testSHA256, 1, 1); return err }, gatehouse.EINVALID},
+		{"a short sha256", func() error { _, err := Record(ix, testMD5, testSHA256[:63], 1, 1); return err }, gatehouse.EINVALID},
+		{"a negative size", func() error { _, err := Record(ix, testMD5, testSHA256, -1, 1); return err }, gatehouse.EINVALID},
+		{"an Index built by hand, without Raw", func() error {
+			_, err := Record(&Index{Name: "demo", Version: "1.0", Build: "0", Subdir: "noarch"}, testMD5, testSHA256, 1, 1)
+			return err
+		}, gatehouse.EINTERNAL},
+		{"a Raw changed to an invalid name after parsing (F9)", func() error {
+			c := *ix
+			c.Raw = maps.Clone(ix.Raw)
+			c.Raw["name"] = json.RawMessage(`"../evil"`)
+			_, err := Record(&c, testMD5, testSHA256, 1, 1)
+			return err
+		}, gatehouse.EINVALID},
+	}
+	for _, c := range cases {
+		t.Run("refuses "+c.why, func(t *testing.T) {
+			if err := c.run(); gatehouse.ErrorCode(err) != c.code {
+				t.Fatalf("Record error = %v; want %s", err, c.code)
+			}
+		})
+	}
+}
+
+// testEntries returns n realistic records (about 400 bytes each), in both
+// formats, in sorted order.
+func testEntries(t testing.TB, n int) []Entry {
+	t.Helper()
+	es := make([]Entry, 0, n)
+	for i := range n {
+		name := fmt.Sprintf("pkg%05d", i/2)
+		doc := fmt.Sprintf(`{"build":"py312h%07x_0","build_number":0,"depends":["libgcc-ng >=12","libstdcxx-ng >=12","python >=3.12,<3.13.0a0","python_abi 3.12.* *_cp312"],"license":"BSD-3-Clause","license_family":"BSD","name":"%s","subdir":"linux-64","timestamp":1707225345123,"version":"1.%d.%d"}`, i, name, i%7, i%13)
+		ix, err := ParseIndexJSON([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := Record(ix, testMD5, testSHA256, int64(1000+i), 1767225600000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := Conda
+		if i%2 == 1 {
+			f = TarBz2
+		}
+		es = append(es, Entry{Filename: ix.Filename(f), Record: rec})
+	}
+	slices.SortFunc(es, compareEntries)
+	return es
+}
+
+// checklist G5: repodata.json has the shape clients expect.
+func TestWriteRepodataShape(t *testing.T) {
+	t.Run("an empty subdir is still valid repodata", func(t *testing.T) {
+		got, err := BuildRepodata("noarch", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `{"info":{"subdir":"noarch"},"packages":{},"packages.conda":{},"removed":[],"repodata_version":1}`
+		if string(got) != want {
+			t.Fatalf("got %s\nwant %s", got, want)
+		}
+	})
+	t.Run("files go to the map of their format, sorted, keys unique", func(t *testing.T) {
+		es := testEntries(t, 20)
+		got, err := BuildRepodata("linux-64", es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkStrictJSON(got); err != nil {
+			t.Fatalf("repodata is not strict JSON: %v", err)
+		}
+		var rd struct {
+			Info struct {
+				Subdir string `json:"subdir"`
+			} `json:"info"`
+			Packages        map[string]json.RawMessage `json:"packages"`
+			PackagesConda   map[string]json.RawMessage `json:"packages.conda"`
+			Removed         []string                   `json:"removed"`
+			RepodataVersion int                        `json:"repodata_version"`
+		}
+		if err := json.Unmarshal(got, &rd); err != nil {
+			t.Fatal(err)
+		}
+		if rd.Info.Subdir != "linux-64" || rd.RepodataVersion != 1 || rd.Removed == nil || len(rd.Removed) != 0 {
+			t.Fatalf("header: %+v", rd)
+		}
+		if len(rd.Packages) != 10 || len(rd.PackagesConda) != 10 {
+			t.Fatalf("%d .tar.bz2 and %d .conda; want 10 each", len(rd.Packages), len(rd.PackagesConda))
+		}
+		for fn := range rd.Packages {
+			if !strings.HasSuffix(fn, ".tar.bz2") {
+				t.Errorf("%s under packages", fn)
+			}
+		}
+		for fn, rec := range rd.PackagesConda {
+			if !strings.HasSuffix(fn, ".conda") {
+				t.Errorf("%s under packages.conda", fn)
+			}
+			i := slices.IndexFunc(es, func(e Entry) bool { return e.Filename == fn })
+			if i < 0 || !bytes.Equal(rec, es[i].Record) {
+				t.Errorf("%s: the record was not copied as is", fn)
+			}
+		}
+		// Keys appear in sorted order in the bytes.
+		var last string
+		for _, e := range es {
+			if e.Filename < last {
+				t.Fatal("test entries not sorted")
+			}
+			last = e.Filename
+		}
+		prev := -1
+		for _, f := range []Format{TarBz2, Conda} {
+			for _, e := range es {
+				if !strings.HasSuffix(e.Filename, f.Ext()) {
+					continue
+				}
+				at := bytes.Index(got, []byte(`"`+e.Filename+`":`))
+				if at < prev {
+					t.Fatalf("%s is out of order", e.Filename)
+				}
+				prev = at
+			}
+		}
+	})
+	t.Run("refuses bad input", func(t *testing.T) {
+		es := testEntries(t, 4)
+		for name, c := range map[string]struct {
+			subdir string
+			es     []Entry
+			code   string
+		}{
+			"an invalid subdir (F8)":     {"../x", es, gatehouse.EINVALID},
+			"a repeated file":            {"linux-64", append(slices.Clone(es), es[0]), gatehouse.EINVALID},
+			"a file name with a quote":   {"linux-64", []Entry{{Filename: `a"b-1-0.conda`, Record: es[0].Record}}, gatehouse.EINVALID},
+			"a record that is not JSON":  {"linux-64", []Entry{{Filename: es[0].Filename, Record: json.RawMessage("oops")}}, gatehouse.EINTERNAL},
+			"an empty record":            {"linux-64", []Entry{{Filename: es[0].Filename}}, gatehouse.EINTERNAL},
+			"a file that is not a conda": {"linux-64", []Entry{{Filename: "x-1-0.whl", Record: es[0].Record}}, gatehouse.EINVALID},
+		} {
+			t.Run(name, func(t *testing.T) {
+				if _, err := BuildRepodata(c.subdir, c.es); gatehouse.ErrorCode(err) != c.code {
+					t.Fatalf("BuildRepodata error = %v; want %s", err, c.code)
+				}
+			})
+		}
+	})
+}
+
+// Same entries in any order give the same bytes, and the caller's slice is
+// left alone.
+func TestWriteRepodataIsDeterministic(t *testing.T) {
+	es := testEntries(t, 200)
+	want, err := BuildRepodata("linux-64", es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 20 {
+		shuffled := slices.Clone(es)
+		rng.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+		before := slices.Clone(shuffled)
+		got, err := BuildRepodata("linux-64", shuffled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("shuffle %d gave different bytes", i)
+		}
+		if !slices.EqualFunc(before, shuffled, func(a, b Entry) bool { return a.Filename == b.Filename }) {
+			t.Fatal("WriteRepodata reordered the caller's slice")
+		}
+	}
+	t.Run("through any writer", func(t *testing.T) {
+		var w onlyWriter
+		if err := WriteRepodata(&w, "linux-64", es); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.buf.Bytes(), want) {
+			t.Fatal("WriteRepodata to a plain writer differs from BuildRepodata")
+		}
+	})
+	t.Run("a failing writer's error comes back", func(t *testing.T) {
+		boom := errors.New("disk full")
+		if err := WriteRepodata(failingWriter{boom}, "linux-64", es); !errors.Is(err, boom) {
+			t.Fatalf("WriteRepodata error = %v; want %v", err, boom)
+		}
+	})
+}
+
+type onlyWriter struct{ buf bytes.Buffer }
+
+func (w *onlyWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// checklist G5: repodata.json.zst holds the same document.
+func TestZstdRoundTrips(t *testing.T) {
+	doc, err := BuildRepodata("linux-64", testEntries(t, 500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string][]byte{"repodata": doc, "empty": nil} {
+		t.Run(name, func(t *testing.T) {
+			z := Zstd(in)
+			if !bytes.Equal(z, Zstd(in)) {
+				t.Fatal("Zstd is not deterministic")
+			}
+			dec, err := zstd.NewReader(bytes.NewReader(z))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dec.Close()
+			out, err := io.ReadAll(dec)
+			if err != nil || !bytes.Equal(out, in) {
+				t.Fatalf("decoded %d bytes, %v; want %d", len(out), err, len(in))
+			}
+			if len(in) > 0 && len(z)*5 > len(in) {
+				t.Errorf("compressed %d to %d bytes; repodata should shrink far more", len(in), len(z))
+			}
+		})
+	}
+}
