@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# bench/run.sh: serve the same 1 MB package and the same repodata.json from
+# nginx (static files) and from Gatehouse (private channel, API key), load
+# both with wrk in one run, and print requests/s, p99 latency and
+# Gatehouse's ratio. See bench/README.md.
+#
+# Environment (all optional):
+#   BENCH_DURATION     wrk duration per measurement, e.g. 10s or 1m (default 10s)
+#   BENCH_WARMUP       unmeasured wrk run before each measurement (default 2s; 0 skips)
+#   BENCH_CONNECTIONS  wrk connections (default 32)
+#   BENCH_THREADS      wrk threads (default 2)
+#   BENCH_PACKAGES     small packages in the channel (default 10000)
+#   BENCH_TARGET       minimum Gatehouse/nginx requests/s ratio (default 0.7)
+#   BENCH_SERVER_ARGS  extra flags for `gatehouse server` (word-split), e.g. "--log-level warn"
+#
+# Exit status: 0 once the measurements ran, whatever they show (each row
+# says PASS or BELOW TARGET); non-zero when the setup fails.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+PACKAGES=${BENCH_PACKAGES:-10000}
+TARGET=${BENCH_TARGET:-0.7}
+read -r -a SERVER_ARGS <<<"${BENCH_SERVER_ARGS:-}"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+
+# seconds converts a wrk duration (30, 30s, 2m, 1h) to seconds.
+seconds() {
+  case $1 in
+  0) echo 0 ;;
+  *[0-9]s | *[0-9]) echo "${1%s}" ;;
+  *[0-9]m) echo $((${1%m} * 60)) ;;
+  *[0-9]h) echo $((${1%h} * 3600)) ;;
+  esac
+}
+for v in DURATION WARMUP; do
+  [[ ${!v} =~ ^[0-9]+[smh]?$ ]] || die "BENCH_$v=${!v}: want a duration such as 10s or 1m"
+done
+[[ $CONNECTIONS =~ ^[1-9][0-9]*$ && $THREADS =~ ^[1-9][0-9]*$ && $PACKAGES =~ ^[0-9]+$ ]] ||
+  die "BENCH_CONNECTIONS, BENCH_THREADS and BENCH_PACKAGES must be whole numbers"
+((CONNECTIONS >= THREADS)) || die "wrk needs at least as many connections ($CONNECTIONS) as threads ($THREADS)"
+DURATION_S=$(seconds "$DURATION")
+WARMUP_S=$(seconds "$WARMUP")
+((DURATION_S > 0)) || die "BENCH_DURATION must be at least 1s"
+
+# Tools: wrk and nginx from Debian packages when missing.
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+if ((${#need[@]})); then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  log "installing ${need[*]} with apt-get"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# WORK holds the server's data, the key and logs: private. NGX is nginx's
+# prefix and document root: readable by nginx's workers, which run as
+# nobody when this script runs as root.
+umask 077
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+NGX=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench-nginx.XXXXXX")
+chmod 755 "$NGX"
+GH_PID=""
+NGX_PID=""
+
+# stop and cleanup run from the EXIT trap.
+# shellcheck disable=SC2317
+# stop sends SIGTERM to a process this script started and waits up to 10 s
+# for it, then kills it.
+stop() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+# shellcheck disable=SC2317
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$NGX_PID" ]; then stop "$NGX_PID"; fi
+  if [ -n "$GH_PID" ]; then stop "$GH_PID"; fi
+  rm -rf "$WORK" "$NGX"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port prints a 127.0.0.1 port nothing listens on.
+free_port() {
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "found no free port on 127.0.0.1"
+}
+
+# wait_http polls url until it answers 200, for at most $4 seconds, while
+# the process pid lives; on failure it shows the end of its log.
+wait_http() {
+  local url=$1 pid=$2 logf=$3 limit=$4 i
+  for ((i = 0; i < limit * 10; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$logf" >&2 || true
+      die "the server exited before $url answered"
+    fi
+    if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  tail -n 30 "$logf" >&2 || true
+  die "$url did not answer 200 within ${limit}s"
+}
+
+log "building gatehouse and the seeder"
+(cd "$ROOT" && go build -o "$WORK/gatehouse" ./cmd/gatehouse && go build -o "$WORK/seed" ./bench/seed) ||
+  die "the build failed (go build ./cmd/gatehouse ./bench/seed)"
+
+# The server takes every flag from GATEHOUSE_* too: drop any from the
+# caller's environment so the run measures the defaults (SQLite and files in
+# --data) unless BENCH_SERVER_ARGS says otherwise.
+while read -r v; do unset "$v"; done < <(compgen -e | grep '^GATEHOUSE_' || true)
+GATEHOUSE_INITIAL_ADMIN_PASSWORD="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+export GATEHOUSE_INITIAL_ADMIN_PASSWORD
+
+GH_PORT=$(free_port)
+GH="http://127.0.0.1:$GH_PORT"
+"$WORK/gatehouse" server --listen "127.0.0.1:$GH_PORT" --data "$WORK/data" "${SERVER_ARGS[@]}" \
+  >"$WORK/gatehouse.log" 2>&1 &
+GH_PID=$!
+wait_http "$GH/readyz" "$GH_PID" "$WORK/gatehouse.log" 60
+log "gatehouse is ready at $GH (data in $WORK/data)"
+
+log "seeding: $PACKAGES small packages and one of 1 MB, 8 uploads at a time"
+"$WORK/seed" -url "$GH" -n "$PACKAGES" >"$WORK/seed.env" || {
+  tail -n 20 "$WORK/gatehouse.log" >&2
+  die "seeding failed"
+}
+GATEHOUSE_KEY="" BENCH_CHANNEL="" BENCH_SUBDIR="" BENCH_BIG_FILE="" BENCH_PACKAGES=""
+# shellcheck source=/dev/null
+. "$WORK/seed.env"
+if [ -z "$GATEHOUSE_KEY" ] || [ -z "$BENCH_BIG_FILE" ]; then die "the seeder printed no key or file name"; fi
+AUTH="Authorization: Bearer $GATEHOUSE_KEY"
+
+# The same paths under nginx's root as under Gatehouse.
+REPO="/repo/$BENCH_CHANNEL/$BENCH_SUBDIR"
+mkdir -p "$NGX/www$REPO" "$NGX/tmp"
+fetch() { # fetch <file>: copy one file from Gatehouse into nginx's root
+  curl -fsS --max-time 120 -H "$AUTH" -o "$NGX/www$REPO/$1" "$GH$REPO/$1"
+}
+fetch repodata.json || die "could not download $REPO/repodata.json from Gatehouse"
+fetch "$BENCH_BIG_FILE" || die "could not download $REPO/$BENCH_BIG_FILE from Gatehouse"
+HAVE_ZST=0
+if fetch repodata.json.zst 2>/dev/null; then HAVE_ZST=1; fi
+chmod -R a+rX "$NGX"
+RECORDS=$(grep -o '\.conda":' "$NGX/www$REPO/repodata.json" | wc -l)
+REPODATA_BYTES=$(stat -c %s "$NGX/www$REPO/repodata.json")
+BIG_BYTES=$(stat -c %s "$NGX/www$REPO/$BENCH_BIG_FILE")
+log "repodata.json: $RECORDS records, $REPODATA_BYTES bytes; $BENCH_BIG_FILE: $BIG_BYTES bytes"
+((RECORDS == BENCH_PACKAGES)) || log "WARNING: repodata.json lists $RECORDS packages, the seeder uploaded $BENCH_PACKAGES"
+
+NGX_PORT=$(free_port)
+NG="http://127.0.0.1:$NGX_PORT"
+NGX_USER=""
+if [ "$(id -u)" = 0 ]; then NGX_USER="user nobody $(id -gn nobody);"; fi
+cat >"$NGX/nginx.conf" <<EOF
+# Generated by bench/run.sh: static files, no auth, nothing outside $NGX.
+$NGX_USER
+daemon off;
+worker_processes auto;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    # Go keeps a connection for any number of requests; so does this.
+    keepalive_requests 1000000;
+    types { application/json json; application/octet-stream conda; application/zstd zst; }
+    default_type application/octet-stream;
+    client_body_temp_path $NGX/tmp/body;
+    proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi;
+    uwsgi_temp_path $NGX/tmp/uwsgi;
+    scgi_temp_path $NGX/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGX_PORT;
+        root $NGX/www;
+    }
+}
+EOF
+"$NGINX" -t -q -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" || die "nginx refused the generated config $NGX/nginx.conf"
+"$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" >"$NGX/stdout.log" 2>&1 &
+NGX_PID=$!
+wait_http "$NG$REPO/repodata.json" "$NGX_PID" "$NGX/error.log" 10
+log "nginx is ready at $NG"
+
+# Both servers must answer the very same bytes to the very same request, or
+# the comparison means nothing.
+same_bytes() {
+  local path=$1 a b
+  a=$(curl -fsS --max-time 60 -H "$AUTH" "$NG$path" | sha256sum)
+  b=$(curl -fsS --max-time 60 -H "$AUTH" "$GH$path" | sha256sum)
+  [ "$a" = "$b" ] || die "nginx and Gatehouse answer different bytes for $path"
+}
+
+TARGETS=("package|$REPO/$BENCH_BIG_FILE|$BENCH_BIG_FILE ($BIG_BYTES bytes)"
+  "repodata|$REPO/repodata.json|repodata.json ($RECORDS records, $REPODATA_BYTES bytes)")
+if ((HAVE_ZST)); then
+  TARGETS+=("repodata-zst|$REPO/repodata.json.zst|repodata.json.zst ($(stat -c %s "$NGX/www$REPO/repodata.json.zst") bytes)")
+fi
+
+# wrk_run <out> <url> <duration>: the same options and headers for both
+# servers; the key header is sent to nginx too (which ignores it) so that
+# the requests are byte for byte the same size. No Accept-Encoding.
+wrk_run() {
+  local out=$1 url=$2 d=$3
+  timeout $(($(seconds "$d") + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$d" --latency -H "$AUTH" "$url" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed on $url"; }
+}
+
+# to_ms converts wrk's latency (850.00us, 1.25ms, 1.02s, 1.10m) to ms.
+to_ms() {
+  awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.2f", n }'
+}
+# wrk_problems prints the non-2xx count and socket errors wrk reported.
+wrk_problems() {
+  grep -E 'Non-2xx or 3xx responses|Socket errors' "$1" | sed 's/^ *//' | paste -sd ';' - || true
+}
+
+log "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP each), nginx then Gatehouse per target"
+ROWS=()
+for t in "${TARGETS[@]}"; do
+  IFS='|' read -r id path label <<<"$t"
+  same_bytes "$path"
+  for server in nginx gatehouse; do
+    base=$NG
+    [ "$server" = gatehouse ] && base=$GH
+    if ((WARMUP_S > 0)); then wrk_run "$WORK/warm-$id-$server.txt" "$base$path" "$WARMUP"; fi
+    wrk_run "$WORK/wrk-$id-$server.txt" "$base$path" "$DURATION"
+  done
+  ROWS+=("$id|$label")
+done
+
+printf '\n%s\n' "Gatehouse vs nginx, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, target ratio >= $TARGET (requests/s)"
+fmt='%-58s %12s %12s %7s %10s %10s  %s\n'
+# shellcheck disable=SC2059
+printf "$fmt" target "nginx req/s" "gh req/s" ratio "nginx p99" "gh p99" verdict
+for r in "${ROWS[@]}"; do
+  IFS='|' read -r id label <<<"$r"
+  n=$WORK/wrk-$id-nginx.txt g=$WORK/wrk-$id-gatehouse.txt
+  nr=$(awk '/^Requests\/sec:/ { print $2 }' "$n")
+  gr=$(awk '/^Requests\/sec:/ { print $2 }' "$g")
+  np=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$n")")
+  gp=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$g")")
+  ratio=$(awk -v a="$gr" -v b="$nr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+  verdict=$(awk -v r="$ratio" -v t="$TARGET" 'BEGIN { print (r != "n/a" && r + 0 >= t + 0) ? "PASS" : "BELOW TARGET" }')
+  problems="$(wrk_problems "$n")$(wrk_problems "$g")"
+  [ -z "$problems" ] || verdict="INVALID ($problems)"
+  # shellcheck disable=SC2059
+  printf "$fmt" "$label" "$nr" "$gr" "$ratio" "${np}ms" "${gp}ms" "$verdict"
+done
+printf '\n%s\n' "Transfer/sec (nginx, gatehouse):"
+for r in "${ROWS[@]}"; do
+  IFS='|' read -r id label <<<"$r"
+  printf '  %-14s %s, %s\n' "$id" "$(awk '/^Transfer\/sec:/ { print $2 }' "$WORK/wrk-$id-nginx.txt")" \
+    "$(awk '/^Transfer\/sec:/ { print $2 }' "$WORK/wrk-$id-gatehouse.txt")"
+done
+exit 0
