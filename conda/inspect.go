@@ -44,6 +44,13 @@ type Package struct {
 //
 // Inspect does not judge the timestamp against a clock: call
 // pkg.Index.Validate(now) before accepting the package.
+//
+// What it does not see, by design: the payload of a .tar.bz2 after info/
+// (only the bzip2 end marker is checked, to catch truncation) and the
+// pkg-<stem>.tar.zst of a .conda (only its place in the zip is checked). A
+// second info/index.json hidden there would go unnoticed; conda's own
+// extraction is the last line for those bytes, and the server keeps the
+// sha256 of the whole file.
 func Inspect(r io.ReaderAt, size int64, filename string, lim Limits) (*Package, error) {
 	lim = lim.withDefaults()
 	stem, format, err := ParseFilename(filename)

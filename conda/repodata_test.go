@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -296,5 +297,50 @@ func TestZstdRoundTrips(t *testing.T) {
 				t.Errorf("compressed %d to %d bytes; repodata should shrink far more", len(in), len(z))
 			}
 		})
+	}
+}
+
+// conda reads repodata.json.zst with the Python zstandard module, and people
+// with the zstd tool. Both must read what Zstd writes; the test runs each
+// that is installed (Debian's python3-zstandard comes with
+// conda-package-handling, which make-fixtures.sh needs).
+func TestZstdReadableByCondaTooling(t *testing.T) {
+	doc, err := BuildRepodata("linux-64", testEntries(t, 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := Zstd(doc)
+	ran := 0
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		path, err := exec.LookPath(py)
+		if err != nil || exec.Command(path, "-c", "import zstandard").Run() != nil {
+			continue
+		}
+		const script = `import sys, zstandard
+data = sys.stdin.buffer.read()
+one = zstandard.ZstdDecompressor().decompress(data)
+two = zstandard.ZstdDecompressor().stream_reader(data).read()
+assert one == two
+sys.stdout.buffer.write(one)`
+		cmd := exec.Command(path, "-c", script)
+		cmd.Stdin = bytes.NewReader(z)
+		out, err := cmd.Output()
+		if err != nil || !bytes.Equal(out, doc) {
+			t.Fatalf("python zstandard read %d bytes, %v; want the %d-byte document", len(out), err, len(doc))
+		}
+		ran++
+		break
+	}
+	if path, err := exec.LookPath("zstd"); err == nil {
+		cmd := exec.Command(path, "-dc")
+		cmd.Stdin = bytes.NewReader(z)
+		out, err := cmd.Output()
+		if err != nil || !bytes.Equal(out, doc) {
+			t.Fatalf("zstd -d read %d bytes, %v", len(out), err)
+		}
+		ran++
+	}
+	if ran == 0 {
+		t.Skip("neither python3 with zstandard nor zstd is installed")
 	}
 }
