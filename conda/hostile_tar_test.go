@@ -354,6 +354,13 @@ func TestInspectRefusesAMisnamedFile(t *testing.T) {
 		data := tarBz2(t, file("info/index.json", demoIndex(t)))
 		wantCode(t, data, "other-1.0-0.tar.bz2", DefaultLimits(), gatehouse.EINVALID, testStem+".tar.bz2")
 	})
+	t.Run("refuses a .conda named for another package and says the right name (F10)", func(t *testing.T) {
+		wantCode(t, condaFile(t, testStem, file("info/index.json", demoIndex(t))), "other-1.0-0.conda", DefaultLimits(), gatehouse.EINVALID, testStem+".conda")
+	})
+	t.Run("refuses a .conda whose members and index.json name different packages (F10)", func(t *testing.T) {
+		data := condaFile(t, "other-1.0-0", file("info/index.json", demoIndex(t)))
+		wantCode(t, data, "other-1.0-0.conda", DefaultLimits(), gatehouse.EINVALID, testStem+".conda")
+	})
 }
 
 // checklist F8, F9, F11 reach Inspect through index.json.

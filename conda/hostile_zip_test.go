@@ -76,7 +76,7 @@ func TestInspectRefusesHostileZips(t *testing.T) {
 		{"an info member named for another package (F6, F10)", func(t *testing.T, ms []zipMem) []byte {
 			ms[2].name = "info-other-1.0-0.tar.zst"
 			return condaZip(ms...)
-		}, gatehouse.EINVALID, "unexpected member"},
+		}, gatehouse.EINVALID, "holds the package \"other-1.0-0\""},
 		{"a second info member that conda's prefix match would also take (F6)", func(t *testing.T, ms []zipMem) []byte {
 			extra := ms[2]
 			extra.name += ".evil"

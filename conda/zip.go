@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
+	"strings"
 )
 
 // This file reads the outer zip of a .conda strictly. archive/zip is made to
@@ -364,6 +365,14 @@ func pick(use bool, a, b uint64) uint64 {
 // metadata.json with format version 2, and returns the info member.
 func (z *zipDir) condaMembers(stem string) (*zipMember, error) {
 	infoName, pkgName := "info-"+stem+".tar.zst", "pkg-"+stem+".tar.zst"
+	// A renamed file still carries its real stem in its member names: say
+	// so, rather than only that the members are unexpected.
+	for _, m := range z.members {
+		if other, ok := strings.CutPrefix(m.name, "info-"); ok && m.name != infoName && strings.HasSuffix(other, ".tar.zst") {
+			real := strings.TrimSuffix(other, ".tar.zst")
+			return nil, invalidf("The file is named %s, but it holds the package %s; name the file %s (checklist F10).", quote(stem+".conda"), quote(real), quote(real+".conda"))
+		}
+	}
 	var info, pkg *zipMember
 	for i := range z.members {
 		m := &z.members[i]
