@@ -15,6 +15,8 @@ type Store interface {
 	KeyStore
 	SessionStore
 	AuditStore
+	ChannelStore
+	GateStore
 	// Ping checks the database is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error
