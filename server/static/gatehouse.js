@@ -30,9 +30,12 @@ document.addEventListener("DOMContentLoaded", () => {
   // A dialog rendered open by the server (e.g. the new key) is shown modal.
   document.querySelectorAll("dialog[data-show]").forEach(show);
   // A dialog holding a secret leaves the page once closed (button or Esc):
-  // the key is shown once.
+  // the key is shown once. The close event of show() above arrives late,
+  // when the dialog is open again: that one is not a real close.
   document.querySelectorAll("dialog[data-remove-on-close]").forEach((d) => {
-    d.addEventListener("close", () => d.remove());
+    d.addEventListener("close", () => {
+      if (!d.open) d.remove();
+    });
   });
   // The expiry dropdown reveals the calendar field for "Custom".
   document.querySelectorAll("select[data-custom-target]").forEach((sel) => {
