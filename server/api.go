@@ -70,13 +70,11 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// clientAddr is the address failures are counted against. The socket
-// peer, always: trusted-proxy handling comes with the registration gate.
+// clientAddr is the client's address: the socket peer, or the address a
+// trusted proxy forwarded. It is what the gate matches and what failures
+// are counted against. The zero Addr (undeterminable) is gated (C5).
 func (s *Server) clientAddr(r *http.Request) netip.Addr {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.IPv6Unspecified()
+	return s.proxies.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 }
 
 // maxJSONBody bounds every JSON request body.

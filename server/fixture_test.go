@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 )
@@ -77,6 +80,8 @@ type fixture struct {
 	clock *fakeClock
 	logs  *syncBuffer
 	admin *gatehouse.User
+	// blobDir holds the package files (file:// blob store).
+	blobDir string
 }
 
 // The test password hasher is the real one; users are few per test.
@@ -104,7 +109,19 @@ func newTestFixture(t testing.TB, mutate ...func(*Config)) *fixture {
 	// A non-UTC zone on the way in: the store and server must not care.
 	clock := &fakeClock{t: time.Date(2026, 3, 14, 15, 9, 26, 0, time.FixedZone("X", -7*3600))}
 	f := &fixture{t: t, store: &countingStore{Store: db}, clock: clock, logs: &syncBuffer{}}
+	f.blobDir = filepath.Join(t.TempDir(), "blobs")
+	blobs, err := blobstore.Open(ctx, "file://"+f.blobDir)
+	if err != nil {
+		t.Fatalf("opening blob store: %v", err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	spool := filepath.Join(t.TempDir(), "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	cfg := Config{
+		Blobs:     blobs,
+		TempDir:   spool,
 		Store:     f.store,
 		Logger:    slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Clock:     clock.Now,
@@ -213,4 +230,13 @@ func (f *fixture) createKey(user, name string, scopes []string, ttl time.Duratio
 	}
 	m := a.json(f.t)
 	return m["key"].(string), int64(m["id"].(float64))
+}
+
+func mustPrefixes(t testing.TB, ss ...string) []netip.Prefix {
+	t.Helper()
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
 }

@@ -11,6 +11,7 @@ type metrics struct {
 	keyOK        prometheus.Counter // keyChecks{outcome="ok"}, resolved once for the hot path
 	keyCacheHits prometheus.Counter
 	rateLimited  prometheus.Counter
+	gateRefusals prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -32,7 +33,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "gatehouse_rate_limited_total", Help: "Requests refused with 429 after too many failures.",
 		}),
 	}
+	m.gateRefusals = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_registration_refusals_total", Help: "Channel requests refused because the network requires registration.",
+	})
 	m.keyOK = m.keyChecks.WithLabelValues("ok")
-	reg.MustRegister(m.requests, m.duration, m.keyChecks, m.keyCacheHits, m.rateLimited)
+	reg.MustRegister(m.requests, m.duration, m.keyChecks, m.keyCacheHits, m.rateLimited, m.gateRefusals)
 	return m
 }

@@ -11,10 +11,16 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/blobstore"
+	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/gate"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -47,6 +53,25 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Version is reported by /healthz.
 	Version string
+
+	// Blobs keeps package files; nil keeps them in memory (for tests).
+	Blobs *blobstore.Store
+	// TempDir is where uploads are spooled before they are verified.
+	TempDir string
+	// MaxUploadSize bounds one package file (default 2 GiB).
+	MaxUploadSize int64
+	// Limits bound what reading a package may cost.
+	Limits conda.Limits
+	// ToolsChannel is exempt from the registration gate, so the tooling
+	// that registers can always be installed (default gatehouse-tools).
+	ToolsChannel string
+	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
+	RepodataMaxAge time.Duration
+	// TrustedProxies are peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// RequireRegistration are networks gated by configuration, in
+	// addition to the rules administrators add.
+	RequireRegistration []netip.Prefix
 }
 
 // Server is the Gatehouse HTTP server.
@@ -65,6 +90,14 @@ type Server struct {
 
 	templates   map[string]*template.Template
 	crossOrigin *http.CrossOriginProtection
+
+	proxies  *gate.Proxies
+	gate     *gatekeeper
+	chans    *channelCache
+	repodata *repodataCache
+	clients  *clientRecorder
+	stop     context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // New validates cfg and builds the server.
@@ -96,6 +129,29 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.Blobs == nil {
+		// Tests of pages and keys need no package storage of their own.
+		b, err := blobstore.Open(context.Background(), "mem://")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Blobs = b
+	}
+	if cfg.TempDir == "" {
+		cfg.TempDir = os.TempDir()
+	}
+	if cfg.MaxUploadSize == 0 {
+		cfg.MaxUploadSize = 2 << 30
+	}
+	if cfg.Limits == (conda.Limits{}) {
+		cfg.Limits = conda.DefaultLimits()
+	}
+	if cfg.ToolsChannel == "" {
+		cfg.ToolsChannel = "gatehouse-tools"
+	}
+	if cfg.RepodataMaxAge == 0 {
+		cfg.RepodataMaxAge = 30 * time.Second
+	}
 	s := &Server{
 		cfg:   cfg,
 		store: cfg.Store,
@@ -126,7 +182,20 @@ func New(cfg Config) (*Server, error) {
 	s.crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.webError(w, r, nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "Cross-site requests are refused. Use the form on this site."))
 	}))
+	s.proxies = gate.NewProxies(cfg.TrustedProxies)
+	s.gate = newGatekeeper(cfg.Store, s.log, cfg.RequireRegistration, []string{cfg.ToolsChannel})
+	if err := s.gate.reload(context.Background()); err != nil {
+		return nil, fmt.Errorf("server: loading network rules: %w", err)
+	}
+	s.chans = newChannelCache(cfg.Store, cfg.Clock, cfg.KeyCacheTTL)
+	s.repodata = newRepodataCache(cfg.Store, cfg.Clock)
+	s.clients = newClientRecorder(cfg.Store, cfg.Clock, s.log)
 	s.handler = s.routes()
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.gate.run(ctx) }()
+	go func() { defer s.bg.Done(); s.sweepLoop(ctx) }()
 	return s, nil
 }
 
@@ -135,7 +204,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Close stops background work (last-used writes are flushed).
 func (s *Server) Close() error {
+	s.stop()
+	s.bg.Wait()
 	s.keys.close()
+	s.clients.close()
 	return nil
 }
 
@@ -174,6 +246,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("readyz: database unreachable", "err", err)
 		http.Error(w, "database unreachable\n", http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.cfg.Blobs.Ping(ctx); err != nil {
+		s.log.Warn("readyz: package storage unreachable", "err", err)
+		http.Error(w, "package storage unreachable\n", http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ok")

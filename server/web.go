@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"html/template"
@@ -231,6 +232,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		again(status, gatehouse.ErrorMessage(err))
 		return
+	}
+	// A session this browser already had ends here: signing in always
+	// yields a new session ID and the old one is dead (checklist E2).
+	if c, err := r.Cookie(s.cookie); err == nil {
+		h := sha256.Sum256([]byte(c.Value))
+		if err := s.store.DeleteSession(r.Context(), h[:]); err != nil {
+			s.log.Warn("ending the previous session failed", "err", err)
+		}
 	}
 	if err := s.startSession(r.Context(), w, r, p.User, ip); err != nil {
 		s.webError(w, r, nil, err)

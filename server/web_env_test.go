@@ -25,7 +25,7 @@ import (
 // and a few users. Browsers talk to it in process (no sockets), so cookies
 // marked Secure can be tested on a https PublicURL too.
 type webEnv struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	store *sqlstore.DB
 
@@ -40,7 +40,7 @@ const webTestPassword = "correct horse battery staple"
 // of day" and "tomorrow" are easy to get wrong.
 var webStart = time.Date(2026, 3, 10, 22, 30, 15, 0, time.UTC)
 
-func newWebEnv(t *testing.T, publicURL string) *webEnv {
+func newWebEnv(t testing.TB, publicURL string) *webEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db"))
@@ -109,7 +109,7 @@ func (e *webEnv) dump() string {
 	return dumpDB(e.t, e.store.SQL())
 }
 
-func dumpDB(t *testing.T, db *sql.DB) string {
+func dumpDB(t testing.TB, db *sql.DB) string {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
@@ -156,7 +156,7 @@ func dumpDB(t *testing.T, db *sql.DB) string {
 
 // webBrowser keeps cookies like a browser and sends requests in process.
 type webBrowser struct {
-	t       *testing.T
+	t       testing.TB
 	env     *webEnv
 	cookies map[string]string
 	// headers go on every request (Sec-Fetch-Site, Origin, ...).

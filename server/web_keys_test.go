@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -321,4 +322,28 @@ func FuzzKeyExpiry(f *testing.F) {
 			t.Fatalf("keyExpiry(%q, %q) = %v, which the domain refuses: %v", choice, custom, got, err)
 		}
 	})
+}
+
+// BenchmarkKeysPage measures GET /settings/keys for a user with 50 keys:
+// session lookup, key listing and rendering.
+func BenchmarkKeysPage(b *testing.B) {
+	e := newWebEnv(b, "http://gatehouse.test")
+	u := e.addUser("alice", false)
+	for i := range 50 {
+		k := &gatehouse.APIKey{UserID: u.ID, Name: "key-" + strconv.Itoa(i), Hash: make([]byte, 32), Hint: "gk-AbCd…wxyz",
+			Scopes: gatehouse.ScopeUser | gatehouse.ScopeChannels, CreatedAt: webStart, ExpiresAt: webStart.AddDate(0, 1, 0)}
+		k.Hash[0], k.Hash[1] = byte(i), 1
+		if _, err := e.store.CreateKey(context.Background(), k); err != nil {
+			b.Fatal(err)
+		}
+	}
+	br := e.browser()
+	br.signIn("alice", webTestPassword)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if r := br.get("/settings/keys"); r.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", r.StatusCode)
+		}
+	}
 }

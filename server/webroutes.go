@@ -12,6 +12,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	mux.HandleFunc("GET /login", s.handleLoginPage)
+	mux.HandleFunc("GET /register", s.handleRegisterPage)
 	mux.Handle("POST /login", s.crossOrigin.Handler(http.HandlerFunc(s.handleLogin)))
 	mux.Handle("POST /logout", s.webPage(s.handleLogout))
 	s.accountPages(mux)

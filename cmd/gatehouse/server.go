@@ -10,13 +10,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/blobstore"
+	"github.com/gatehouse-dev/gatehouse/gate"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
@@ -36,8 +40,30 @@ type serverConfig struct {
 	LogFormat string
 	LogLevel  string
 
+	TrustedProxies      string
+	RequireRegistration string
+	ToolsChannel        string
+	RepodataMaxAge      time.Duration
+	MaxUploadSize       int64
+
 	InitialAdmin         string
 	InitialAdminPassword string
+}
+
+// prefixes parses a comma-separated CIDR list of the flag name.
+func prefixes(flag, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := gate.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("--%s (%s): %s", flag, envName(flag), gatehouse.ErrorMessage(err))
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // envName maps a flag to its environment variable.
@@ -72,6 +98,21 @@ func (c *serverConfig) Validate() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if _, err := prefixes("trusted-proxies", c.TrustedProxies); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := prefixes("require-registration", c.RequireRegistration); err != nil {
+		errs = append(errs, err)
+	}
+	if err := gatehouse.ValidateChannelName(c.ToolsChannel); err != nil {
+		errs = append(errs, fmt.Errorf("--tools-channel %q: %s", c.ToolsChannel, gatehouse.ErrorMessage(err)))
+	}
+	if c.RepodataMaxAge < 0 {
+		errs = append(errs, errors.New("--repodata-max-age: must not be negative"))
+	}
+	if c.MaxUploadSize <= 0 {
+		errs = append(errs, errors.New("--max-upload-size: must be positive"))
 	}
 	if c.InitialAdmin != "" {
 		if err := gatehouse.ValidateName("username", c.InitialAdmin); err != nil {
@@ -137,6 +178,29 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	str(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	str(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&cfg.InitialAdmin, "initial-admin", "admin", "username of the administrator created on first start")
+	str(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated networks of reverse proxies whose X-Forwarded-For is believed")
+	str(&cfg.RequireRegistration, "require-registration", "", "comma-separated networks that must register before using channels (administrators can add more on the web)")
+	str(&cfg.ToolsChannel, "tools-channel", "gatehouse-tools", "channel exempt from the registration gate, serving the gatehouse CLI")
+	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
+		if v := getenv(envName(name)); v != "" {
+			if d, err := time.ParseDuration(v); err == nil {
+				def = d
+			} else {
+				def = -1 // reported by Validate
+			}
+		}
+		f.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
+	}
+	dur(&cfg.RepodataMaxAge, "repodata-max-age", 30*time.Second, "Cache-Control max-age of repodata")
+	maxUpload := int64(2 << 30)
+	if v := getenv(envName("max-upload-size")); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			maxUpload = n
+		} else {
+			maxUpload = -1
+		}
+	}
+	f.Int64Var(&cfg.MaxUploadSize, "max-upload-size", maxUpload, "largest package file accepted, in bytes (env "+envName("max-upload-size")+")")
 	f.BoolVar(&printConfig, "print-config", false, "print the configuration (secrets redacted) and exit")
 	return cmd
 }
@@ -168,6 +232,28 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	if err := bootstrapAdmin(ctx, store, cfg, log); err != nil {
 		return err
 	}
+	if err := bootstrapToolsChannel(ctx, store, cfg.ToolsChannel, log); err != nil {
+		return err
+	}
+	blobURL := cfg.Blob
+	if blobURL == "" {
+		abs, err := filepath.Abs(filepath.Join(cfg.Data, "packages"))
+		if err != nil {
+			return err
+		}
+		blobURL = "file://" + abs
+	}
+	blobs, err := blobstore.Open(ctx, blobURL)
+	if err != nil {
+		return fmt.Errorf("opening package storage: %w", err)
+	}
+	defer blobs.Close()
+	spool := filepath.Join(cfg.Data, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return fmt.Errorf("creating the upload spool directory: %w", err)
+	}
+	trusted, _ := prefixes("trusted-proxies", cfg.TrustedProxies)
+	gated, _ := prefixes("require-registration", cfg.RequireRegistration)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -184,6 +270,8 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	pu, _ := url.Parse(public)
 	srv, err := server.New(server.Config{
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version,
+		Blobs: blobs, TempDir: spool, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
+		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
 	})
 	if err != nil {
 		ln.Close()
@@ -252,6 +340,32 @@ func bootstrapAdmin(ctx context.Context, store gatehouse.Store, cfg *serverConfi
 			"username", u.Username, "password", pw)
 	} else {
 		log.Info("created the initial administrator", "username", u.Username)
+	}
+	return nil
+}
+
+// bootstrapToolsChannel makes sure the registration-exempt tools channel
+// exists, public, owned by the first administrator.
+func bootstrapToolsChannel(ctx context.Context, store gatehouse.Store, name string, log *slog.Logger) error {
+	if _, err := store.ChannelByName(ctx, name); err == nil {
+		return nil
+	} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		return fmt.Errorf("looking up the tools channel: %w", err)
+	}
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if !u.IsAdmin {
+			continue
+		}
+		ch := &gatehouse.Channel{Name: name, Visibility: gatehouse.Public, OwnerUserID: u.ID, CreatedAt: gatehouse.SystemClock()}
+		if err := store.CreateChannel(ctx, ch); err != nil && gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+			return fmt.Errorf("creating the tools channel: %w", err)
+		}
+		log.Info("created the tools channel", "channel", name, "owner", u.Username)
+		return nil
 	}
 	return nil
 }
