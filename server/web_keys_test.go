@@ -34,6 +34,9 @@ func TestKeysPageShowsTheKeyOnceAndNeverAgain(t *testing.T) {
 		t.Error("a non-administrator is offered the Administration scope")
 	}
 
+	open := b.get("/settings/keys?create")
+	assertContains(t, "?create (the no-script Create API Key link)", open.Body, `aria-labelledby="create-key-title" open data-show`)
+
 	key, created := b.createKeyInPage(keyForm2("laptop", "30", "", "user", "channels"))
 	t.Run("the creation answer shows the key in an open dialog, uncached", func(t *testing.T) {
 		if got := created.Header.Get("Cache-Control"); got != "no-store" {
