@@ -1,0 +1,81 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// The CLI logs in through OAuth 2.0 for public clients: the authorization
+// code grant with PKCE and a loopback redirect (RFC 8252), or the device
+// authorization grant (RFC 8628). Either ends in a short-lived access
+// token, which the CLI spends on creating its API key.
+
+// Grant kinds.
+const (
+	GrantCode   = "code"   // authorization code (browser on this machine)
+	GrantDevice = "device" // device code (browser anywhere)
+)
+
+// Grant statuses. A grant moves pending → approved | denied, and approved
+// → used exactly once; nothing moves back.
+const (
+	GrantPending  = "pending"
+	GrantApproved = "approved"
+	GrantDenied   = "denied"
+	GrantUsed     = "used"
+)
+
+// OAuthGrant is an authorization code or a device code in flight. Only the
+// SHA-256 of the code (or device_code) is stored; the user code of the
+// device flow is short and typed by a person, so it is stored as shown but
+// only ever accepted while the grant is pending and unexpired.
+type OAuthGrant struct {
+	ID            int64
+	Kind          string
+	CodeHash      []byte
+	UserCode      string // device flow only, normalised "ABCD-EFGH"
+	ClientID      string
+	RedirectURI   string // code flow only
+	CodeChallenge string // code flow only: PKCE S256 challenge
+	Scopes        Scopes
+	// ClientName names the machine asking, shown on the consent page
+	// (e.g. "cli-buildhost").
+	ClientName   string
+	UserID       int64 // who approved or denied; 0 while pending
+	Status       string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	LastPolledAt time.Time // device flow: for slow_down
+}
+
+// AccessToken is a short-lived OAuth access token; only its hash is kept.
+type AccessToken struct {
+	ID         int64
+	Hash       []byte
+	UserID     int64
+	Scopes     Scopes
+	ClientName string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// OAuthStore keeps grants and access tokens.
+type OAuthStore interface {
+	// CreateGrant inserts g and sets g.ID. ECONFLICT if the code hash or
+	// a pending user code collides.
+	CreateGrant(ctx context.Context, g *OAuthGrant) error
+	GrantByCodeHash(ctx context.Context, hash []byte) (*OAuthGrant, error)
+	// GrantByUserCode returns the pending grant with this user code.
+	GrantByUserCode(ctx context.Context, userCode string) (*OAuthGrant, error)
+	// SetGrantStatus moves the grant from status from to status to and
+	// records userID (when not 0), atomically: ECONFLICT if the grant is
+	// not in status from (a replayed code, a double approval).
+	SetGrantStatus(ctx context.Context, id int64, from, to string, userID int64) error
+	// TouchGrantPoll records a device-flow poll.
+	TouchGrantPoll(ctx context.Context, id int64, at time.Time) error
+	CreateAccessToken(ctx context.Context, t *AccessToken) error
+	// AccessTokenByHash returns the token and its user. ENOTFOUND if none.
+	AccessTokenByHash(ctx context.Context, hash []byte) (*AccessToken, *User, error)
+	// DeleteExpiredOAuth removes grants and tokens that expired before t.
+	DeleteExpiredOAuth(ctx context.Context, t time.Time) (int64, error)
+}
