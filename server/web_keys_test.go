@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,10 +75,14 @@ func TestKeysPageShowsTheKeyOnceAndNeverAgain(t *testing.T) {
 		}
 	})
 	t.Run("later pages and the API show only the hint (checklist A3)", func(t *testing.T) {
+		// The use above records the last-used time in the background.
+		for e.keys(alice)[0].LastUsedAt.IsZero() {
+			runtime.Gosched()
+		}
 		page := b.get("/settings/keys")
 		assertNoSecret(t, "GET /settings/keys", page.Body, key)
 		assertContains(t, "the keys page", page.Body, "laptop", e.keys(alice)[0].Hint,
-			"User resources", "Platform channels", "2026-03-10", "2026-04-09", "Never", "badge-active")
+			"User resources", "Platform channels", "2026-03-10", "2026-04-09", "2026-03-10 22:30 UTC", "badge-active")
 		if strings.Contains(page.Body, `id="new-key"`) {
 			t.Error("a GET shows the new-key dialog")
 		}
@@ -239,7 +244,7 @@ func TestRevokeKeyPage(t *testing.T) {
 	revokePath := "/settings/keys/" + strconv.FormatInt(id, 10) + "/revoke"
 
 	page := b.get("/settings/keys").Body
-	assertContains(t, "the keys page", page, `data-open="revoke-dialog-`+strconv.FormatInt(id, 10)+`"`,
+	assertContains(t, "the keys page", page, "Never", `data-open="revoke-dialog-`+strconv.FormatInt(id, 10)+`"`,
 		"Revoke key <strong>deploy</strong>? Anything using it stops working at once.", `action="`+revokePath+`"`)
 	t.Run("?revoke opens the confirmation without script and changes nothing", func(t *testing.T) {
 		r := b.get("/settings/keys?revoke=" + strconv.FormatInt(id, 10))
