@@ -61,6 +61,7 @@ func (s *Server) putMember(ctx context.Context, p *gatehouse.Principal, orgName,
 	if err := s.store.PutOrgMember(ctx, o.ID, u.ID, role); err != nil {
 		return err
 	}
+	s.chans.forgetRoles() // org roles feed channel roles
 	s.audit(ctx, &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditOrgMemberPut,
 		Target: "org:" + o.Name + " user:" + u.Username, IP: ip.String(), Success: true, Detail: "role=" + string(role)})
 	return nil
@@ -84,6 +85,9 @@ func (s *Server) removeMember(ctx context.Context, p *gatehouse.Principal, orgNa
 	if err := s.store.RemoveOrgMember(ctx, o.ID, u.ID); err != nil {
 		return err
 	}
+	// Removed from the organization: its channels close to all their
+	// keys on the next request.
+	s.chans.forgetRoles()
 	s.audit(ctx, &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditOrgMemberRemove,
 		Target: "org:" + o.Name + " user:" + u.Username, IP: ip.String(), Success: true})
 	return nil

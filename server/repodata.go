@@ -130,14 +130,3 @@ func (c *repodataCache) build(ctx context.Context, ch *gatehouse.Channel, subdir
 		files:    files,
 	}, nil
 }
-
-// forget drops a channel's entries (after deletion of the channel).
-func (c *repodataCache) forget(channelID int64) {
-	c.mu.Lock()
-	for k := range c.entries {
-		if k.channel == channelID {
-			delete(c.entries, k)
-		}
-	}
-	c.mu.Unlock()
-}
