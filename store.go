@@ -17,6 +17,7 @@ type Store interface {
 	AuditStore
 	ChannelStore
 	GateStore
+	OAuthStore
 	// Ping checks the database is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"package races", packageRaceTests},
 		{"network rules", networkRuleTests},
 		{"clients", clientTests},
+		{"oauth", oauthTests},
 		{"channel and gate times", gateTimeTests},
 		{"channel and gate faults", channelFaultTests},
 		{"text", textTests},
