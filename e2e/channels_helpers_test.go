@@ -24,7 +24,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -414,13 +413,4 @@ func (s *Server) kill9() {
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.exited
 	s.checkSecrets()
-}
-
-// subdirOf returns "noarch" or the platform of a solved package's URL.
-func subdirOf(url string) string {
-	parts := strings.Split(url, "/")
-	if len(parts) < 2 {
-		return ""
-	}
-	return parts[len(parts)-2]
 }

@@ -217,6 +217,26 @@ type channelRefusalBody struct {
 	Reason, Message string
 }
 
+// checkKeysRedacted asserts the log recorded the key-bearing requests with
+// the key cut out, and holds no piece of any key or password (checklist
+// J1; the harness searches the log and data again when the server stops).
+func checkKeysRedacted(t *testing.T, srv *Server) {
+	t.Helper()
+	logs := srv.Logs()
+	n := 0
+	for _, l := range accessLog(logs) {
+		if strings.Contains(l.Path, "/t/<redacted>/") {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Errorf("no request line with /t/<redacted>/: the /t/ requests were not logged, so the search below proves nothing")
+	}
+	if hit := NewSecretFinder(srv.Secrets()).Find([]byte(logs)); hit != "" {
+		t.Errorf("the server's log holds a piece of a key: %q", hit)
+	}
+}
+
 // Issue 3; checklist B4, G3, G5, J1: rattler solves a private channel
 // through a key in the channel URL, in both places a /t/<key>/ segment
 // may stand, and is refused without one.
@@ -276,6 +296,10 @@ func TestRattlerSolvesAPrivateChannel(t *testing.T) {
 			checkRefusal(t, form.url(channel, "noarch/repodata.json"), form.auth, "ACCESS DENIED")
 		}
 	})
+
+	t.Run("the log shows the /t/ requests without their keys", func(t *testing.T) {
+		checkKeysRedacted(t, srv)
+	})
 }
 
 // Issue 3; checklist C1, C2, D8: from a network that must register, a
@@ -284,10 +308,13 @@ func TestRattlerSolvesAPrivateChannel(t *testing.T) {
 // registration tooling needs no key at all.
 func TestRattlerFromANetworkThatRequiresRegistration(t *testing.T) {
 	needOrSkip(t, rattlerReady())
-	srv := Start(t, gatehouseBin, Options{Args: []string{"--require-registration", "127.0.0.0/8"}})
+	// A tools channel of its own: on a database shared by earlier runs,
+	// gatehouse-tools would list files kept in their --data.
+	tools := uniqueName("tools")
+	srv := Start(t, gatehouseBin, Options{Args: []string{"--require-registration", "127.0.0.0/8", "--tools-channel", tools}})
 	public := uniqueName("gh-public")
 	ghChannel(t, srv, public, "public")
-	ghChannel(t, srv, "gatehouse-tools", "") // made by the server at start
+	ghChannel(t, srv, tools, "") // made by the server at start
 	ray := newChannelReader(t, srv, "")
 	platforms := []string{"linux-64", "noarch"}
 
@@ -329,14 +356,14 @@ func TestRattlerFromANetworkThatRequiresRegistration(t *testing.T) {
 
 	t.Run("the tools channel needs no key", func(t *testing.T) {
 		since := logMark(srv)
-		url := srv.URL + "/repo/gatehouse-tools"
+		url := srv.URL + "/repo/" + tools
 		pkgs, failed := rattlerSolve(t, []string{"gh-app"}, []string{url}, platforms)
 		fetched := since()
 		if failed != "" {
 			t.Fatalf("the solve failed: %s", failed)
 		}
-		checkChain(t, srv, "gatehouse-tools", nil, pkgs)
-		checkProbes(t, fetched, "/repo/gatehouse-tools", platforms...)
+		checkChain(t, srv, tools, nil, pkgs)
+		checkProbes(t, fetched, "/repo/"+tools, platforms...)
 		for _, p := range pkgs {
 			r := get(t, p.URL, nil)
 			if r.Status != http.StatusOK || sha256hex([]byte(r.Body)) != p.SHA256 {
@@ -368,5 +395,9 @@ func TestRattlerFromANetworkThatRequiresRegistration(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond) // polling a background flush
 		}
+	})
+
+	t.Run("the log shows the /t/ requests without their keys", func(t *testing.T) {
+		checkKeysRedacted(t, srv)
 	})
 }
