@@ -314,3 +314,52 @@ func countFiles(dir string) int {
 	})
 	return n
 }
+
+// Checklist F14: a client that goes away in the middle of an upload, while
+// the server lives on, leaves no spool file, no package file and no entry.
+func TestAnUploadCutOffByItsClientLeavesNothing(t *testing.T) {
+	srv := Start(t, gatehouseBin, Options{})
+	channel := uniqueName("cutoff")
+	createChannel(t, srv, channel, "public")
+	auth := basic("admin", srv.AdminPassword)
+	spool, blobs := filepath.Join(srv.Data, "spool"), filepath.Join(srv.Data, "packages")
+	blobsBefore := countFiles(blobs)
+
+	p := buildConda(t, "cut-off", "1.0", "0", "noarch", nil, make([]byte, crashPayloadLen))
+	gone := make(chan struct{})
+	halfSent := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := stalledUpload(httpClient, srv, channel, auth, p, func() { close(halfSent) }, gone)
+		done <- err
+	}()
+	<-halfSent
+	// Half the file is in the server's spool now.
+	waitFor(t, "the upload to reach the spool directory", func() bool { return countFiles(spool) == 1 })
+	close(gone) // the client gives up: the body ends early
+	if err := <-done; err == nil {
+		t.Fatal("the cut-off upload got an answer; want a broken request")
+	}
+	waitFor(t, "the spool file to be removed", func() bool { return countFiles(spool) == 0 })
+	if n := countFiles(blobs); n != blobsBefore {
+		t.Errorf("%d package files after a cut-off upload, %d before", n, blobsBefore)
+	}
+	rd, _ := fetchRepodata(t, srv, channel, "noarch", nil)
+	if len(rd.all()) != 0 {
+		t.Errorf("repodata lists %v after a cut-off upload", rd.all())
+	}
+	// And the same package uploads whole afterwards.
+	mustUpload(t, srv, channel, auth, p)
+}
+
+// waitFor polls cond for up to 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
