@@ -45,6 +45,7 @@ type serverConfig struct {
 	ToolsChannel        string
 	RepodataMaxAge      time.Duration
 	MaxUploadSize       int64
+	PublishCLI          bool
 
 	InitialAdmin         string
 	InitialAdminPassword string
@@ -139,6 +140,7 @@ func (c serverConfig) redacted() serverConfig {
 func newServerCommand(getenv func(string) string) *cobra.Command {
 	cfg := &serverConfig{}
 	var printConfig bool
+	var publishErr error // a GATEHOUSE_PUBLISH_CLI that is not a boolean
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Gatehouse server",
@@ -151,7 +153,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 			if cfg.InitialAdmin == "" {
 				cfg.InitialAdmin = "admin"
 			}
-			if err := cfg.Validate(); err != nil {
+			if err := errors.Join(cfg.Validate(), publishErr); err != nil {
 				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
 			if printConfig {
@@ -201,6 +203,13 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		}
 	}
 	f.Int64Var(&cfg.MaxUploadSize, "max-upload-size", maxUpload, "largest package file accepted, in bytes (env "+envName("max-upload-size")+")")
+	publishCLI := true
+	if v := getenv(envName("publish-cli")); v != "" {
+		if publishCLI, publishErr = strconv.ParseBool(v); publishErr != nil {
+			publishErr = fmt.Errorf("%s=%q: want true or false", envName("publish-cli"), v)
+		}
+	}
+	f.BoolVar(&cfg.PublishCLI, "publish-cli", publishCLI, "publish this binary as the conda package gatehouse in the tools channel at start (env "+envName("publish-cli")+")")
 	f.BoolVar(&printConfig, "print-config", false, "print the configuration (secrets redacted) and exit")
 	return cmd
 }
@@ -288,6 +297,14 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		}
 	}()
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "public_url", public, "version", version)
+	if cfg.PublishCLI {
+		// In the background, so readiness does not wait; stopped and
+		// waited for before the stores close.
+		pctx, stopPublish := context.WithCancel(ctx)
+		published := make(chan struct{})
+		go func() { defer close(published); publishCLI(pctx, srv, log) }()
+		defer func() { stopPublish(); <-published }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -368,4 +385,16 @@ func bootstrapToolsChannel(ctx context.Context, store gatehouse.Store, name stri
 		return nil
 	}
 	return nil
+}
+
+// publishCLI publishes this binary in the tools channel, so clients behind
+// the registration gate can install the CLI. Failures are logged, not fatal.
+func publishCLI(ctx context.Context, srv *server.Server, log *slog.Logger) {
+	exe, err := os.Executable()
+	if err == nil {
+		err = srv.PublishCLI(ctx, exe, version)
+	}
+	if err != nil && ctx.Err() == nil {
+		log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
+	}
 }
