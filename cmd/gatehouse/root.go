@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gatehouse-dev/gatehouse/cli"
 	"github.com/spf13/cobra"
 )
 
@@ -32,14 +33,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServerCommand(getenv))
+	root.AddCommand(cli.Commands(&cli.Env{Stdout: stdout, Stderr: stderr, Getenv: getenv, Version: version})...)
 	err := root.ExecuteContext(ctx)
 	var ee exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
+	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "Error:", err)
-	return 1
+	return cli.Report(err, stderr)
 }

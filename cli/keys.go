@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/spf13/cobra"
+)
+
+func newKeysCommand(env *Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "List, create and revoke your API keys"}
+	cmd.AddCommand(newKeysListCommand(env), newKeysCreateCommand(env), newKeysRevokeCommand(env))
+	return cmd
+}
+
+func newKeysListCommand(env *Env) *cobra.Command {
+	var at string
+	var asJSON, all bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List your API keys (never the keys themselves)",
+		Args:  cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			s, err := env.connect(at)
+			if err != nil {
+				return err
+			}
+			keys, err := s.c.ListKeys(cmd.Context())
+			if err != nil {
+				return env.keyRefused(s, err)
+			}
+			if !all {
+				active := keys[:0]
+				for _, k := range keys {
+					if k.Status == "active" {
+						active = append(active, k)
+					}
+				}
+				keys = active
+			}
+			if asJSON {
+				if keys == nil {
+					keys = []client.Key{}
+				}
+				return printJSON(env.Stdout, keys)
+			}
+			tw := table(env.Stdout, "ID", "NAME", "KEY", "SCOPES", "STATUS", "EXPIRES", "LAST USED")
+			for _, k := range keys {
+				row(tw, strconv.FormatInt(k.ID, 10), k.Name, k.Hint, strings.Join(k.Scopes, ","), k.Status, day(k.ExpiresAt), dayPtr(k.LastUsedAt))
+			}
+			return tw.Flush()
+		}),
+	}
+	addAt(cmd, &at)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&all, "all", false, "include expired and revoked keys")
+	return cmd
+}
+
+func newKeysCreateCommand(env *Env) *cobra.Command {
+	var at, name, scopes, expires string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "create --name NAME",
+		Short: "Create an API key and print it (shown this once)",
+		Long: `Create an API key and print it on standard output; details go to standard
+error. The key is shown only this once. A key with the name of one of your
+active keys replaces it, and the old one stops working at once.`,
+		Example: `  KEY=$(gatehouse keys create --name ci --scopes channels --expires 90d)`,
+		Args:    cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			sc, err := parseScopes(scopes)
+			if err != nil {
+				return err
+			}
+			exp, err := parseExpiry(env.now(), expires)
+			if err != nil {
+				return err
+			}
+			s, err := env.connect(at)
+			if err != nil {
+				return err
+			}
+			k, err := s.c.CreateKey(cmd.Context(), client.NewKey{Name: name, Scopes: sc, ExpiresAt: exp})
+			if err != nil {
+				return env.keyRefused(s, err)
+			}
+			if asJSON {
+				return printJSON(env.Stdout, k)
+			}
+			fmt.Fprintln(env.Stdout, k.Secret)
+			fmt.Fprintf(env.Stderr, "Created key %q (id %d, %s), expires %s. It is shown only this once.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), day(k.ExpiresAt))
+			if k.Replaced != nil {
+				fmt.Fprintf(env.Stderr, "It replaces key %d of the same name, which no longer works.\n", k.Replaced.ID)
+			}
+			return nil
+		}),
+	}
+	addAt(cmd, &at)
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "the key's name (required)")
+	f.StringVar(&scopes, "scopes", "user,channels", "scopes: user, channels, admin")
+	f.StringVar(&expires, "expires", "90d", "lifetime: days (90d), weeks (12w), 1y, or a date (2027-01-31)")
+	f.BoolVar(&asJSON, "json", false, "print JSON (it holds the key)")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newKeysRevokeCommand(env *Env) *cobra.Command {
+	var at string
+	cmd := &cobra.Command{
+		Use:   "revoke ID|NAME...",
+		Short: "Revoke API keys by ID or by name; they stop working at once",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			s, err := env.connect(at)
+			if err != nil {
+				return err
+			}
+			var keys []client.Key
+			for _, arg := range args {
+				id, err := strconv.ParseInt(arg, 10, 64)
+				if err != nil {
+					if keys == nil {
+						if keys, err = s.c.ListKeys(cmd.Context()); err != nil {
+							return env.keyRefused(s, err)
+						}
+					}
+					if id, err = keyByName(keys, arg); err != nil {
+						return err
+					}
+				}
+				if err := s.c.RevokeKey(cmd.Context(), id); err != nil {
+					return env.keyRefused(s, err)
+				}
+				fmt.Fprintf(env.Stdout, "Revoked key %s.\n", arg)
+			}
+			return nil
+		}),
+	}
+	addAt(cmd, &at)
+	return cmd
+}
+
+// keyByName finds the active key with the name.
+func keyByName(keys []client.Key, name string) (int64, error) {
+	for _, k := range keys {
+		if k.Name == name && k.Status == "active" {
+			return k.ID, nil
+		}
+	}
+	return 0, exitf(ExitFailure, "You have no active key named %q; see gatehouse keys list.", name)
+}

@@ -1,0 +1,298 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/gatehouse-dev/gatehouse/credstore"
+	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+)
+
+// ClientID is the OAuth client the CLI logs in as.
+const ClientID = "gatehouse-cli"
+
+// maxKeyLifetime mirrors the server's rule: keys live at most one year.
+const maxKeyLifetime = 365 * 24 * time.Hour
+
+type loginOptions struct {
+	at      string
+	device  bool
+	force   bool
+	expires string
+	scopes  string
+}
+
+func newLoginCommand(env *Env) *cobra.Command {
+	var o loginOptions
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in in the browser and store an API key for this machine",
+		Long: `Log in to a Gatehouse server and store an API key for this machine.
+
+It opens your browser to approve the login (and prints the URL in case it
+cannot), then creates a key named cli-<hostname> with the User resources and
+Platform channels scopes, valid for one year, and stores it where
+anaconda-auth keeps keys (~/.anaconda/keyring, or the system keyring). Logging
+in again replaces that key; the server revokes the old one.
+
+With --device, or when no browser can be opened (no display, an SSH session),
+it prints a short code to enter on a page you open in any browser.`,
+		Example: `  gatehouse login --at packages.example.com
+  gatehouse login --at 127.0.0.1:8080 --device
+  gatehouse login --at packages.example.com --expires 90d --scopes channels`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			return env.login(cmd.Context(), o)
+		}),
+	}
+	addAt(cmd, &o.at)
+	f := cmd.Flags()
+	f.BoolVar(&o.device, "device", false, "log in with a code entered in a browser on any device")
+	f.BoolVar(&o.force, "force", false, "log in even if the stored key still works")
+	f.StringVar(&o.expires, "expires", "1y", "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31)")
+	f.StringVar(&o.scopes, "scopes", "user,channels", "key scopes: user, channels (and admin, for administrators)")
+	return cmd
+}
+
+func (env *Env) login(ctx context.Context, o loginOptions) error {
+	t, err := env.target(o.at)
+	if err != nil {
+		return err
+	}
+	scopes, err := parseScopes(o.scopes)
+	if err != nil {
+		return err
+	}
+	expiresAt, err := parseExpiry(env.now(), o.expires)
+	if err != nil {
+		return err
+	}
+	if !o.force {
+		if done, err := env.alreadyLoggedIn(ctx, t); done || err != nil {
+			return err
+		}
+	}
+	anon, err := env.newClient(t, "")
+	if err != nil {
+		return err
+	}
+	disc, err := anon.Discover(ctx)
+	if err != nil {
+		return err
+	}
+	hostname := env.hostname()
+	name := "cli-" + hostname
+
+	ctx, cancel := context.WithTimeout(ctx, env.loginTimeout())
+	defer cancel()
+	oc := &oauth2.Config{
+		ClientID: ClientID,
+		Scopes:   scopes,
+		Endpoint: oauth2.Endpoint{
+			AuthURL: disc.AuthorizationEndpoint, TokenURL: disc.TokenEndpoint,
+			DeviceAuthURL: disc.DeviceAuthorizationEndpoint, AuthStyle: oauth2.AuthStyleInParams,
+		},
+	}
+	octx := context.WithValue(ctx, oauth2.HTTPClient, env.oauthHTTPClient(t))
+
+	var tok *oauth2.Token
+	device := o.device || disc.AuthorizationEndpoint == ""
+	if !device {
+		if ok, why := env.canOpenBrowser(); !ok {
+			fmt.Fprintf(env.Stderr, "No browser can be opened here (%s); log in with a code instead.\n", why)
+			device = true
+		}
+	}
+	if !device {
+		tok, err = env.browserLogin(octx, oc, name, t)
+		if errors.Is(err, errNoBrowser) {
+			fmt.Fprintf(env.Stderr, "%v; log in with a code instead.\n", err)
+			device = true
+		} else if err != nil {
+			return err
+		}
+	}
+	if device {
+		if disc.DeviceAuthorizationEndpoint == "" {
+			return exitf(ExitFailure, "This server does not offer login with a code (no device_authorization_endpoint); run gatehouse login on a machine with a browser.")
+		}
+		tok, err = env.deviceLogin(octx, oc, name, t)
+		if err != nil {
+			return err
+		}
+	}
+
+	key, err := anon.CreateKeyWithToken(ctx, tok.AccessToken, hostname, client.NewKey{Name: name, Scopes: scopes, ExpiresAt: expiresAt})
+	if err != nil {
+		return fmt.Errorf("the login was approved, but creating the key failed: %w", err)
+	}
+	entry := &credstore.Entry{Domain: t.domain, APIKey: key.Secret}
+	kc, err := env.newClient(t, key.Secret)
+	if err != nil {
+		return err
+	}
+	user := "your account"
+	if a, err := kc.Account(ctx); err == nil {
+		entry.Username, user = a.User.Username, a.User.Username
+	}
+	if err := credstore.Save(env.creds(), entry); err != nil {
+		return fmt.Errorf("the key %q was created but could not be stored (%w); revoke it in Account Settings → API Keys and try again", key.Name, err)
+	}
+	fmt.Fprintf(env.Stdout, "Logged in to %s as %s. Key %q (%s) expires %s; stored in %s.\n",
+		t.domain, user, key.Name, strings.Join(key.Scopes, ", "), day(key.ExpiresAt), env.storeText())
+	if _, src, err := credstore.Lookup(env.creds(), t.domain); err == nil && !removable(src) {
+		env.warnf("%s is set and is used instead of the key just stored.", env.sourceText(src))
+	}
+	return nil
+}
+
+// alreadyLoggedIn reports, and says, whether a stored key still works.
+func (env *Env) alreadyLoggedIn(ctx context.Context, t *target) (bool, error) {
+	entry, src, err := credstore.Lookup(env.creds(), t.domain)
+	if errors.Is(err, credstore.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	c, err := env.newClient(t, entry.APIKey)
+	if err != nil {
+		return false, err
+	}
+	a, err := c.Account(ctx)
+	switch {
+	case err == nil:
+		desc := ""
+		if a.Key != nil {
+			desc = fmt.Sprintf(" with key %q (expires %s)", a.Key.Name, day(a.Key.ExpiresAt))
+		}
+		fmt.Fprintf(env.Stdout, "Already logged in to %s as %s%s, from %s. To log in again, run: gatehouse login --force --at %s\n",
+			t.domain, a.User.Username, desc, env.sourceText(src), t.domain)
+		return true, nil
+	case client.IsStatus(err, http.StatusUnauthorized):
+		fmt.Fprintf(env.Stderr, "The stored key no longer works: %v\nLogging in again.\n", err)
+		return false, nil
+	case client.IsStatus(err, http.StatusForbidden):
+		fmt.Fprintf(env.Stdout, "A key for %s is stored (from %s) and the server accepts it. To replace it, run: gatehouse login --force --at %s\n",
+			t.domain, env.sourceText(src), t.domain)
+		return true, nil
+	}
+	return false, err
+}
+
+// storeText says where Save puts keys.
+func (env *Env) storeText() string {
+	cfg, err := credstore.LoadConfig(env.creds())
+	if err == nil && cfg.PreferredTokenStorage == credstore.StorageSystem {
+		return "the system keyring"
+	}
+	p, _ := env.creds().KeyringPath()
+	return "the keyring file " + p
+}
+
+// hostname names this machine in the key's name.
+func (env *Env) hostname() string {
+	get := env.Hostname
+	if get == nil {
+		get = os.Hostname
+	}
+	h, err := get()
+	h = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(h))
+	if err != nil || h == "" {
+		return "unknown-host"
+	}
+	if len(h) > 90 {
+		h = h[:90]
+	}
+	return h
+}
+
+// parseScopes validates a comma-separated list of key scopes.
+func parseScopes(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		switch f {
+		case "user", "channels", "admin":
+		default:
+			return nil, exitf(ExitFailure, "Unknown scope %q: use user, channels or admin (comma-separated).", f)
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, exitf(ExitFailure, "Give at least one scope: user, channels or both (--scopes user,channels).")
+	}
+	return out, nil
+}
+
+// parseExpiry turns --expires into a time: a number of days ("90d"),
+// weeks ("12w") or years ("1y"), or a date ("2027-01-31", midnight UTC).
+// A lifetime of a full year is trimmed by a minute, so a clock a little
+// ahead of the server's does not push it past the server's limit.
+func parseExpiry(now time.Time, s string) (time.Time, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	latest := now.Add(maxKeyLifetime)
+	bad := exitf(ExitFailure, "--expires %q: give a number of days (90d), weeks (12w), 1y, or a date such as %s.", s, day(now.AddDate(0, 3, 0)))
+	if s == "" {
+		return time.Time{}, bad
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return checkExpiry(now, t, latest)
+	}
+	if t, err := time.Parse(time.RFC3339, strings.ToUpper(s)); err == nil {
+		return checkExpiry(now, t.UTC(), latest)
+	}
+	unit := s[len(s)-1]
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 {
+		return time.Time{}, bad
+	}
+	var d time.Duration
+	switch unit {
+	case 'd':
+		d = time.Duration(n) * 24 * time.Hour
+	case 'w':
+		d = time.Duration(n) * 7 * 24 * time.Hour
+	case 'y':
+		d = time.Duration(n) * maxKeyLifetime
+	default:
+		return time.Time{}, bad
+	}
+	if d > maxKeyLifetime {
+		return time.Time{}, exitf(ExitFailure, "--expires %q: keys live at most one year (365 days).", s)
+	}
+	if d == maxKeyLifetime {
+		d -= time.Minute
+	}
+	return now.Add(d).UTC().Truncate(time.Second), nil
+}
+
+func checkExpiry(now, t, latest time.Time) (time.Time, error) {
+	switch {
+	case !t.After(now):
+		return time.Time{}, exitf(ExitFailure, "--expires %s is in the past; choose a date within the next year.", day(t))
+	case t.After(latest):
+		return time.Time{}, exitf(ExitFailure, "--expires %s: keys live at most one year; choose a date no later than %s.", day(t), day(latest))
+	}
+	return t.UTC(), nil
+}

@@ -1,0 +1,5 @@
+package cli_test
+
+import "context"
+
+var ctx = context.Background()

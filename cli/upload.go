@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/spf13/cobra"
+)
+
+// uploadResult is one file's outcome (--json prints a list of them).
+type uploadResult struct {
+	File    string          `json:"file"`
+	OK      bool            `json:"ok"`
+	Package *client.Package `json:"package,omitempty"`
+	Status  int             `json:"status,omitempty"`
+	Error   string          `json:"error,omitempty"`
+}
+
+func newUploadCommand(env *Env) *cobra.Command {
+	var at, channel string
+	var replace, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "upload FILE... --channel CHANNEL",
+		Short: "Upload conda packages (.conda, .tar.bz2) to a channel",
+		Long: `Upload conda packages to a channel, one after another, each streamed from
+disk. A progress bar is shown on a terminal. Every file's outcome is
+reported; a failed file does not stop the others, and the exit status is 1
+if any failed.`,
+		Example: `  gatehouse upload dist/*.conda --channel lab
+  gatehouse upload mypkg-1.0-0.tar.bz2 --channel lab --replace --json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if channel == "" {
+				return exitf(ExitFailure, "Name the channel to upload to: --channel NAME.")
+			}
+			s, err := env.connect(at)
+			if err != nil {
+				return err
+			}
+			var results []uploadResult
+			failed := 0
+			for i, path := range args {
+				r := env.uploadOne(cmd, s, channel, path, replace)
+				results = append(results, r)
+				if r.OK {
+					if !asJSON {
+						fmt.Fprintf(env.Stdout, "Uploaded %s/%s to %s (%s).\n", r.Package.Subdir, r.Package.Filename, channel, size(r.Package.Size))
+					}
+					continue
+				}
+				failed++
+				if !asJSON {
+					fmt.Fprintf(env.Stderr, "Failed %s: %s\n", path, r.Error)
+				}
+				if r.Status == http.StatusUnauthorized {
+					// Every other file would be refused the same way.
+					for _, rest := range args[i+1:] {
+						results = append(results, uploadResult{File: rest, Error: "not attempted: the key was refused"})
+						failed++
+					}
+					if asJSON {
+						printJSON(env.Stdout, results)
+					}
+					return env.keyRefused(s, &client.Error{Status: r.Status, Message: r.Error})
+				}
+			}
+			if asJSON {
+				if err := printJSON(env.Stdout, results); err != nil {
+					return err
+				}
+			}
+			if failed > 0 {
+				if len(args) == 1 {
+					return &ExitError{Code: ExitFailure}
+				}
+				return exitf(ExitFailure, "%d of %d files failed.", failed, len(args))
+			}
+			return nil
+		}),
+	}
+	addAt(cmd, &at)
+	f := cmd.Flags()
+	f.StringVarP(&channel, "channel", "c", "", "the channel to upload to (required)")
+	f.BoolVar(&replace, "replace", false, "overwrite a package file of the same name")
+	f.BoolVar(&asJSON, "json", false, "print the outcomes as JSON")
+	return cmd
+}
+
+// uploadOne uploads one file, with a progress bar on a terminal.
+func (env *Env) uploadOne(cmd *cobra.Command, s *session, channel, path string, replace bool) uploadResult {
+	res := uploadResult{File: path}
+	f, err := os.Open(path)
+	if err != nil {
+		res.Error = fileError(path, err)
+		return res
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		res.Error = fmt.Sprintf("%s is not a regular file.", path)
+		return res
+	}
+	var bar *progressBar
+	if env.isTerminal(env.Stderr) {
+		bar = newProgressBar(env.Stderr, filepath.Base(path), fi.Size())
+	}
+	opts := client.UploadOptions{Replace: replace}
+	if bar != nil {
+		opts.Progress = bar.update
+	}
+	pkg, err := s.c.Upload(cmd.Context(), channel, filepath.Base(path), f, fi.Size(), opts)
+	if bar != nil {
+		bar.clear()
+	}
+	if err != nil {
+		res.Error = err.Error()
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			res.Status = ce.Status
+		}
+		return res
+	}
+	res.OK, res.Package = true, pkg
+	return res
+}
+
+func fileError(path string, err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Sprintf("%s does not exist.", path)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Sprintf("%s cannot be read (permission denied).", path)
+	}
+	return fmt.Sprintf("%s cannot be read: %v.", path, err)
+}
+
+// progressBar draws "name [=====>     ]  45%  1.2 MiB / 2.7 MiB" on one
+// terminal line, redrawn at most ten times a second.
+type progressBar struct {
+	w     io.Writer
+	name  string
+	total int64
+	last  time.Time
+	drawn bool
+}
+
+func newProgressBar(w io.Writer, name string, total int64) *progressBar {
+	if len(name) > 32 {
+		name = name[:29] + "..."
+	}
+	return &progressBar{w: w, name: name, total: total}
+}
+
+func (p *progressBar) update(sent, total int64) {
+	now := time.Now()
+	if sent < total && now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	const width = 30
+	frac := 0.0
+	if total > 0 {
+		frac = float64(sent) / float64(total)
+	}
+	filled := int(frac * width)
+	bar := strings.Repeat("=", filled)
+	if filled < width {
+		bar += ">" + strings.Repeat(" ", width-filled-1)
+	}
+	fmt.Fprintf(p.w, "\r%-32s [%s] %3.0f%%  %s / %s ", p.name, bar, frac*100, size(sent), size(total))
+	p.drawn = true
+}
+
+// clear erases the bar, so the outcome line starts clean.
+func (p *progressBar) clear() {
+	if p.drawn {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 90))
+	}
+}
