@@ -62,13 +62,13 @@ func addAt(cmd *cobra.Command, at *string) {
 
 // whoamiView is whoami's --json answer.
 type whoamiView struct {
-	Server string          `json:"server"`
-	Domain string          `json:"domain"`
-	User   client.User     `json:"user"`
-	Scopes []string        `json:"scopes"`
-	Key    *client.Key     `json:"key"`
+	Server string                 `json:"server"`
+	Domain string                 `json:"domain"`
+	User   client.User            `json:"user"`
+	Scopes []string               `json:"scopes"`
+	Key    *client.Key            `json:"key"`
 	Orgs   []client.OrgMembership `json:"orgs"`
-	Source string          `json:"source"`
+	Source string                 `json:"source"`
 }
 
 func newWhoamiCommand(env *Env, use string) *cobra.Command {
