@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,6 +107,11 @@ func Start(t testing.TB, bin string, o Options) *Server {
 	args := []string{"server", "--listen", "127.0.0.1:0", "--data", o.Data}
 	if o.Database != "" {
 		args = append(args, "--database", o.Database)
+	}
+	// Publishing the server's own binary into the tools channel costs a
+	// second or two of CPU per start; tests that want it ask for it.
+	if !slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, "--publish-cli") }) {
+		args = append(args, "--publish-cli=false")
 	}
 	args = append(args, o.Args...)
 	cmd := exec.Command(bin, args...)
