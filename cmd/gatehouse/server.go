@@ -261,6 +261,11 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return fmt.Errorf("creating the upload spool directory: %w", err)
 	}
+	// Spool files belong to uploads of this process; any found at start
+	// were cut off by a crash and can each be as large as an upload.
+	if n := clearSpool(spool); n > 0 {
+		log.Info("removed upload spool files left by a previous run", "count", n)
+	}
 	trusted, _ := prefixes("trusted-proxies", cfg.TrustedProxies)
 	gated, _ := prefixes("require-registration", cfg.RequireRegistration)
 
@@ -397,4 +402,19 @@ func publishCLI(ctx context.Context, srv *server.Server, log *slog.Logger) {
 	if err != nil && ctx.Err() == nil {
 		log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
 	}
+}
+
+// clearSpool removes interrupted uploads' spool files and returns how many.
+func clearSpool(dir string) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "upload-") && os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
+		}
+	}
+	return n
 }
