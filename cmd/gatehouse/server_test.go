@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, &out, &errb, func(k string) string { return env[k] })
+	return code, out.String(), errb.String()
+}
+
+func TestServerRefusesBadConfigurationNamingEveryProblem(t *testing.T) {
+	// checklist C6: an invalid CIDR stops the server, naming the setting.
+	code, _, stderr := run(t, map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.1/8"},
+		"server", "--require-registration", "10.0.0.0/33", "--listen", "nohost", "--log-format", "xml", "--data", t.TempDir())
+	if code == 0 {
+		t.Fatal("the server started with a bad configuration")
+	}
+	for _, want := range []string{"--require-registration (GATEHOUSE_REQUIRE_REGISTRATION)", "--trusted-proxies (GATEHOUSE_TRUSTED_PROXIES)", "10.0.0.0/8", "--listen", "--log-format"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the error does not mention %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestPrintConfigRedactsSecrets(t *testing.T) {
+	// checklist H6
+	env := map[string]string{
+		"GATEHOUSE_INITIAL_ADMIN_PASSWORD": "hunter2hunter2",
+		"GATEHOUSE_DATABASE":               "postgres://gh:s3cretpass@db.example:5432/gh",
+	}
+	code, stdout, stderr := run(t, env, "server", "--print-config")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "hunter2") || strings.Contains(stdout, "s3cretpass") {
+		t.Errorf("secrets printed:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "db.example") {
+		t.Errorf("the database host is missing:\n%s", stdout)
+	}
+}
+
+func TestClearSpoolRemovesOnlySpoolFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"upload-1", "upload-2", "keep.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := clearSpool(dir); n != 2 {
+		t.Errorf("removed %d, want 2", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keep.txt")); err != nil {
+		t.Errorf("a file that is not a spool file was removed: %v", err)
+	}
+}
