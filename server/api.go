@@ -43,6 +43,10 @@ func (s *Server) apiPrincipal(r *http.Request) (*gatehouse.Principal, error) {
 		return nil, err
 	}
 	ip := s.clientAddr(r)
+	if strings.HasPrefix(c.key, accessTokenPrefix) {
+		// A login token (CLI login), only ever in Bearer: never an API key.
+		return s.oauthPrincipal(r.Context(), c.key, ip.String())
+	}
 	if c.present() {
 		p, err := s.authenticateCredential(r.Context(), c, ip)
 		if err == nil && p.Method == gatehouse.AuthPassword {

@@ -58,5 +58,6 @@ func (s *Server) routes() http.Handler {
 	}))
 
 	s.webRoutes(mux)
+	s.oauthRoutes(mux)
 	return s.observe(mux)
 }
