@@ -102,7 +102,7 @@ func parseOAuthForm(contentType, authorization string, body []byte) (url.Values,
 		id, err1 := url.QueryUnescape(id)
 		secret, err2 := url.QueryUnescape(secret)
 		switch {
-		case err1 != nil || err2 != nil:
+		case err1 != nil || err2 != nil || !validUTF8Param(id, 256):
 			return nil, &oauthError{"invalid_client", "The Authorization header cannot be decoded."}
 		case secret != "":
 			return nil, &oauthError{"invalid_client", "This client is public: it has no secret."}
