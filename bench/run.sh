@@ -10,7 +10,14 @@
 #   BENCH_CONNECTIONS  wrk connections (default 32)
 #   BENCH_THREADS      wrk threads (default 2)
 #   BENCH_PACKAGES     small packages in the channel (default 10000)
+#   BENCH_ROUNDS       paired measurements per target; the median is judged (default 3)
 #   BENCH_TARGET       minimum Gatehouse/nginx requests/s ratio (default 0.7)
+#   BENCH_EXTRA        1 (default) adds rows for repodata.json.zst and a ~2 KB package; 0 skips them
+#   BENCH_PROFILE      1 records Gatehouse with perf during its first round on each row and prints
+#                      where its CPU time goes (needs perf: Debian linux-perf); the perf.data
+#                      files are kept in BENCH_PROFILE_DIR (default $TMPDIR/gatehouse-bench-profile)
+#   BENCH_REV          build the server from this git revision (exported with git archive) instead
+#                      of the work tree, e.g. HEAD while the work tree does not compile
 #   BENCH_SERVER_ARGS  extra flags for `gatehouse server` (word-split), e.g. "--log-level warn"
 #
 # Exit status: 0 once the measurements ran, whatever they show (each row
@@ -24,6 +31,9 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 PACKAGES=${BENCH_PACKAGES:-10000}
 TARGET=${BENCH_TARGET:-0.7}
+ROUNDS=${BENCH_ROUNDS:-3}
+EXTRA=${BENCH_EXTRA:-1}
+PROFILE=${BENCH_PROFILE:-0}
 read -r -a SERVER_ARGS <<<"${BENCH_SERVER_ARGS:-}"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -44,8 +54,8 @@ seconds() {
 for v in DURATION WARMUP; do
   [[ ${!v} =~ ^[0-9]+[smh]?$ ]] || die "BENCH_$v=${!v}: want a duration such as 10s or 1m"
 done
-[[ $CONNECTIONS =~ ^[1-9][0-9]*$ && $THREADS =~ ^[1-9][0-9]*$ && $PACKAGES =~ ^[0-9]+$ ]] ||
-  die "BENCH_CONNECTIONS, BENCH_THREADS and BENCH_PACKAGES must be whole numbers"
+[[ $CONNECTIONS =~ ^[1-9][0-9]*$ && $THREADS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ && $PACKAGES =~ ^[0-9]+$ ]] ||
+  die "BENCH_CONNECTIONS, BENCH_THREADS, BENCH_ROUNDS and BENCH_PACKAGES must be whole numbers"
 ((CONNECTIONS >= THREADS)) || die "wrk needs at least as many connections ($CONNECTIONS) as threads ($THREADS)"
 DURATION_S=$(seconds "$DURATION")
 WARMUP_S=$(seconds "$WARMUP")
@@ -56,6 +66,7 @@ need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v curl >/dev/null || need+=(curl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+if [ "$PROFILE" = 1 ]; then command -v perf >/dev/null || need+=(linux-perf); fi
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -130,9 +141,16 @@ wait_http() {
   die "$url did not answer 200 within ${limit}s"
 }
 
+SRC=$ROOT
+if [ -n "${BENCH_REV:-}" ]; then
+  SRC=$WORK/src
+  mkdir -p "$SRC"
+  git -C "$ROOT" archive "$BENCH_REV" | tar -x -C "$SRC" || die "cannot export git revision $BENCH_REV"
+  log "building the server from $BENCH_REV ($(git -C "$ROOT" rev-parse --short "$BENCH_REV"))"
+fi
 log "building gatehouse and the seeder"
-(cd "$ROOT" && go build -o "$WORK/gatehouse" ./cmd/gatehouse && go build -o "$WORK/seed" ./bench/seed) ||
-  die "the build failed (go build ./cmd/gatehouse ./bench/seed)"
+(cd "$SRC" && go build -o "$WORK/gatehouse" ./cmd/gatehouse) || die "the build failed (go build ./cmd/gatehouse in $SRC)"
+(cd "$ROOT" && go build -o "$WORK/seed" ./bench/seed) || die "the build failed (go build ./bench/seed)"
 
 # The server takes every flag from GATEHOUSE_* too: drop any from the
 # caller's environment so the run measures the defaults (SQLite and files in
@@ -154,7 +172,7 @@ log "seeding: $PACKAGES small packages and one of 1 MB, 8 uploads at a time"
   tail -n 20 "$WORK/gatehouse.log" >&2
   die "seeding failed"
 }
-GATEHOUSE_KEY="" BENCH_CHANNEL="" BENCH_SUBDIR="" BENCH_BIG_FILE="" BENCH_PACKAGES=""
+GATEHOUSE_KEY="" BENCH_CHANNEL="" BENCH_SUBDIR="" BENCH_BIG_FILE="" BENCH_SMALL_FILE="" BENCH_PACKAGES=""
 # shellcheck source=/dev/null
 . "$WORK/seed.env"
 if [ -z "$GATEHOUSE_KEY" ] || [ -z "$BENCH_BIG_FILE" ]; then die "the seeder printed no key or file name"; fi
@@ -169,9 +187,14 @@ fetch() { # fetch <file>: copy one file from Gatehouse into nginx's root
 fetch repodata.json || die "could not download $REPO/repodata.json from Gatehouse"
 fetch "$BENCH_BIG_FILE" || die "could not download $REPO/$BENCH_BIG_FILE from Gatehouse"
 HAVE_ZST=0
-if fetch repodata.json.zst 2>/dev/null; then HAVE_ZST=1; fi
+if [ "$EXTRA" = 1 ] && fetch repodata.json.zst 2>/dev/null; then HAVE_ZST=1; fi
+if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ]; then
+  fetch "$BENCH_SMALL_FILE" || die "could not download $REPO/$BENCH_SMALL_FILE from Gatehouse"
+fi
 chmod -R a+rX "$NGX"
-RECORDS=$(grep -o '\.conda":' "$NGX/www$REPO/repodata.json" | wc -l)
+# Records are the keys ending in .conda, less the "packages.conda" map key.
+RECORDS=$(($(grep -o '\.conda": *{' "$NGX/www$REPO/repodata.json" | wc -l) -
+  $(grep -o '"packages\.conda": *{' "$NGX/www$REPO/repodata.json" | wc -l)))
 REPODATA_BYTES=$(stat -c %s "$NGX/www$REPO/repodata.json")
 BIG_BYTES=$(stat -c %s "$NGX/www$REPO/$BENCH_BIG_FILE")
 log "repodata.json: $RECORDS records, $REPODATA_BYTES bytes; $BENCH_BIG_FILE: $BIG_BYTES bytes"
@@ -226,7 +249,10 @@ same_bytes() {
 TARGETS=("package|$REPO/$BENCH_BIG_FILE|$BENCH_BIG_FILE ($BIG_BYTES bytes)"
   "repodata|$REPO/repodata.json|repodata.json ($RECORDS records, $REPODATA_BYTES bytes)")
 if ((HAVE_ZST)); then
-  TARGETS+=("repodata-zst|$REPO/repodata.json.zst|repodata.json.zst ($(stat -c %s "$NGX/www$REPO/repodata.json.zst") bytes)")
+  TARGETS+=("repodata-zst|$REPO/repodata.json.zst|extra: repodata.json.zst ($(stat -c %s "$NGX/www$REPO/repodata.json.zst") bytes)")
+fi
+if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ]; then
+  TARGETS+=("small|$REPO/$BENCH_SMALL_FILE|extra: small package ($(stat -c %s "$NGX/www$REPO/$BENCH_SMALL_FILE") bytes)")
 fi
 
 # wrk_run <out> <url> <duration>: the same options and headers for both
@@ -249,42 +275,85 @@ wrk_problems() {
   grep -E 'Non-2xx or 3xx responses|Socket errors' "$1" | sed 's/^ *//' | paste -sd ';' - || true
 }
 
-log "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up $WARMUP each), nginx then Gatehouse per target"
+# median prints the median of the numbers on stdin.
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else printf "%.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+p99() { to_ms "$(awk '$1 == "99%" { print $2 }' "$1")"; }
+
+# Other work on the machine moves the numbers from one run to the next, so
+# each target is measured in ROUNDS paired rounds, alternating which server
+# goes first, and judged on the median of the per-round ratios.
+log "load: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency per server and target (warm-up $WARMUP); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ROWS=()
 for t in "${TARGETS[@]}"; do
   IFS='|' read -r id path label <<<"$t"
   same_bytes "$path"
-  for server in nginx gatehouse; do
-    base=$NG
-    [ "$server" = gatehouse ] && base=$GH
-    if ((WARMUP_S > 0)); then wrk_run "$WORK/warm-$id-$server.txt" "$base$path" "$WARMUP"; fi
-    wrk_run "$WORK/wrk-$id-$server.txt" "$base$path" "$DURATION"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    order=(nginx gatehouse)
+    ((round % 2)) || order=(gatehouse nginx)
+    for server in "${order[@]}"; do
+      base=$NG
+      [ "$server" = gatehouse ] && base=$GH
+      if ((round == 1 && WARMUP_S > 0)); then wrk_run "$WORK/warm-$id-$server.txt" "$base$path" "$WARMUP"; fi
+      perf_pid=""
+      if [ "$PROFILE" = 1 ] && [ "$server" = gatehouse ] && ((round == 1)); then
+        perf record -q -F 999 -g -p "$GH_PID" -o "$WORK/perf-$id.data" -- sleep "$DURATION_S" >"$WORK/perf-$id.log" 2>&1 &
+        perf_pid=$!
+      fi
+      wrk_run "$WORK/wrk-$id-$server-$round.txt" "$base$path" "$DURATION"
+      if [ -n "$perf_pid" ]; then wait "$perf_pid" || log "perf record failed on $id: $(tail -n 3 "$WORK/perf-$id.log")"; fi
+    done
   done
   ROWS+=("$id|$label")
 done
 
-printf '\n%s\n' "Gatehouse vs nginx, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, target ratio >= $TARGET (requests/s)"
-fmt='%-58s %12s %12s %7s %10s %10s  %s\n'
+printf '\n%s\n' "Gatehouse vs nginx, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%s\n' "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds; medians; PASS when the median Gatehouse/nginx requests/s ratio >= $TARGET"
+fmt='%-50s %11s %11s %6s %11s %10s %10s  %s\n'
 # shellcheck disable=SC2059
-printf "$fmt" target "nginx req/s" "gh req/s" ratio "nginx p99" "gh p99" verdict
+printf "$fmt" target "nginx req/s" "gh req/s" ratio "(range)" "nginx p99" "gh p99" verdict
+DETAILS=""
 for r in "${ROWS[@]}"; do
   IFS='|' read -r id label <<<"$r"
-  n=$WORK/wrk-$id-nginx.txt g=$WORK/wrk-$id-gatehouse.txt
-  nr=$(awk '/^Requests\/sec:/ { print $2 }' "$n")
-  gr=$(awk '/^Requests\/sec:/ { print $2 }' "$g")
-  np=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$n")")
-  gp=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$g")")
-  ratio=$(awk -v a="$gr" -v b="$nr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-  verdict=$(awk -v r="$ratio" -v t="$TARGET" 'BEGIN { print (r != "n/a" && r + 0 >= t + 0) ? "PASS" : "BELOW TARGET" }')
-  problems="$(wrk_problems "$n")$(wrk_problems "$g")"
+  problems="" ratios=() nrs=() grs=() nps=() gps=()
+  for ((round = 1; round <= ROUNDS; round++)); do
+    n=$WORK/wrk-$id-nginx-$round.txt g=$WORK/wrk-$id-gatehouse-$round.txt
+    nrs+=("$(rps "$n")") grs+=("$(rps "$g")") nps+=("$(p99 "$n")") gps+=("$(p99 "$g")")
+    ratios+=("$(awk -v a="${grs[-1]}" -v b="${nrs[-1]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
+    problems+="$(wrk_problems "$n")$(wrk_problems "$g")"
+    DETAILS+=$(printf '  %-13s round %d: nginx %9s req/s p99 %8sms %9s/s | gatehouse %9s req/s p99 %8sms %9s/s | ratio %s' \
+      "$id" "$round" "${nrs[-1]}" "${nps[-1]}" "$(awk '/^Transfer\/sec:/ { print $2 }' "$n")" \
+      "${grs[-1]}" "${gps[-1]}" "$(awk '/^Transfer\/sec:/ { print $2 }' "$g")" "${ratios[-1]}")$'\n'
+  done
+  ratio=$(printf '%s\n' "${ratios[@]}" | median)
+  range=$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+  verdict=$(awk -v r="$ratio" -v t="$TARGET" 'BEGIN { print (r + 0 >= t + 0) ? "PASS" : "BELOW TARGET" }')
   [ -z "$problems" ] || verdict="INVALID ($problems)"
   # shellcheck disable=SC2059
-  printf "$fmt" "$label" "$nr" "$gr" "$ratio" "${np}ms" "${gp}ms" "$verdict"
+  printf "$fmt" "$label" "$(printf '%s\n' "${nrs[@]}" | median)" "$(printf '%s\n' "${grs[@]}" | median)" \
+    "$ratio" "$range" "$(printf '%s\n' "${nps[@]}" | median)ms" "$(printf '%s\n' "${gps[@]}" | median)ms" "$verdict"
 done
-printf '\n%s\n' "Transfer/sec (nginx, gatehouse):"
-for r in "${ROWS[@]}"; do
-  IFS='|' read -r id label <<<"$r"
-  printf '  %-14s %s, %s\n' "$id" "$(awk '/^Transfer\/sec:/ { print $2 }' "$WORK/wrk-$id-nginx.txt")" \
-    "$(awk '/^Transfer\/sec:/ { print $2 }' "$WORK/wrk-$id-gatehouse.txt")"
-done
+printf '\nPer round (requests/s, p99, transfer/s):\n%s' "$DETAILS"
+
+# Where Gatehouse's CPU time went: the functions holding the most samples
+# (self), then the share of samples under the functions that matter most
+# here (children: the function and what it calls).
+if [ "$PROFILE" = 1 ]; then
+  PROFILE_DIR=${BENCH_PROFILE_DIR:-${TMPDIR:-/tmp}/gatehouse-bench-profile}
+  mkdir -p "$PROFILE_DIR"
+  for r in "${ROWS[@]}"; do
+    IFS='|' read -r id label <<<"$r"
+    [ -s "$WORK/perf-$id.data" ] || continue
+    printf '\nGatehouse CPU profile, %s (perf, round 1), self time:\n' "$label"
+    perf report -i "$WORK/perf-$id.data" --no-children --stdio --sort dso,symbol -g none --percent-limit 1 2>/dev/null |
+      grep -E '^ +[0-9]' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | head -n 25
+    printf 'including callees:\n'
+    perf report -i "$WORK/perf-$id.data" --children --stdio --sort symbol -g none --percent-limit 3 2>/dev/null |
+      grep -E '^ +[0-9]' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | grep -E 'gatehouse|net/http|slog|syscall|runtime\.(mallocgc|gcBgMarkWorker|findRunnable)|crypto|sqlite|prometheus|Write|Read' | head -n 40
+    cp "$WORK/perf-$id.data" "$PROFILE_DIR/perf-$id.data"
+  done
+  printf '\nperf data kept in %s (perf report -i %s/perf-<row>.data)\n' "$PROFILE_DIR" "$PROFILE_DIR"
+fi
 exit 0

@@ -8,6 +8,7 @@
 //	BENCH_CHANNEL='bench'
 //	BENCH_SUBDIR='noarch'
 //	BENCH_BIG_FILE='bench-big-1.0.0-h0a1b2c3_0.conda'
+//	BENCH_SMALL_FILE='ararar-0.9.2-h0cb9a25_2.conda'
 //	BENCH_PACKAGES='10001'
 //
 // Progress and errors go to stderr. The admin password is read from the
@@ -140,8 +141,12 @@ func seed(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	el := time.Since(start)
 	fmt.Fprintf(stderr, "seed: %d packages uploaded, %d already there, in %s (%.0f uploads/s)\n",
 		uploaded+1, existed, el.Round(time.Millisecond), float64(uploaded+existed+1)/el.Seconds())
-	fmt.Fprintf(stdout, "GATEHOUSE_KEY='%s'\nBENCH_CHANNEL='%s'\nBENCH_SUBDIR='noarch'\nBENCH_BIG_FILE='%s'\nBENCH_PACKAGES='%d'\n",
-		created.Key, c.channel, big.Filename(), c.n+1)
+	small := ""
+	if c.n > 0 {
+		small = first.Filename()
+	}
+	fmt.Fprintf(stdout, "GATEHOUSE_KEY='%s'\nBENCH_CHANNEL='%s'\nBENCH_SUBDIR='noarch'\nBENCH_BIG_FILE='%s'\nBENCH_SMALL_FILE='%s'\nBENCH_PACKAGES='%d'\n",
+		created.Key, c.channel, big.Filename(), small, c.n+1)
 	return nil
 }
 
