@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
@@ -174,6 +173,3 @@ func newChannelGrantCommand(env *Env) *cobra.Command {
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove the user's role instead")
 	return cmd
 }
-
-// itoa formats an ID.
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -267,6 +267,10 @@ func parseExpiry(now time.Time, s string) (time.Time, error) {
 	if err != nil || n <= 0 {
 		return time.Time{}, bad
 	}
+	if n > 366 {
+		// Past a year in any unit; also keeps n * unit from overflowing.
+		return time.Time{}, exitf(ExitFailure, "--expires %q: keys live at most one year (365 days).", s)
+	}
 	var d time.Duration
 	switch unit {
 	case 'd':
