@@ -61,20 +61,28 @@ type AccessToken struct {
 
 // OAuthStore keeps grants and access tokens.
 type OAuthStore interface {
-	// CreateGrant inserts g and sets g.ID. ECONFLICT if the code hash or
-	// a pending user code collides.
+	// CreateGrant inserts g and sets g.ID; a zero Status is GrantPending.
+	// ECONFLICT if the code hash or a pending user code collides;
+	// ENOTFOUND if UserID (when not 0) names no user.
 	CreateGrant(ctx context.Context, g *OAuthGrant) error
+	// GrantByCodeHash returns the grant with this code hash, whatever its
+	// status. ENOTFOUND if none. Expiry is the caller's to check.
 	GrantByCodeHash(ctx context.Context, hash []byte) (*OAuthGrant, error)
 	// GrantByUserCode returns the pending grant with this user code.
+	// ENOTFOUND if none is pending. Expiry is the caller's to check.
 	GrantByUserCode(ctx context.Context, userCode string) (*OAuthGrant, error)
 	// SetGrantStatus moves the grant from status from to status to and
 	// records userID (when not 0), atomically: ECONFLICT if the grant is
-	// not in status from (a replayed code, a double approval).
+	// not in status from (a replayed code, a double approval); EINVALID
+	// for a move the lifecycle above does not have.
 	SetGrantStatus(ctx context.Context, id int64, from, to string, userID int64) error
-	// TouchGrantPoll records a device-flow poll.
+	// TouchGrantPoll records a device-flow poll (sets LastPolledAt).
 	TouchGrantPoll(ctx context.Context, id int64, at time.Time) error
+	// CreateAccessToken inserts t and sets t.ID. ECONFLICT if the hash
+	// collides; ENOTFOUND if the user does not exist.
 	CreateAccessToken(ctx context.Context, t *AccessToken) error
-	// AccessTokenByHash returns the token and its user. ENOTFOUND if none.
+	// AccessTokenByHash returns the token and its user as they are now
+	// (disabled included). ENOTFOUND if none. Expiry is the caller's.
 	AccessTokenByHash(ctx context.Context, hash []byte) (*AccessToken, *User, error)
 	// DeleteExpiredOAuth removes grants and tokens that expired before t.
 	DeleteExpiredOAuth(ctx context.Context, t time.Time) (int64, error)

@@ -21,9 +21,9 @@ import (
 // tokens are random, stored as SHA-256 only, and used at most once.
 //
 // Files: oauth.go (routes, discovery, clients, scopes, tokens),
-// oauth_authorize.go (the code flow's pages), oauth_device.go (the device
-// flow's pages), oauth_token.go (the token endpoint), oauth_keys.go (key
-// creation for CLIs).
+// oauth_authorize.go (the code flow), oauth_device.go (the device flow),
+// oauth_consent.go (the consent page both show), oauth_token.go (the
+// token endpoint), oauth_keys.go (key creation for CLIs).
 
 // Lifetimes. Checklist D1: a code used after 10 minutes fails; D4: device
 // codes expire within 10 minutes.
