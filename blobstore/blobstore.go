@@ -60,6 +60,20 @@ func (r *Reader) ModTime() time.Time { return r.modTime }
 // Close releases the reader.
 func (r *Reader) Close() error { return r.r.Close() }
 
+// WriteTo copies the rest of the range to w. On disk it hands w the file
+// itself (limited to the range), so an http.ResponseWriter can send it with
+// sendfile instead of copying it through user space.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	var raw io.Reader
+	if br, ok := r.r.(*blob.Reader); ok && r.s.dir != "" && br.As(&raw) {
+		return io.Copy(w, raw)
+	}
+	return io.Copy(w, readerOnly{r})
+}
+
+// readerOnly hides Reader's WriteTo from io.Copy.
+type readerOnly struct{ io.Reader }
+
 // Put stores the contents of r under key, replacing any object there.
 // It is atomic: readers see the old object or the whole new one, never a
 // part. If r fails, ctx ends or the backend fails midway, Put returns the

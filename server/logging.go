@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -40,6 +41,17 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom passes bodies straight to the connection, so a file can go out
+// with sendfile and large buffers in one write.
+func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := io.Copy(r.ResponseWriter, src)
+	r.bytes += n
 	return n, err
 }
 
