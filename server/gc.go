@@ -73,6 +73,9 @@ func (s *Server) sweepLoop(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("swept orphaned package files", "count", n)
 		}
+		if _, err := s.sweepOAuth(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweeping expired login codes failed", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -126,7 +126,7 @@ func (s *Server) webPage(h webHandler) http.Handler {
 		}
 		if u == nil {
 			if safeMethod(r.Method) {
-				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			} else {
 				s.webError(w, r, nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Your session ended. Sign in again."))
 			}
