@@ -13,10 +13,7 @@ func newAdminCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Administration: the registration gate's networks, registered clients, the CLI package"}
 	network := &cobra.Command{Use: "network", Short: "Networks whose clients must register before using channels"}
 	network.AddCommand(newNetworkListCommand(env), newNetworkAddCommand(env), newNetworkRemoveCommand(env))
-	cmd.AddCommand(network, newClientsCommand(env))
-	if publish := newPublishCLICommand(env); publish != nil {
-		cmd.AddCommand(publish)
-	}
+	cmd.AddCommand(network, newClientsCommand(env), newPublishCLICommand(env))
 	return cmd
 }
 
