@@ -40,6 +40,9 @@ const (
 	// sweepOAuthEvery bounds how often the token endpoint deletes expired
 	// grants and tokens.
 	sweepOAuthEvery = time.Minute
+	// oauthKeepExpired is how long expired grants stay to be reported as
+	// expired.
+	oauthKeepExpired = time.Hour
 )
 
 // accessTokenPrefix marks access tokens, so they are never taken for API
@@ -208,7 +211,10 @@ func hashSecret(secret string) []byte {
 // returns how many. The server's background loop may call it; the token
 // endpoint also does, at most once a minute (maybeSweep).
 func (s *Server) sweepOAuth(ctx context.Context) (int64, error) {
-	return s.store.DeleteExpiredOAuth(ctx, s.now())
+	// Rows are kept a while past expiry, so a client polling late still
+	// learns its code expired (expired_token) rather than that it never
+	// existed (invalid_grant).
+	return s.store.DeleteExpiredOAuth(ctx, s.now().Add(-oauthKeepExpired))
 }
 
 // maybeSweep runs sweepOAuth if the last run was over a minute ago. Only

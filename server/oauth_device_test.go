@@ -329,7 +329,7 @@ func TestOAuthTokenEndpointSweepsExpiredGrants(t *testing.T) {
 	expiredGrant := func() {
 		now := e.clock()
 		g := &gatehouse.OAuthGrant{Kind: gatehouse.GrantDevice, CodeHash: hashSecret(randomToken()), UserCode: newUserCode(),
-			ClientID: "gatehouse-cli", CreatedAt: now.Add(-deviceLifetime), ExpiresAt: now.Add(-time.Second)}
+			ClientID: "gatehouse-cli", CreatedAt: now.Add(-deviceLifetime - oauthKeepExpired), ExpiresAt: now.Add(-oauthKeepExpired - time.Second)}
 		if err := e.store.CreateGrant(t.Context(), g); err != nil {
 			t.Fatal(err)
 		}
