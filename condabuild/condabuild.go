@@ -31,6 +31,7 @@
 package condabuild
 
 import (
+	"bytes"
 	"cmp"
 	"io"
 	"io/fs"
@@ -217,4 +218,11 @@ func checkPath(p string) error {
 		return gatehouse.Errorf(gatehouse.EINVALID, "The file path %q is inside info/, which holds the package's metadata; Build writes that itself.", p)
 	}
 	return nil
+}
+
+// BytesFile is a File whose content is data, for small generated files.
+func BytesFile(path string, data []byte, mode fs.FileMode) File {
+	return File{Path: path, Mode: mode, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}}
 }
