@@ -7,8 +7,6 @@ package e2e
 // a skip on a developer's machine and a failure when CI is set.
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -28,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/gatehouse-dev/gatehouse/condabuild"
 )
 
 // needOrSkip skips the test when something it needs is missing, unless CI
@@ -90,74 +88,21 @@ func libgccPackage(t testing.TB) pkgFile {
 	return buildConda(t, "libgcc-ng", "14.2.0", "h77fa898_1", "linux-64", nil, nil)
 }
 
-// buildConda makes a small valid .conda package in memory: a stored zip
-// holding metadata.json, info-<stem>.tar.zst (info/index.json,
-// info/paths.json) and pkg-<stem>.tar.zst with payload (adapted from
-// server/condafile_test.go).
+// buildConda makes a small valid .conda package in memory with the same
+// writer the server uses for its own CLI package; the same arguments give
+// the same bytes.
 func buildConda(t testing.TB, name, version, build, subdir string, depends []string, payload []byte) pkgFile {
 	t.Helper()
-	stem := name + "-" + version + "-" + build
-	if depends == nil {
-		depends = []string{}
-	}
-	index := map[string]any{
-		"name": name, "version": version, "build": build, "build_number": 0, "subdir": subdir,
-		"depends": depends, "license": "MIT", "timestamp": 1700000000000,
-	}
-	if subdir == "noarch" {
-		index["noarch"] = "generic"
-	}
-	ij, err := json.Marshal(index)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := condabuild.Meta{Name: name, Version: version, Build: build, Subdir: subdir, Depends: depends,
+		License: "MIT", Timestamp: time.Unix(1700000000, 0).UTC()}
 	if payload == nil {
-		payload = []byte("payload of " + stem + "\n")
+		payload = []byte("payload of " + m.Stem() + "\n")
 	}
-	infoTar := tarZst(t, []tarEntry{{"info/index.json", ij}, {"info/paths.json", []byte(`{"paths":[],"paths_version":1}`)}})
-	pkgTar := tarZst(t, []tarEntry{{"share/" + name + "/payload", payload}})
 	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, m := range []tarEntry{
-		{"metadata.json", []byte(`{"conda_pkg_format_version": 2}`)},
-		{"pkg-" + stem + ".tar.zst", pkgTar},
-		{"info-" + stem + ".tar.zst", infoTar},
-	} {
-		// A fixed time keeps the bytes the same on every call.
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: m.name, Method: zip.Store, Modified: time.Unix(1700000000, 0).UTC()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(m.data)
+	if err := condabuild.Build(&buf, m, []condabuild.File{condabuild.BytesFile("share/"+name+"/payload", payload, 0o644)}); err != nil {
+		t.Fatalf("building %s: %v", m.Filename(), err)
 	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return pkgFile{Subdir: subdir, Filename: stem + ".conda", Data: buf.Bytes()}
-}
-
-type tarEntry struct {
-	name string
-	data []byte
-}
-
-func tarZst(t testing.TB, files []tarEntry) []byte {
-	t.Helper()
-	var tb bytes.Buffer
-	tw := tar.NewWriter(&tb)
-	for _, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg, ModTime: time.Unix(1700000000, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(f.data)
-	}
-	tw.Close()
-	enc, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	return enc.EncodeAll(tb.Bytes(), nil)
+	return pkgFile{Subdir: subdir, Filename: m.Filename(), Data: buf.Bytes()}
 }
 
 // newKey creates an API key through the API with the given credentials
