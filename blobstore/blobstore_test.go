@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/blobstore/blobtest"
+	"github.com/gatehouse-dev/gatehouse/blobstore/miniotest"
 )
 
 func open(t *testing.T, url string) *blobstore.Store {
@@ -53,20 +54,20 @@ func TestMem(t *testing.T) {
 }
 
 func TestMinIO(t *testing.T) {
-	m := startMinIO(t)
-	useMinIOCredentials(t)
-	blobtest.Run(t, func(t *testing.T) *blobstore.Store { return open(t, m.newBucket(t)) })
+	m := miniotest.Start(t)
+	m.UseCredentials(t)
+	blobtest.Run(t, func(t *testing.T) *blobstore.Store { return open(t, m.NewBucket(t)) })
 
 	// checklist H2: a missing bucket is an outage, not a missing file.
 	t.Run("a missing bucket makes the store unavailable, not empty", func(t *testing.T) {
-		s := open(t, m.url("no-such-bucket"))
+		s := open(t, m.URL("no-such-bucket"))
 		wantCode(t, "Ping", s.Ping(t.Context()), gatehouse.EUNAVAILABLE)
 		_, err := s.NewRangeReader(t.Context(), "x.conda", 0, -1)
 		wantCode(t, "NewRangeReader", err, gatehouse.EUNAVAILABLE)
 		wantCode(t, "Put", s.Put(t.Context(), "x.conda", strings.NewReader("x"), ""), gatehouse.EUNAVAILABLE)
 	})
 	t.Run("wrong credentials make the store unavailable", func(t *testing.T) {
-		u := m.newBucket(t)
+		u := m.NewBucket(t)
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
 		s := open(t, u)
 		wantCode(t, "Ping", s.Ping(t.Context()), gatehouse.EUNAVAILABLE)
@@ -78,7 +79,7 @@ func TestMinIO(t *testing.T) {
 // checklist H2, H3: an S3 endpoint that does not answer is EUNAVAILABLE
 // for every operation, within bounded retries.
 func TestS3Unreachable(t *testing.T) {
-	useMinIOCredentials(t)
+	fakeCredentials(t)
 	s := open(t, "s3://bucket?endpoint=http://"+freeAddr(t)+"&region=us-east-1&use_path_style=true&max_attempts=2&timeout=2s")
 	checkUnavailable(t, s)
 }
@@ -103,7 +104,7 @@ func TestS3ServerErrors(t *testing.T) {
 				_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>`+tc.code+`</Code><Message>injected</Message></Error>`)
 			}))
 			t.Cleanup(srv.Close)
-			useMinIOCredentials(t)
+			fakeCredentials(t)
 			s := open(t, "s3://bucket?endpoint="+srv.URL+"&region=us-east-1&use_path_style=true&max_attempts=2&timeout=2s")
 
 			wantCode(t, "Put of an invalid key", s.Put(t.Context(), "../x", strings.NewReader("x"), ""), gatehouse.EINVALID)

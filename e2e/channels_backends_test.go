@@ -8,25 +8,19 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/gatehouse-dev/gatehouse/blobstore/miniotest"
 )
 
 // postgresEnv names the PostgreSQL server the tests create databases on;
@@ -73,126 +67,6 @@ func freshPostgres(t *testing.T) string {
 	}
 	u.Path = "/" + name
 	return u.String()
-}
-
-// minioProcess is a real MinIO server started for one test (as in the
-// blobstore package's tests).
-type minioProcess struct {
-	endpoint, user, password string
-	client                   *s3.Client
-	buckets                  atomic.Int64
-}
-
-// minioBinary finds MinIO: $MINIO_BIN, then PATH, then ~/go/bin.
-func minioBinary() (string, error) {
-	if p := os.Getenv("MINIO_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("MINIO_BIN: %w", err)
-		}
-		return p, nil
-	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p, nil
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, "go", "bin", "minio")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("minio not found in $MINIO_BIN, PATH or ~/go/bin; install it with `go install github.com/minio/minio@latest`")
-}
-
-// startMinIO runs `minio server` on a free loopback port with fresh data
-// and a random password, and stops it when the test ends.
-func startMinIO(t *testing.T) *minioProcess {
-	t.Helper()
-	bin, err := minioBinary()
-	needOrSkip(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	m := &minioProcess{endpoint: "http://" + addr, user: "gatehouse-e2e", password: "mS3-" + randomText(24)}
-	var out syncBuffer
-	cmd := exec.Command(bin, "server", "--address", addr, "--quiet", t.TempDir())
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.user, "MINIO_ROOT_PASSWORD="+m.password, "MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := http.Get(m.endpoint + "/minio/health/live")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("minio exited before it was live (%v):\n%s", err, out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("minio not live at %s after 60s:\n%s", m.endpoint, out.String())
-		}
-	}
-	m.client = s3.New(s3.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(m.endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(m.user, m.password, ""),
-	})
-	return m
-}
-
-// newBucket creates an empty bucket and returns the --blob URL for it.
-func (m *minioProcess) newBucket(t *testing.T) string {
-	t.Helper()
-	name := fmt.Sprintf("gatehouse-e2e-%d", m.buckets.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := m.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("creating bucket %s: %v", name, err)
-	}
-	return "s3://" + name + "?endpoint=" + m.endpoint + "&region=us-east-1&use_path_style=true"
-}
-
-// countObjects counts the objects under prefix of the bucket of a --blob URL.
-func (m *minioProcess) countObjects(t *testing.T, blobURL, prefix string) int {
-	t.Helper()
-	u, err := url.Parse(blobURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	n := 0
-	pages := s3.NewListObjectsV2Paginator(m.client, &s3.ListObjectsV2Input{Bucket: aws.String(u.Host), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("listing bucket %s: %v", u.Host, err)
-		}
-		n += len(page.Contents)
-	}
-	return n
-}
-
-// serverEnv gives a server MinIO's credentials the standard AWS way, and
-// nothing from the machine's own AWS configuration.
-func (m *minioProcess) serverEnv(t *testing.T) []string {
-	none := filepath.Join(t.TempDir(), "none")
-	return []string{"AWS_ACCESS_KEY_ID=" + m.user, "AWS_SECRET_ACCESS_KEY=" + m.password,
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_EC2_METADATA_DISABLED=true"}
 }
 
 // identitySet is the package set every backend receives, in one order:
@@ -251,7 +125,7 @@ var indexedTimestamp = regexp.MustCompile(`"indexed_timestamp":[0-9]+,`)
 // again after a restart: the timestamp is stored, never recomputed.
 func TestEveryBackendServesTheSameRepodata(t *testing.T) {
 	t.Setenv(DatabaseEnv, "") // "SQLite" must mean SQLite even when the suite runs on PostgreSQL
-	minio := startMinIO(t)
+	minio := miniotest.Start(t)
 	pgDisk, pgS3 := freshPostgres(t), freshPostgres(t)
 	pkgs := identitySet(t)
 	const channel = "same-bytes"
@@ -262,15 +136,15 @@ func TestEveryBackendServesTheSameRepodata(t *testing.T) {
 	}{
 		{"SQLite and disk", Options{}},
 		{"PostgreSQL and disk", Options{Database: pgDisk}},
-		{"SQLite and MinIO", Options{Args: []string{"--blob", minio.newBucket(t)}, Env: minio.serverEnv(t)}},
-		{"PostgreSQL and MinIO", Options{Database: pgS3, Args: []string{"--blob", minio.newBucket(t)}, Env: minio.serverEnv(t)}},
+		{"SQLite and MinIO", Options{Args: []string{"--blob", minio.NewBucket(t)}, Env: minio.Env(t)}},
+		{"PostgreSQL and MinIO", Options{Database: pgS3, Args: []string{"--blob", minio.NewBucket(t)}, Env: minio.Env(t)}},
 	}
 	served := make([]map[string][]byte, len(backends))
 	start := time.Now()
 	for i, b := range backends {
 		t.Run(b.name+" serves every package it lists", func(t *testing.T) {
 			srv := Start(t, gatehouseBin, b.opts)
-			srv.RecordSecret(minio.password)
+			srv.RecordSecret(minio.Password)
 			createChannel(t, srv, channel, "public")
 			mustUpload(t, srv, channel, basic("admin", srv.AdminPassword), pkgs...)
 			served[i] = channelFiles(t, srv, channel)
@@ -282,7 +156,7 @@ func TestEveryBackendServesTheSameRepodata(t *testing.T) {
 			}
 			srv.Stop()
 			again := Start(t, gatehouseBin, Options{Data: srv.Data, Database: srv.Database, Args: b.opts.Args, Env: b.opts.Env})
-			again.RecordSecret(minio.password)
+			again.RecordSecret(minio.Password)
 			for f, want := range served[i] {
 				if got := get(t, again.URL+"/repo/"+channel+"/"+f, nil); got.Body != string(want) {
 					t.Errorf("%s changed across a restart:\nbefore: %s\nafter:  %s", f, want, got.Body)

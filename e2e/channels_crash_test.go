@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/blobstore/miniotest"
 )
 
 const (
@@ -51,11 +53,11 @@ func TestUploadsThatGotA201SurviveSIGKILL(t *testing.T) {
 		crashRounds(t, Options{Data: data}, func(*testing.T) int { return countFiles(filepath.Join(data, "packages")) })
 	})
 	t.Run("on PostgreSQL and MinIO", func(t *testing.T) {
-		minio := startMinIO(t)
+		minio := miniotest.Start(t)
 		db := freshPostgres(t)
-		bucket := minio.newBucket(t)
-		crashRounds(t, Options{Data: t.TempDir(), Database: db, Args: []string{"--blob", bucket}, Env: minio.serverEnv(t)},
-			func(t *testing.T) int { return minio.countObjects(t, bucket, "packages/") })
+		bucket := minio.NewBucket(t)
+		crashRounds(t, Options{Data: t.TempDir(), Database: db, Args: []string{"--blob", bucket}, Env: minio.Env(t)},
+			func(t *testing.T) int { return minio.CountObjects(t, bucket, "packages/") })
 	})
 }
 
