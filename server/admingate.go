@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,10 +55,20 @@ func (s *Server) deleteNetworkRule(r *http.Request, p *gatehouse.Principal, id i
 	return nil
 }
 
-func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
-	rules, err := s.store.ListNetworkRules(r.Context())
+// gateRules is the registration gate as configured: the rules kept in
+// the database, the networks gated by configuration (read-only), and the
+// channels exempt from the gate.
+type gateRules struct {
+	// The fields are in the order the JSON API always sent them.
+	Configured []string                 `json:"configured"`
+	Exempt     []string                 `json:"exempt_channels"`
+	Rules      []*gatehouse.NetworkRule `json:"rules"`
+}
+
+func (s *Server) gateRules(ctx context.Context) (*gateRules, error) {
+	rules, err := s.store.ListNetworkRules(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if rules == nil {
 		rules = []*gatehouse.NetworkRule{}
@@ -66,7 +77,15 @@ func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request, p *gate
 	for i, p := range s.cfg.RequireRegistration {
 		static[i] = p.String()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rules": rules, "configured": static, "exempt_channels": []string{s.cfg.ToolsChannel}})
+	return &gateRules{Rules: rules, Configured: static, Exempt: []string{s.cfg.ToolsChannel}}, nil
+}
+
+func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	g, err := s.gateRules(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, g)
 	return nil
 }
 

@@ -110,17 +110,18 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request, p *
 	return nil
 }
 
-// handleListChannels lists the channels p can read.
-func (s *Server) handleListChannels(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
-	all, err := s.store.ListChannels(r.Context())
+// visibleChannels returns the channels p can see, ordered by name, with
+// p's role on each: every public channel, and the private ones p can read.
+func (s *Server) visibleChannels(ctx context.Context, p *gatehouse.Principal) ([]channelView, error) {
+	all, err := s.store.ListChannels(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := []channelView{}
 	for _, ch := range all {
-		role, err := s.store.ChannelRoleOf(r.Context(), ch.ID, p.User.ID)
+		role, err := s.store.ChannelRoleOf(ctx, ch.ID, p.User.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if p.Scopes().Has(gatehouse.ScopeAdmin) {
 			role = gatehouse.ChannelAdmin
@@ -128,6 +129,15 @@ func (s *Server) handleListChannels(w http.ResponseWriter, r *http.Request, p *g
 		if role >= gatehouse.ChannelRead || ch.Visibility == gatehouse.Public {
 			out = append(out, s.viewChannel(ch, role))
 		}
+	}
+	return out, nil
+}
+
+// handleListChannels lists the channels p can read.
+func (s *Server) handleListChannels(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	out, err := s.visibleChannels(r.Context(), p)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
 	return nil
@@ -142,6 +152,63 @@ func (s *Server) handleGetChannel(w http.ResponseWriter, r *http.Request, p *gat
 	return nil
 }
 
+// setChannelVisibility changes who may read the channel; only its
+// administrators may.
+func (s *Server) setChannelVisibility(ctx context.Context, p *gatehouse.Principal, name string, vis gatehouse.Visibility, ip netip.Addr) (*gatehouse.Channel, error) {
+	ch, _, err := s.channelFor(ctx, p, name, gatehouse.ChannelAdmin)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetChannelVisibility(ctx, ch.ID, vis); err != nil {
+		return nil, err
+	}
+	s.chans.forget(ch.Name, ch.ID)
+	ch.Visibility = vis
+	s.audit(ctx, &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditChannelUpdate,
+		Target: "channel:" + ch.Name, IP: ip.String(), Success: true, Detail: "visibility=" + string(vis)})
+	return ch, nil
+}
+
+// grantChannelRole gives username the role on the channel, replacing any
+// grant they had; only the channel's administrators may.
+func (s *Server) grantChannelRole(ctx context.Context, p *gatehouse.Principal, name, username string, role gatehouse.ChannelRole, ip netip.Addr) (*gatehouse.Channel, *gatehouse.User, error) {
+	ch, _, err := s.channelFor(ctx, p, name, gatehouse.ChannelAdmin)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.store.UserByName(ctx, username)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.store.PutChannelGrant(ctx, ch.ID, u.ID, role, s.now()); err != nil {
+		return nil, nil, err
+	}
+	s.chans.forget(ch.Name, ch.ID)
+	s.audit(ctx, &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditChannelGrant,
+		Target: "channel:" + ch.Name + " user:" + u.Username, IP: ip.String(), Success: true, Detail: "role=" + role.String()})
+	return ch, u, nil
+}
+
+// revokeChannelGrant removes username's grant on the channel (ENOTFOUND
+// if they have none); only the channel's administrators may.
+func (s *Server) revokeChannelGrant(ctx context.Context, p *gatehouse.Principal, name, username string, ip netip.Addr) error {
+	ch, _, err := s.channelFor(ctx, p, name, gatehouse.ChannelAdmin)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.UserByName(ctx, username)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteChannelGrant(ctx, ch.ID, u.ID); err != nil {
+		return err
+	}
+	s.chans.forget(ch.Name, ch.ID)
+	s.audit(ctx, &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditChannelRevoke,
+		Target: "channel:" + ch.Name + " user:" + u.Username, IP: ip.String(), Success: true})
+	return nil
+}
+
 func (s *Server) handleUpdateChannel(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
 	var req struct {
 		Visibility string `json:"visibility"`
@@ -153,17 +220,10 @@ func (s *Server) handleUpdateChannel(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	ch, _, err := s.channelFor(r.Context(), p, r.PathValue("channel"), gatehouse.ChannelAdmin)
+	ch, err := s.setChannelVisibility(r.Context(), p, r.PathValue("channel"), vis, s.clientAddr(r))
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetChannelVisibility(r.Context(), ch.ID, vis); err != nil {
-		return err
-	}
-	s.chans.forget(ch.Name, ch.ID)
-	ch.Visibility = vis
-	s.audit(r.Context(), &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditChannelUpdate,
-		Target: "channel:" + ch.Name, IP: s.clientAddr(r).String(), Success: true, Detail: "visibility=" + string(vis)})
 	writeJSON(w, http.StatusOK, s.viewChannel(ch, gatehouse.ChannelAdmin))
 	return nil
 }
@@ -179,39 +239,17 @@ func (s *Server) handlePutChannelMember(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	ch, _, err := s.channelFor(r.Context(), p, r.PathValue("channel"), gatehouse.ChannelAdmin)
-	if err != nil {
+	if _, _, err := s.grantChannelRole(r.Context(), p, r.PathValue("channel"), r.PathValue("user"), role, s.clientAddr(r)); err != nil {
 		return err
 	}
-	u, err := s.store.UserByName(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.PutChannelGrant(r.Context(), ch.ID, u.ID, role, s.now()); err != nil {
-		return err
-	}
-	s.chans.forget(ch.Name, ch.ID)
-	s.audit(r.Context(), &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditChannelGrant,
-		Target: "channel:" + ch.Name + " user:" + u.Username, IP: s.clientAddr(r).String(), Success: true, Detail: "role=" + role.String()})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 func (s *Server) handleDeleteChannelMember(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
-	ch, _, err := s.channelFor(r.Context(), p, r.PathValue("channel"), gatehouse.ChannelAdmin)
-	if err != nil {
+	if err := s.revokeChannelGrant(r.Context(), p, r.PathValue("channel"), r.PathValue("user"), s.clientAddr(r)); err != nil {
 		return err
 	}
-	u, err := s.store.UserByName(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteChannelGrant(r.Context(), ch.ID, u.ID); err != nil {
-		return err
-	}
-	s.chans.forget(ch.Name, ch.ID)
-	s.audit(r.Context(), &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditChannelRevoke,
-		Target: "channel:" + ch.Name + " user:" + u.Username, IP: s.clientAddr(r).String(), Success: true})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

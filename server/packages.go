@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"net/netip"
 
 	"github.com/gatehouse-dev/gatehouse"
 )
@@ -57,21 +59,29 @@ func (s *Server) handleListPackages(w http.ResponseWriter, r *http.Request, p *g
 	return nil
 }
 
-func (s *Server) handleDeletePackage(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
-	ch, _, err := s.channelFor(r.Context(), p, r.PathValue("channel"), gatehouse.ChannelWrite)
+// deletePackage removes a package from the channel; writers may.
+func (s *Server) deletePackage(ctx context.Context, p *gatehouse.Principal, name, subdir, filename string, ip netip.Addr) (*gatehouse.Package, error) {
+	ch, _, err := s.channelFor(ctx, p, name, gatehouse.ChannelWrite)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pkg, err := s.store.DeletePackage(r.Context(), ch.ID, r.PathValue("subdir"), r.PathValue("filename"))
+	pkg, err := s.store.DeletePackage(ctx, ch.ID, subdir, filename)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The row is gone first, so repodata never lists a missing file
 	// (checklist G4); then the file.
 	s.chans.forget(ch.Name, ch.ID)
 	s.deleteBlob(pkg.BlobKey)
-	s.audit(r.Context(), &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditPackageDelete,
-		Target: "channel:" + ch.Name + " " + pkg.Subdir + "/" + pkg.Filename, IP: s.clientAddr(r).String(), Success: true})
+	s.audit(ctx, &gatehouse.AuditEvent{ActorID: p.User.ID, Actor: p.User.Username, Action: gatehouse.AuditPackageDelete,
+		Target: "channel:" + ch.Name + " " + pkg.Subdir + "/" + pkg.Filename, IP: ip.String(), Success: true})
+	return pkg, nil
+}
+
+func (s *Server) handleDeletePackage(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	if _, err := s.deletePackage(r.Context(), p, r.PathValue("channel"), r.PathValue("subdir"), r.PathValue("filename"), s.clientAddr(r)); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
