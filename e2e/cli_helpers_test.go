@@ -368,8 +368,10 @@ func readConsent(t *testing.T, b *Browser) consentFacts {
 // answered the browser with.
 func cliPageTitle(t *testing.T, b *Browser) string {
 	t.Helper()
-	b.Do(t, "waiting for the CLI's page", chromedp.WaitVisible(chromedp.CSS("h1")))
-	return Get(t, b, "reading the CLI's page", chromedp.Text(chromedp.CSS("h1")))
+	// Its heading sits right in the body; the server's pages have theirs
+	// in a section, so this waits until the redirect has arrived.
+	b.Do(t, "waiting for the CLI's page", chromedp.WaitVisible(chromedp.CSS("body > h1")))
+	return Get(t, b, "reading the CLI's page", chromedp.Text(chromedp.CSS("body > h1")))
 }
 
 // approveDevice signs in at verifyURL, types code, and approves (or
