@@ -22,6 +22,9 @@ func redactPath(p string) string {
 	return keyLike.ReplaceAllString(p, "gk-<redacted>")
 }
 
+// bodyIdleTimeout is how long a request body may stall.
+const bodyIdleTimeout = time.Minute
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -67,6 +70,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		// A body must keep coming (checklist I3: slow bodies); uploads
+		// move this deadline forward while bytes arrive.
+		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyIdleTimeout))
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK

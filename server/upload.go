@@ -79,7 +79,8 @@ func (s *Server) spoolUpload(w http.ResponseWriter, r *http.Request) (*spooledUp
 		if name == "" || name == "." || name == "/" {
 			return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The \"file\" field needs a file name, such as numpy-2.1.0-py312_0.conda.")
 		}
-		u, err := s.spool(part, name, limit)
+		body := &stallGuard{r: part, rc: http.NewResponseController(w)}
+		u, err := s.spool(body, name, limit)
 		return u, replace, err
 	}
 }
@@ -181,4 +182,21 @@ func (s *Server) deleteBlob(key string) {
 func uploadContentType(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && mt == "multipart/form-data"
+}
+
+// stallGuard moves the connection's read deadline forward while an upload
+// makes progress, so a large upload may take as long as it needs but a
+// stalled one is cut off after bodyIdleTimeout (checklist I3).
+type stallGuard struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	last time.Time
+}
+
+func (g *stallGuard) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(g.last) > time.Second {
+		_ = g.rc.SetReadDeadline(now.Add(bodyIdleTimeout))
+		g.last = now
+	}
+	return g.r.Read(p)
 }
