@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/gatehouse-dev/gatehouse"
 )
 
 // Orphan collection. A crash between writing a package's blob and
@@ -68,7 +66,7 @@ func (s *Server) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {
-		if n, err := s.sweepOrphans(ctx, orphanMinAge); err != nil && gatehouse.ErrorCode(err) != "" && ctx.Err() == nil {
+		if n, err := s.sweepOrphans(ctx, orphanMinAge); err != nil && ctx.Err() == nil {
 			s.log.Warn("sweeping orphaned package files failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("swept orphaned package files", "count", n)
