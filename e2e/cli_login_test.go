@@ -86,6 +86,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 		if err != nil || cu.Query().Get("code") == "" {
 			t.Fatalf("the browser ended at %q, with no code", callback)
 		}
+		srv.RecordSecret(cu.Query().Get("code")) // stored hashed, never logged (checklist J1)
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {cu.Query().Get("code")}, "client_id": {"gatehouse-cli"},
 			"redirect_uri": {q.Get("redirect_uri")}, "code_verifier": {strings.Repeat("v", 43)}}
 		res, err := httpClient.PostForm(srv.URL+"/oauth/token", form)
