@@ -34,6 +34,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 	// as the default domain, so that the seed's commands need no --at.
 	writeCLIFile(t, m.Path(".anaconda/config.toml"), fmt.Sprintf("[plugin.auth]\ndomain = %q\npreferred_token_storage = \"anaconda-keyring\"\n", host))
 
+	before := snapshotKeys(t, srv)
 	p, authURL := m.startBrowserLogin(srv)
 	au, err := url.Parse(authURL)
 	if err != nil {
@@ -99,9 +100,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 		if res.StatusCode != http.StatusBadRequest || e.Error != "invalid_grant" {
 			t.Errorf("replaying the code: %d %+v, want 400 invalid_grant", res.StatusCode, e)
 		}
-		if got := keysNamed(t, srv, name); got["active"] != 1 || len(got) != 1 {
-			t.Errorf("keys named %s: %v, want the one login's", name, got)
-		}
+		checkLoginMinted(t, srv, before, name)
 	})
 
 	t.Run("auth api-key prints exactly the key, with or without --at", func(t *testing.T) {
@@ -130,6 +129,9 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 		}
 		if who.User.Username != "admin" || who.Key.Name != name || who.Source != "env" {
 			t.Errorf("whoami with the exported key: %+v", who)
+		}
+		if strings.Contains(stdout.String()+stderr.String(), key) {
+			t.Error("whoami --json printed the key")
 		}
 	})
 
@@ -198,6 +200,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 		if r.Code != 0 || !strings.HasPrefix(r.Stdout, "Already logged in to "+host+" as admin with key \""+name+"\"") || len(m.Opened()) != 1 {
 			t.Fatalf("login with a working key: exit %d, stdout %q, opened %d URLs", r.Code, r.Stdout, len(m.Opened()))
 		}
+		before := snapshotKeys(t, srv)
 		p, authURL := m.startBrowserLogin(srv, "--force")
 		signInThrough(t, b, srv, authURL, "#consent") // still signed in: straight to consent
 		b.Do(t, "approving again", chromedp.Click(chromedp.ID("consent-approve")))
@@ -213,13 +216,14 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 			!strings.Contains(r.Body, `"reason":"API KEY REVOKED"`) || !strings.Contains(r.Body, "replaced by a newer key with the same name") {
 			t.Errorf("the replaced key: GET /api/account %d %s, want 401 API KEY REVOKED, replaced", r.Status, r.Body)
 		}
-		if got := keysNamed(t, srv, name); got["active"] != 1 || got["revoked"] != 1 || len(got) != 2 {
-			t.Errorf("keys named %s by status: %v, want one active and one revoked", name, got)
+		if added, changed := keyChanges(t, srv, before); fmt.Sprint(added, changed) != fmt.Sprint([]string{name + ":active"}, []string{name + ":revoked"}) {
+			t.Errorf("login --force minted %v and changed %v; want one new active key and the old one revoked", added, changed)
 		}
 		key = newKey
 	})
 
 	t.Run("logout revokes the key on the server, then erases it here (checklist D7)", func(t *testing.T) {
+		before := snapshotKeys(t, srv)
 		out := m.OK("logout")
 		want := fmt.Sprintf("Logged out of %s: key %q revoked on the server and removed from the keyring file %s.\n", host, name, m.Path(".anaconda/keyring"))
 		if out != want {
@@ -230,11 +234,20 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 			t.Errorf("after logout the key gets GET /api/account %d %s, want 401 revoked", r.Status, r.Body)
 		}
 		m.assertNoKeyStored(t, srv)
+		// The revoked key kept in a variable: whoami says what the server
+		// said and what to do, with exit status 2.
+		other := newCLIMachine(t)
+		other.Setenv("ANACONDA_AUTH_API_KEY=" + key)
+		w := other.Run("auth", "whoami", "--at", host)
+		hint := "The key comes from ANACONDA_AUTH_API_KEY: set it to a working key, or unset it and run: gatehouse login --at " + host + "\n"
+		if w.Code != 2 || w.Stdout != "" || !strings.Contains(w.Stderr, "revoked") || !strings.HasSuffix(w.Stderr, hint) || strings.Contains(w.Stderr, key) {
+			t.Errorf("whoami with the revoked key in the variable: exit %d, stdout %q, stderr %q", w.Code, w.Stdout, w.Stderr)
+		}
 		if doc := keyringFile(t, m); len(doc["Anaconda Cloud"]) != 0 {
 			t.Errorf("the keyring file still has entries for %v", doc["Anaconda Cloud"])
 		}
-		if got := keysNamed(t, srv, name); got["active"] != 0 {
-			t.Errorf("keys named %s by status after logout: %v", name, got)
+		if added, changed := keyChanges(t, srv, before); len(added) != 0 || !slices.Equal(changed, []string{name + ":revoked"}) {
+			t.Errorf("logout minted %v and changed %v; want only the key revoked", added, changed)
 		}
 	})
 	b.AssertNoPageErrors(t)
@@ -246,7 +259,9 @@ func TestCLILoginWithADeviceCode(t *testing.T) {
 	m := newCLIMachine(t)
 	host, name := domainOf(t, srv), cliKeyName(t)
 
-	p, verifyURL, code := m.startDeviceLogin(srv)
+	before := snapshotKeys(t, srv)
+	// --at as the seed writes it: a bare host (here host:port).
+	p, verifyURL, code := m.startDeviceLogin(srv, "login", "--at", host, "--device")
 	if verifyURL != srv.URL+"/device" {
 		t.Errorf("verification URL %q, want %s/device", verifyURL, srv.URL)
 	}
@@ -280,10 +295,24 @@ func TestCLILoginWithADeviceCode(t *testing.T) {
 	if res.Status != http.StatusOK || acct.User.Username != "admin" || acct.Key.Name != name {
 		t.Errorf("the device login's key: GET /api/account %d %+v", res.Status, acct)
 	}
-	if got := keysNamed(t, srv, name); got["active"] != 1 || len(got) != 1 {
-		t.Errorf("keys named %s: %v, want exactly one active", name, got)
-	}
+	checkLoginMinted(t, srv, before, name)
 	b.AssertNoPageErrors(t)
+}
+
+// checkLoginMinted checks that a login minted one active key of its
+// machine's name since before, and revoked nothing but an older key of
+// that name (on a shared database, an earlier run's).
+func checkLoginMinted(t *testing.T, srv *Server, before keySnapshot, name string) {
+	t.Helper()
+	added, changed := keyChanges(t, srv, before)
+	if !slices.Equal(added, []string{name + ":active"}) {
+		t.Errorf("the login minted %v, want one active key named %s", added, name)
+	}
+	for _, c := range changed {
+		if c != name+":revoked" {
+			t.Errorf("the login changed another key: %s", c)
+		}
+	}
 }
 
 // checkOneYear checks that a key's expiry day is a year from now (the
