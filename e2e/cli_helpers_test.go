@@ -316,16 +316,34 @@ func adminKeys(t *testing.T, srv *Server) []serverKey {
 	return keys.Keys
 }
 
-// keysNamed returns the administrator's keys of one name, by status.
-func keysNamed(t *testing.T, srv *Server, name string) map[string]int {
+// keySnapshot is the administrator's keys at one moment, by ID. Tests
+// compare snapshots rather than count keys, because servers on a shared
+// PostgreSQL database see the keys of earlier tests and runs too.
+type keySnapshot map[int64]serverKey
+
+func snapshotKeys(t *testing.T, srv *Server) keySnapshot {
 	t.Helper()
-	out := map[string]int{}
+	out := keySnapshot{}
 	for _, k := range adminKeys(t, srv) {
-		if k.Name == name {
-			out[k.Status]++
-		}
+		out[k.ID] = k
 	}
 	return out
+}
+
+// keyChanges returns the keys created since before, and those whose
+// status changed since, as "name:status" strings.
+func keyChanges(t *testing.T, srv *Server, before keySnapshot) (added, changed []string) {
+	t.Helper()
+	for id, k := range snapshotKeys(t, srv) {
+		old, ok := before[id]
+		switch {
+		case !ok:
+			added = append(added, k.Name+":"+k.Status)
+		case old.Status != k.Status:
+			changed = append(changed, k.Name+":"+k.Status)
+		}
+	}
+	return added, changed
 }
 
 // signInThrough opens u in the browser and waits for the page it leads

@@ -131,15 +131,16 @@ func TestCLIKeyringAndOtherKeySources(t *testing.T) {
 
 	// Keys of their own names, so whoami tells which source won.
 	admin := basic("admin", srv.AdminPassword)
-	envKey := newKey(t, srv, admin, "from-env", "user", "channels")
-	configKey := newKey(t, srv, admin, "from-config", "user", "channels")
-	secretKey := newKey(t, srv, admin, "from-docker-secret", "user", "channels")
+	envName, configName, secretName := uniqueName("from-env"), uniqueName("from-config"), uniqueName("from-docker-secret")
+	envKey := newKey(t, srv, admin, envName, "user", "channels")
+	configKey := newKey(t, srv, admin, configName, "user", "channels")
+	secretKey := newKey(t, srv, admin, secretName, "user", "channels")
 
 	t.Run("ANACONDA_AUTH_API_KEY wins over the keyring file; logout leaves it alone", func(t *testing.T) {
 		other := copyKeyring(t, m, 0o600)
 		other.Setenv("ANACONDA_AUTH_API_KEY=" + envKey)
 		w := parseWhoami(t, other.Run("auth", "whoami", "--at", srv.URL, "--json"))
-		if w.Key.Name != "from-env" || w.Source != "env" {
+		if w.Key.Name != envName || w.Source != "env" {
 			t.Errorf("whoami with the variable set: %+v", w)
 		}
 		if out := other.OK("auth", "api-key", "--at", srv.URL); out != envKey+"\n" {
@@ -175,10 +176,10 @@ func TestCLIKeyringAndOtherKeySources(t *testing.T) {
 		}
 		check("the keyring file alone", whoami(""), name, "anaconda-keyring")
 		writeCLIFile(t, other.Path(".anaconda/config.toml"), fmt.Sprintf("[plugin.auth]\napi_key = %q\n", configKey))
-		check("with api_key in config.toml", whoami(""), "from-config", "config")
-		check("with a Docker secret too", whoami(secretKey), "from-docker-secret", "secret")
+		check("with api_key in config.toml", whoami(""), configName, "config")
+		check("with a Docker secret too", whoami(secretKey), secretName, "secret")
 		other.Setenv("ANACONDA_AUTH_API_KEY=" + envKey)
-		check("with the variable too", whoami(secretKey), "from-env", "env")
+		check("with the variable too", whoami(secretKey), envName, "env")
 	})
 }
 

@@ -28,8 +28,8 @@ func TestCLILoginFailures(t *testing.T) {
 
 	// failedCleanly checks the end of a login that must fail: exit 1, the
 	// sentence on stderr, nothing on stdout, no keyring file, and no key
-	// minted on the server (the administrator had keysBefore).
-	failedCleanly := func(t *testing.T, m *cliMachine, keysBefore int, r cliResult, sentence string) {
+	// minted or revoked on the server since before.
+	failedCleanly := func(t *testing.T, m *cliMachine, before keySnapshot, r cliResult, sentence string) {
 		t.Helper()
 		if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, sentence) {
 			t.Errorf("login: exit %d, stdout %q, stderr:\n%s\nwant exit 1 and %q", r.Code, r.Stdout, r.Stderr, sentence)
@@ -38,16 +38,13 @@ func TestCLILoginFailures(t *testing.T) {
 			t.Errorf("a keyring file exists after a failed login (%v)", err)
 		}
 		m.assertNoKeyStored(t, srv)
-		if got := keysNamed(t, srv, name); got["active"] != 0 {
-			t.Errorf("the server has active keys named %s: %v", name, got)
-		}
-		if after := len(adminKeys(t, srv)); after != keysBefore {
-			t.Errorf("the administrator had %d keys before the login, %d after", keysBefore, after)
+		if added, changed := keyChanges(t, srv, before); len(added)+len(changed) != 0 {
+			t.Errorf("the failed login minted keys %v and changed %v", added, changed)
 		}
 	}
 
 	t.Run("a cross-site approve is refused (checklist D3); denying in the browser fails the login", func(t *testing.T) {
-		before := len(adminKeys(t, srv))
+		before := snapshotKeys(t, srv)
 		m := newCLIMachine(t)
 		p, authURL := m.startBrowserLogin(srv)
 		signInThrough(t, b, srv, authURL, "#consent")
@@ -88,7 +85,7 @@ func TestCLILoginFailures(t *testing.T) {
 	})
 
 	t.Run("forged callbacks with a wrong state are refused and the real one still logs in (checklist D1)", func(t *testing.T) {
-		before := len(adminKeys(t, srv))
+		before := snapshotKeys(t, srv)
 		m := newCLIMachine(t)
 		p, authURL := m.startBrowserLogin(srv)
 		au, _ := url.Parse(authURL)
@@ -119,8 +116,8 @@ func TestCLILoginFailures(t *testing.T) {
 			t.Fatalf("login after the forged callbacks: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 		}
 		key := m.storedKey(srv)
-		if after := len(adminKeys(t, srv)); after != before+1 {
-			t.Errorf("the administrator had %d keys before the login, %d after; want one more", before, after)
+		if added, _ := keyChanges(t, srv, before); len(added) != 1 || added[0] != name+":active" {
+			t.Errorf("the login minted %v, want one active key named %s", added, name)
 		}
 		if m.OK("logout", "--at", srv.URL) == "" {
 			t.Error("logout printed nothing")
@@ -131,7 +128,7 @@ func TestCLILoginFailures(t *testing.T) {
 	})
 
 	t.Run("a code the server never issued, with the right state, fails the exchange: no key (checklist D1)", func(t *testing.T) {
-		before := len(adminKeys(t, srv))
+		before := snapshotKeys(t, srv)
 		m := newCLIMachine(t)
 		p, authURL := m.startBrowserLogin(srv)
 		au, _ := url.Parse(authURL)
@@ -145,7 +142,7 @@ func TestCLILoginFailures(t *testing.T) {
 	})
 
 	t.Run("with no display the CLI falls back to a code; denying it fails the login", func(t *testing.T) {
-		before := len(adminKeys(t, srv))
+		before := snapshotKeys(t, srv)
 		m := newCLIMachine(t)
 		m.Setenv("DISPLAY=")
 		p, verifyURL, code := m.startDeviceLogin(srv, "login", "--at", srv.URL)
@@ -167,7 +164,7 @@ func TestCLILoginFailures(t *testing.T) {
 	// in the database (expireDeviceCode): the CLI's next poll and the
 	// device page then meet a really expired code.
 	t.Run("an expired device code fails the login, and the device page refuses it", func(t *testing.T) {
-		before := len(adminKeys(t, srv))
+		before := snapshotKeys(t, srv)
 		m := newCLIMachine(t)
 		p, verifyURL, code := m.startDeviceLogin(srv)
 		expireDeviceCode(t, srv, code)
