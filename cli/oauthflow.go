@@ -133,7 +133,7 @@ func (env *Env) browserLogin(ctx context.Context, oc *oauth2.Config, clientName 
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, exitf(ExitFailure, "The login was not approved within %s. Run gatehouse login again (or gatehouse login --device).", env.loginTimeout())
 		}
-		return nil, ctx.Err()
+		return nil, exitf(ExitFailure, "The login was interrupted.")
 	}
 	if r.err != nil {
 		return nil, r.err
