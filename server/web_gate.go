@@ -32,7 +32,8 @@ type rollout struct {
 	ToolsURL    string
 	LoginAt     string
 	RegisterURL string
-	Host        string
+	// ChannelURL is an example channel's URL, for the Dockerfile.
+	ChannelURL string
 }
 
 type clientsPage struct {
@@ -95,7 +96,7 @@ func (s *Server) renderNetworks(w http.ResponseWriter, r *http.Request, c *webCt
 		ToolsURL:    s.absURL("/repo/" + s.cfg.ToolsChannel),
 		LoginAt:     s.loginAt(),
 		RegisterURL: s.absURL("/register"),
-		Host:        s.cfg.PublicURL.Host,
+		ChannelURL:  s.absURL("/repo/CHANNEL"),
 	}
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Networks", "admin", c.User, c.CSRF, np
 	s.render(w, r, status, "admin_networks", p)

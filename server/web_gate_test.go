@@ -66,7 +66,7 @@ func TestAdminNetworksPage(t *testing.T) {
 			t.Fatalf("status %d", r.StatusCode)
 		}
 		assertContains(t, "/admin/networks", r.Body, `id="tab-networks" aria-current="page"`, `data-cidr="172.16.0.0/12"`, "--require-registration",
-			`href="/channels/corp-tools"`, `id="add-network-form"`,
+			`<code>corp-tools</code>`, `id="add-network-form"`, `id="ci-dockerfile"`,
 			"conda install --name base gatehouse --channel https://packages.example.com/repo/corp-tools --override-channels",
 			"gatehouse login --at packages.example.com</code>", "gatehouse login --at packages.example.com --device", "gatehouse register",
 			`href="/register"`, "ANACONDA_AUTH_API_KEY", "--secret id=ANACONDA_AUTH_API_KEY")
