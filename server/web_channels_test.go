@@ -339,6 +339,17 @@ func TestChannelPageGrantsAndVisibility(t *testing.T) {
 			t.Errorf("removing again: %d", r.StatusCode)
 		}
 	})
+	t.Run("a channel admin who removes their own access to a private channel lands on the list", func(t *testing.T) {
+		olivia.post("/channels/lab", "/channels/lab/members", url.Values{"username": {"carol"}, "role": {"admin"}})
+		r := carol.post("/channels/lab", "/channels/lab/members/carol/remove", url.Values{})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("status %d: %s", r.StatusCode, r.Body)
+		}
+		assertContains(t, "the answer", r.Body, `data-replace-url="/channels"`, "carol&#39;s access to lab was removed")
+		if strings.Contains(r.Body, `id="channel-lab"`) {
+			t.Error("the list still shows lab to carol")
+		}
+	})
 	t.Run("an organization's channel names the organization's roles", func(t *testing.T) {
 		olivia.post("/channels", "/channels", url.Values{"name": {"team-data"}, "visibility": {"private"}, "owner": {"team"}})
 		assertContains(t, "olivia's view", olivia.get("/channels/team-data").Body, "The owners and admins of the organization <strong>team</strong>")
