@@ -37,6 +37,9 @@ const (
 	AuditPackageDelete   = "package.delete"
 	AuditNetworkRuleAdd  = "network_rule.create"
 	AuditNetworkRuleDel  = "network_rule.delete"
+	AuditOAuthApprove    = "oauth.approve"
+	AuditOAuthDeny       = "oauth.deny"
+	AuditOAuthToken      = "oauth.token" // Success false: a failed exchange
 )
 
 // AuditFilter selects audit events, newest first.

@@ -54,14 +54,6 @@ const (
 	grantTypeDevice = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
-// Audit actions of CLI login. (They belong with the others in the root
-// package's audit.go, which is not this file's to change.)
-const (
-	auditOAuthApprove = "oauth.approve"
-	auditOAuthDeny    = "oauth.deny"
-	auditOAuthToken   = "oauth.token" // Success false: a failed exchange
-)
-
 // publicClients are the clients that may log in, by client_id, with the
 // name the consent page shows. All are public: no secrets (RFC 8252 §8.4).
 var publicClients = map[string]string{

@@ -213,7 +213,7 @@ func (o *oauthServer) handleAuthorizeDecision(w http.ResponseWriter, r *http.Req
 	detail := "client=" + req.ClientID + " machine=" + req.ClientName + " scopes=" + req.Scopes.String() + " flow=code"
 	switch r.PostForm.Get("decision") {
 	case "deny":
-		s.audit(ctx, &gatehouse.AuditEvent{ActorID: c.User.ID, Actor: c.User.Username, Action: auditOAuthDeny,
+		s.audit(ctx, &gatehouse.AuditEvent{ActorID: c.User.ID, Actor: c.User.Username, Action: gatehouse.AuditOAuthDeny,
 			Target: loginTarget(req.ClientName), IP: ip, Success: true, Detail: detail})
 		http.Redirect(w, r, clientRedirect(req.redirect, url.Values{
 			"error": {"access_denied"}, "error_description": {"The sign-in was denied in the browser."}, "state": {req.State},
@@ -233,7 +233,7 @@ func (o *oauthServer) handleAuthorizeDecision(w http.ResponseWriter, r *http.Req
 	if err := s.store.CreateGrant(ctx, g); err != nil {
 		return err
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{ActorID: c.User.ID, Actor: c.User.Username, Action: auditOAuthApprove,
+	s.audit(ctx, &gatehouse.AuditEvent{ActorID: c.User.ID, Actor: c.User.Username, Action: gatehouse.AuditOAuthApprove,
 		Target: loginTarget(req.ClientName), IP: ip, Success: true, Detail: detail + " grant=" + strconv.FormatInt(g.ID, 10)})
 	http.Redirect(w, r, clientRedirect(req.redirect, url.Values{"code": {code}, "state": {req.State}}), http.StatusSeeOther)
 	return nil

@@ -211,11 +211,11 @@ func (o *oauthServer) handleDeviceForm(w http.ResponseWriter, r *http.Request, c
 	if decision == "" {
 		return o.renderConsentForDevice(w, r, c, g)
 	}
-	to, action := gatehouse.GrantApproved, auditOAuthApprove
+	to, action := gatehouse.GrantApproved, gatehouse.AuditOAuthApprove
 	switch decision {
 	case "approve":
 	case "deny":
-		to, action = gatehouse.GrantDenied, auditOAuthDeny
+		to, action = gatehouse.GrantDenied, gatehouse.AuditOAuthDeny
 	default:
 		return gatehouse.Errorf(gatehouse.EINVALID, "Choose Approve or Deny.")
 	}

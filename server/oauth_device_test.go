@@ -131,7 +131,7 @@ func TestOAuthDeviceFlowEndsInAWorkingKey(t *testing.T) {
 			t.Errorf("typing a used code: %d", r.StatusCode)
 		}
 	})
-	assertAudited(t, e, auditOAuthApprove, auditOAuthToken, gatehouse.AuditKeyCreate)
+	assertAudited(t, e, gatehouse.AuditOAuthApprove, gatehouse.AuditOAuthToken, gatehouse.AuditKeyCreate)
 }
 
 func TestOAuthDeviceFlowDeniedIsAccessDenied(t *testing.T) {
@@ -159,7 +159,7 @@ func TestOAuthDeviceFlowDeniedIsAccessDenied(t *testing.T) {
 			t.Errorf("status %d", r.StatusCode)
 		}
 	})
-	assertAudited(t, e, auditOAuthDeny)
+	assertAudited(t, e, gatehouse.AuditOAuthDeny)
 	if n := e.rows(t, "oauth_tokens"); n != 0 {
 		t.Errorf("%d tokens after a denial", n)
 	}

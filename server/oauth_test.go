@@ -134,7 +134,7 @@ func TestOAuthCodeFlowWithPKCEEndsInAWorkingKey(t *testing.T) {
 	if len(keys) != 1 || keys[0].CreatedVia != string(gatehouse.AuthOAuth) {
 		t.Errorf("keys = %+v, want one, created via oauth", keys)
 	}
-	assertAudited(t, e, auditOAuthApprove, auditOAuthToken, gatehouse.AuditKeyCreate)
+	assertAudited(t, e, gatehouse.AuditOAuthApprove, gatehouse.AuditOAuthToken, gatehouse.AuditKeyCreate)
 }
 
 // assertAudited fails unless each action has a successful event.
@@ -241,7 +241,7 @@ func TestOAuthCodeExchangeRefusals(t *testing.T) {
 		if n := e.rows(t, "oauth_tokens"); n != 1 {
 			t.Errorf("%d access tokens, want the first exchange's only", n)
 		}
-		evs, _ := e.store.ListAudit(t.Context(), gatehouse.AuditFilter{Action: auditOAuthToken})
+		evs, _ := e.store.ListAudit(t.Context(), gatehouse.AuditFilter{Action: gatehouse.AuditOAuthToken})
 		if len(evs) != 2 || evs[0].Success || !evs[1].Success || evs[0].ActorID == 0 {
 			t.Errorf("audit %+v, want the token issued and then the refused replay, naming the user", evs)
 		}
@@ -288,7 +288,7 @@ func TestOAuthDenyGoesBackAsAccessDenied(t *testing.T) {
 	if n := e.rows(t, "oauth_grants"); n != 0 {
 		t.Errorf("a denial stored %d grants", n)
 	}
-	assertAudited(t, e, auditOAuthDeny)
+	assertAudited(t, e, gatehouse.AuditOAuthDeny)
 }
 
 func TestOAuthAuthorizeSignedOutSignsInAndComesBack(t *testing.T) {

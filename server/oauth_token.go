@@ -181,7 +181,7 @@ func (o *oauthServer) handleToken(w http.ResponseWriter, r *http.Request) {
 			o.failures.fail(ip)
 		}
 		if errors.As(err, &oe) && oe.Code == "invalid_grant" {
-			e := &gatehouse.AuditEvent{Action: auditOAuthToken, Target: "login", IP: ip,
+			e := &gatehouse.AuditEvent{Action: gatehouse.AuditOAuthToken, Target: "login", IP: ip,
 				Detail: "client=" + clientID + " grant_type=" + form.Get("grant_type") + ": " + oe.Description}
 			if g != nil {
 				e.ActorID, e.Target = g.UserID, loginTarget(g.ClientName)
@@ -313,7 +313,7 @@ func (o *oauthServer) issueToken(ctx context.Context, g *gatehouse.OAuthGrant, i
 	if err := s.store.CreateAccessToken(ctx, t); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{ActorID: u.ID, Actor: u.Username, Action: auditOAuthToken, Target: loginTarget(g.ClientName),
+	s.audit(ctx, &gatehouse.AuditEvent{ActorID: u.ID, Actor: u.Username, Action: gatehouse.AuditOAuthToken, Target: loginTarget(g.ClientName),
 		IP: ip, Success: true, Detail: "client=" + g.ClientID + " flow=" + g.Kind + " scopes=" + g.Scopes.String() +
 			" grant=" + strconv.FormatInt(g.ID, 10)})
 	return &tokenAnswer{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(accessTokenLifetime.Seconds()), Scope: scopeNames(g.Scopes)}, nil

@@ -41,6 +41,9 @@ var auditActions = []string{
 	gatehouse.AuditKeyCreate, gatehouse.AuditKeyReplace, gatehouse.AuditKeyRevoke, gatehouse.AuditKeyUseRevoked,
 	gatehouse.AuditUserCreate, gatehouse.AuditUserUpdate,
 	gatehouse.AuditOrgCreate, gatehouse.AuditOrgMemberPut, gatehouse.AuditOrgMemberRemove,
+	gatehouse.AuditChannelCreate, gatehouse.AuditChannelUpdate, gatehouse.AuditChannelGrant, gatehouse.AuditChannelRevoke,
+	gatehouse.AuditPackageUpload, gatehouse.AuditPackageDelete, gatehouse.AuditNetworkRuleAdd, gatehouse.AuditNetworkRuleDel,
+	gatehouse.AuditOAuthApprove, gatehouse.AuditOAuthDeny, gatehouse.AuditOAuthToken,
 }
 
 // adminPage wraps h so that only administrators reach it.
