@@ -123,8 +123,13 @@ func (db *DB) SetChannelVisibility(ctx context.Context, channelID int64, v gateh
 	if _, err := gatehouse.ParseVisibility(string(v)); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE channels SET visibility = $2 WHERE id = $1`, channelID, string(v))
-	return mustAffect(res, err, "set channel visibility", "No such channel.")
+	return db.inTx(ctx, "set channel visibility", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE channels SET visibility = $2 WHERE id = $1`, channelID, string(v))
+		if err := mustAffect(res, err, "set channel visibility", "No such channel."); err != nil {
+			return err
+		}
+		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeChannel, ChannelID: channelID})
+	})
 }
 
 // PutChannelGrant gives the user the role on the channel, replacing any
@@ -141,20 +146,29 @@ func (db *DB) PutChannelGrant(ctx context.Context, channelID, userID int64, role
 	if err := checkTimes(at); err != nil {
 		return err
 	}
-	_, err := db.db.ExecContext(ctx, `INSERT INTO channel_grants (channel_id, user_id, role, granted_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (channel_id, user_id) DO UPDATE SET role = excluded.role, granted_at = excluded.granted_at`,
-		channelID, userID, role.String(), db.tv(at))
-	if foreignKeyViolation(err) {
-		return notFound("No such channel or user.")
-	}
-	return wrapErr(err, "put channel grant")
+	return db.inTx(ctx, "put channel grant", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO channel_grants (channel_id, user_id, role, granted_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (channel_id, user_id) DO UPDATE SET role = excluded.role, granted_at = excluded.granted_at`,
+			channelID, userID, role.String(), db.tv(at))
+		if foreignKeyViolation(err) {
+			return notFound("No such channel or user.")
+		} else if err != nil {
+			return wrapErr(err, "put channel grant")
+		}
+		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeChannel, ChannelID: channelID})
+	})
 }
 
 // DeleteChannelGrant removes the user's grant; ENOTFOUND if they have
 // none. Access they hold otherwise (owner, organization) stays.
 func (db *DB) DeleteChannelGrant(ctx context.Context, channelID, userID int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM channel_grants WHERE channel_id = $1 AND user_id = $2`, channelID, userID)
-	return mustAffect(res, err, "delete channel grant", "This user has no grant on the channel.")
+	return db.inTx(ctx, "delete channel grant", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM channel_grants WHERE channel_id = $1 AND user_id = $2`, channelID, userID)
+		if err := mustAffect(res, err, "delete channel grant", "This user has no grant on the channel."); err != nil {
+			return err
+		}
+		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeChannel, ChannelID: channelID})
+	})
 }
 
 // ChannelGrants returns the channel's explicit grants ordered by username.

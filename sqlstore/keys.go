@@ -96,6 +96,10 @@ func (db *DB) createKey(ctx context.Context, k *gatehouse.APIKey) (*gatehouse.AP
 		switch {
 		case err == nil:
 			replaced = old
+			// Other replicas drop the old key only if all this commits.
+			if err := db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeKey, KeyHash: old.Hash}); err != nil {
+				return err
+			}
 		case !errors.Is(err, sql.ErrNoRows):
 			return wrapErr(err, "revoke the replaced key")
 		}
@@ -189,11 +193,22 @@ func (db *DB) RevokeKey(ctx context.Context, userID, keyID int64, at time.Time, 
 		at = db.now()
 	}
 	// The condition on revoked_at keeps the first revocation's time and
-	// reason; the read that follows returns the key either way.
-	if _, err := db.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $3, revoke_reason = $4
-		WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`,
-		keyID, userID, db.tv(at), reason); err != nil {
-		return nil, wrapErr(err, "revoke key")
+	// reason; the read that follows returns the key either way. Only the
+	// first revocation tells the other replicas, in its transaction.
+	err := db.inTx(ctx, "revoke key", func(tx *sql.Tx) error {
+		var hash []byte
+		err := tx.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = $3, revoke_reason = $4
+			WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING hash`,
+			keyID, userID, db.tv(at), reason).Scan(&hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return wrapErr(err, "revoke key")
+		}
+		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeKey, KeyHash: hash})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return db.KeyByID(ctx, userID, keyID)
 }

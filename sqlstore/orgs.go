@@ -170,8 +170,10 @@ func (db *DB) PutOrgMember(ctx context.Context, orgID, userID int64, role gateho
 			orgID, userID, string(role), db.tv(db.now()))
 		if foreignKeyViolation(err) {
 			return notFound("No such user.")
+		} else if err != nil {
+			return wrapErr(err, "put organization member")
 		}
-		return wrapErr(err, "put organization member")
+		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeRoles})
 	})
 }
 
@@ -190,6 +192,9 @@ func (db *DB) RemoveOrgMember(ctx context.Context, orgID, userID int64) error {
 			return notFound("This user is not a member of the organization.")
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, orgID, userID)
-		return wrapErr(err, "remove organization member")
+		if err != nil {
+			return wrapErr(err, "remove organization member")
+		}
+		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeRoles})
 	})
 }

@@ -139,14 +139,21 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at tim
 }
 
 // UpdateUser saves u.IsAdmin, u.Disabled and u.Email; the other fields
-// have methods of their own or never change.
+// have methods of their own or never change. Every update tells the
+// other replicas, which drop the user's cached keys (checklist A10):
+// rights may have grown or shrunk, and updates are rare.
 func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
 	if err := requireText("email", u.Email); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE users SET is_admin = $2, disabled = $3, email = $4 WHERE id = $1`,
-		u.ID, u.IsAdmin, u.Disabled, u.Email)
-	return mustAffect(res, err, "update user", "No such user.")
+	return db.inTx(ctx, "update user", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET is_admin = $2, disabled = $3, email = $4 WHERE id = $1`,
+			u.ID, u.IsAdmin, u.Disabled, u.Email)
+		if err := mustAffect(res, err, "update user", "No such user."); err != nil {
+			return err
+		}
+		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeUser, UserID: u.ID})
+	})
 }
 
 // mustAffect turns an UPDATE that matched no row into ENOTFOUND.
