@@ -193,6 +193,7 @@ func New(cfg Config) (*Server, error) {
 	s.handler = s.routes()
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
+	s.followChanges(ctx) // other replicas' revocations; Close stops it
 	s.bg.Add(2)
 	go func() { defer s.bg.Done(); s.gate.run(ctx) }()
 	go func() { defer s.bg.Done(); s.sweepLoop(ctx) }()

@@ -407,3 +407,49 @@ func FuzzParseChange(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkChangeDelivery measures what a revocation on one replica costs
+// until another has it: the committing transaction (UpdateUser with its
+// pg_notify) and the notification's trip to the listener of another pool.
+func BenchmarkChangeDelivery(b *testing.B) {
+	dsn := newPostgresDB(b)
+	open := func() *DB {
+		db, err := Open(b.Context(), dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	}
+	db, f := open(), startFeed(b, open())
+	u := &gatehouse.User{Username: "alice"}
+	if err := db.CreateUser(b.Context(), u); err != nil {
+		b.Fatal(err)
+	}
+	// The commit alone, for comparison; its notifications are drained.
+	b.Run("commit", func(b *testing.B) {
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			if err := db.UpdateUser(b.Context(), u); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		b.StopTimer()
+		for range n {
+			f.next(b)
+		}
+	})
+	b.Run("commit-and-delivery", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := db.UpdateUser(b.Context(), u); err != nil {
+				b.Fatal(err)
+			}
+			if c := f.next(b); c.Kind != gatehouse.ChangeUser || c.UserID != u.ID {
+				b.Fatalf("delivered %s", encodeChange(c))
+			}
+		}
+	})
+}
