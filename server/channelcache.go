@@ -20,6 +20,8 @@ type channelCache struct {
 	mu       sync.RWMutex
 	channels map[string]cachedChannel
 	roles    map[roleKey]cachedRole
+	// gen counts evictions, so a lookup that raced with one is not cached.
+	gen uint64
 }
 
 type cachedChannel struct {
@@ -50,16 +52,20 @@ func (c *channelCache) channel(ctx context.Context, name string) (*gatehouse.Cha
 	if ok && now.Sub(e.fetchedAt) < c.ttl {
 		return e.ch, nil
 	}
+	gen := c.generation()
 	ch, err := c.store.ChannelByName(ctx, name)
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return nil, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return ch, nil
+	}
 	if len(c.channels) >= maxCachedEntries {
 		clear(c.channels)
 	}
 	c.channels[name] = cachedChannel{ch: ch, fetchedAt: now}
-	c.mu.Unlock()
 	return ch, nil
 }
 
@@ -73,16 +79,20 @@ func (c *channelCache) role(ctx context.Context, ch *gatehouse.Channel, userID i
 	if ok && now.Sub(e.fetchedAt) < c.ttl {
 		return e.role, nil
 	}
+	gen := c.generation()
 	role, err := c.store.ChannelRoleOf(ctx, ch.ID, userID)
 	if err != nil {
 		return gatehouse.NoAccess, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return role, nil
+	}
 	if len(c.roles) >= maxCachedEntries {
 		clear(c.roles)
 	}
 	c.roles[k] = cachedRole{role: role, fetchedAt: now}
-	c.mu.Unlock()
 	return role, nil
 }
 
@@ -95,6 +105,7 @@ func (c *channelCache) forget(name string, id int64) {
 			delete(c.roles, k)
 		}
 	}
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -103,5 +114,12 @@ func (c *channelCache) forget(name string, id int64) {
 func (c *channelCache) forgetRoles() {
 	c.mu.Lock()
 	clear(c.roles)
+	c.gen++
 	c.mu.Unlock()
+}
+
+func (c *channelCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
 }

@@ -63,6 +63,7 @@ func (s *Server) applyChange(c gatehouse.Change) {
 func (k *keyAuth) forgetAll() {
 	k.mu.Lock()
 	clear(k.cache)
+	k.gen++
 	k.mu.Unlock()
 }
 
@@ -80,6 +81,7 @@ func (c *channelCache) forgetChannelID(id int64) {
 			delete(c.roles, k)
 		}
 	}
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -88,5 +90,6 @@ func (c *channelCache) forgetAll() {
 	c.mu.Lock()
 	clear(c.channels)
 	clear(c.roles)
+	c.gen++
 	c.mu.Unlock()
 }

@@ -26,6 +26,10 @@ type keyAuth struct {
 
 	mu    sync.RWMutex
 	cache map[[32]byte]*cachedKey
+	// gen counts evictions. A lookup that raced with one (read before a
+	// revocation committed, returned after it was applied here) must not
+	// put its stale answer into the cache.
+	gen uint64
 
 	touches chan touch
 	done    chan struct{}
@@ -122,6 +126,9 @@ func (k *keyAuth) authenticate(ctx context.Context, key string) (*gatehouse.Prin
 }
 
 func (k *keyAuth) load(ctx context.Context, h [32]byte, now time.Time) (*cachedKey, error) {
+	k.mu.RLock()
+	gen := k.gen
+	k.mu.RUnlock()
 	key, user, err := k.store.KeyByHash(ctx, h[:])
 	switch gatehouse.ErrorCode(err) {
 	case "":
@@ -139,6 +146,10 @@ func (k *keyAuth) load(ctx context.Context, h [32]byte, now time.Time) (*cachedK
 	}
 	c := &cachedKey{key: key, user: user, fetchedAt: now}
 	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.gen != gen {
+		return c, nil // serve this request, but do not remember it
+	}
 	if old := k.cache[h]; old != nil {
 		c.touchedAt = old.touchedAt
 	}
@@ -146,7 +157,6 @@ func (k *keyAuth) load(ctx context.Context, h [32]byte, now time.Time) (*cachedK
 		k.evictExpiredLocked(now)
 	}
 	k.cache[h] = c
-	k.mu.Unlock()
 	return c, nil
 }
 
@@ -209,6 +219,7 @@ func (k *keyAuth) forget(hash []byte) {
 	}
 	k.mu.Lock()
 	delete(k.cache, [32]byte(hash))
+	k.gen++
 	k.mu.Unlock()
 }
 
@@ -221,6 +232,7 @@ func (k *keyAuth) forgetUser(userID int64) {
 			delete(k.cache, h)
 		}
 	}
+	k.gen++
 	k.mu.Unlock()
 }
 
