@@ -1,6 +1,10 @@
 package client
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+)
 
 // User is an account as the API shows it.
 type User struct {
@@ -110,14 +114,7 @@ type Package struct {
 }
 
 // NetworkRule marks a network whose clients must register.
-type NetworkRule struct {
-	ID        int64     `json:"id"`
-	CIDR      string    `json:"cidr"`
-	Action    string    `json:"action"`
-	Note      string    `json:"note,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
-}
+type NetworkRule = gatehouse.NetworkRule
 
 // NetworkRules is the registration gate's configuration: rules added over
 // the API, networks from the server's configuration, and exempt channels.
@@ -128,18 +125,7 @@ type NetworkRules struct {
 }
 
 // RegisteredClient is a conda client seen on channel requests.
-type RegisteredClient struct {
-	ID        int64     `json:"id"`
-	KeyID     int64     `json:"key_id"`
-	KeyName   string    `json:"key_name"`
-	UserID    int64     `json:"user_id"`
-	Username  string    `json:"username"`
-	IP        string    `json:"ip"`
-	UserAgent string    `json:"user_agent"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
-	Requests  int64     `json:"requests"`
-}
+type RegisteredClient = gatehouse.Client
 
 // Discovery is the server's OAuth metadata
 // (/.well-known/openid-configuration).
