@@ -7,67 +7,17 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/gatehouse-dev/gatehouse/blobstore/miniotest"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/pgtest"
 )
-
-// postgresEnv names the PostgreSQL server the tests create databases on;
-// scripts/test sets it, and the default is the local one it starts.
-const postgresEnv = "GATEHOUSE_TEST_POSTGRES"
-
-// freshPostgres creates an empty database for one test and drops it when
-// the test ends (after the servers using it stopped: cleanups run last
-// registered first). It returns the database's URL.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv(postgresEnv)
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		needOrSkip(t, fmt.Errorf("no PostgreSQL at %s (set %s, or run scripts/test, which starts one): %w", redactURL(base), postgresEnv, err))
-	}
-	defer conn.Close(context.Background())
-	name := fmt.Sprintf("gatehouse_e2e_%d_%s", time.Now().UnixNano(), randomText(6))
-	name = regexp.MustCompile(`[^a-z0-9_]`).ReplaceAllString(strings.ToLower(name), "x")
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("creating database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("dropping database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 // identitySet is the package set every backend receives, in one order:
 // the real fixtures, libgcc-ng and generated packages in both subdirs.
@@ -126,7 +76,7 @@ var indexedTimestamp = regexp.MustCompile(`"indexed_timestamp":[0-9]+,`)
 func TestEveryBackendServesTheSameRepodata(t *testing.T) {
 	t.Setenv(DatabaseEnv, "") // "SQLite" must mean SQLite even when the suite runs on PostgreSQL
 	minio := miniotest.Start(t)
-	pgDisk, pgS3 := freshPostgres(t), freshPostgres(t)
+	pgDisk, pgS3 := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
 	pkgs := identitySet(t)
 	const channel = "same-bytes"
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/blobstore/miniotest"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/pgtest"
 )
 
 const (
@@ -54,7 +55,7 @@ func TestUploadsThatGotA201SurviveSIGKILL(t *testing.T) {
 	})
 	t.Run("on PostgreSQL and MinIO", func(t *testing.T) {
 		minio := miniotest.Start(t)
-		db := freshPostgres(t)
+		db := pgtest.NewDatabase(t)
 		bucket := minio.NewBucket(t)
 		crashRounds(t, Options{Data: t.TempDir(), Database: db, Args: []string{"--blob", bucket}, Env: minio.Env(t)},
 			func(t *testing.T) int { return minio.CountObjects(t, bucket, "packages/") })

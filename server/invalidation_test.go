@@ -2,14 +2,10 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -17,60 +13,13 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/pgtest"
 )
 
 // feedBound is how long a test waits for a notification to cross from one
 // replica to another. It takes about a millisecond; the bound only keeps
 // a failing test from hanging.
 const feedBound = 2 * time.Second
-
-// postgresDSN creates a database of its own for the test on the server
-// GATEHOUSE_TEST_POSTGRES names (default: local, user postgres), dropped
-// at the end. Skipped when the server is unreachable, unless CI is set.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		msg := "PostgreSQL is unreachable (set GATEHOUSE_TEST_POSTGRES to a server where the user may CREATE DATABASE): "
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg, err)
-		}
-		t.Skip(msg, err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "gh_server_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 // feedProbe is the store as a replica gets it, which also tells the test
 // each change once the server has applied it.
@@ -155,7 +104,7 @@ func (f *fixture) must(c call, status int) {
 // the cache period. C, a third replica without the feed, still trusts its
 // cache then, which shows the test measures the feed, not an expiry.
 func TestChangesOnOneReplicaApplyOnAnotherAtOnce(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn := pgtest.NewDatabase(t)
 	clock := &fakeClock{t: time.Date(2026, 3, 14, 15, 9, 26, 0, time.FixedZone("X", -7*3600))}
 	a, _ := newReplica(t, dsn, clock, false)
 	b, probe := newReplica(t, dsn, clock, true)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/pgtest"
 )
 
 // stallProxy forwards TCP connections to a server until stall, after which
@@ -118,7 +119,7 @@ func (p *stallProxy) close() {
 // reconnects and says ChangeAll, instead of waiting forever while
 // revocations go unheard.
 func TestChangesStartOverAfterASilentPartition(t *testing.T) {
-	dsn := newPostgresDB(t)
+	dsn := pgtest.NewDatabase(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)

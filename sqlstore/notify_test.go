@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/pgtest"
 )
 
 // deliveryBound is how long a test waits for a notification that must
@@ -116,7 +117,7 @@ func newKey(userID int64, name string, hash []byte) *gatehouse.APIKey {
 // would, and listens on the second.
 func twoReplicas(t *testing.T) (writer *DB, listener *feed) {
 	t.Helper()
-	dsn := newPostgresDB(t)
+	dsn := pgtest.NewDatabase(t)
 	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
 	return a, startFeed(t, b)
 }
@@ -412,7 +413,7 @@ func FuzzParseChange(f *testing.F) {
 // until another has it: the committing transaction (UpdateUser with its
 // pg_notify) and the notification's trip to the listener of another pool.
 func BenchmarkChangeDelivery(b *testing.B) {
-	dsn := newPostgresDB(b)
+	dsn := pgtest.NewDatabase(b)
 	open := func() *DB {
 		db, err := Open(b.Context(), dsn)
 		if err != nil {

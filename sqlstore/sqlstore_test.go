@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/pgtest"
 )
 
 func mustOpen(t *testing.T, dsn string) *DB {
@@ -267,13 +268,13 @@ func TestUnreachablePostgresIsUnavailable(t *testing.T) { // checklist H1
 }
 
 func TestPostgresThatGoesAwayIsUnavailable(t *testing.T) { // checklist H1
-	db := mustOpen(t, newPostgresDB(t))
+	db := mustOpen(t, pgtest.NewDatabase(t))
 	var pid int
 	if err := db.SQL().QueryRowContext(t.Context(), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().SetMaxOpenConns(1) // the next query must use the connection killed below
-	admin, err := sql.Open("pgx", postgresBase(t))
+	admin, err := sql.Open("pgx", pgtest.Base(t))
 	if err != nil {
 		t.Fatal(err)
 	}
