@@ -119,38 +119,31 @@ func (env *Env) tilde(p string) string {
 
 // registerChanges writes key into every client's file for t.
 func (env *Env) registerChanges(t *target, key string) ([]change, error) {
-	var changes []change
-	var errs []error
-	for _, mk := range []func(*target, string) (*jsonCredFile, error){env.rattlerFile, env.mambaFile} {
-		f, err := mk(t, key)
-		if err == nil {
-			var c change
-			c, err = f.put(key)
-			changes = append(changes, c)
-		}
-		errs = append(errs, err)
-	}
-	c, err := env.putCondaToken(t, key)
-	changes = append(changes, c)
-	errs = append(errs, err)
-	return changes, errors.Join(errs...)
+	return env.eachClientFile(t, key, (*jsonCredFile).put, env.putCondaToken)
 }
 
 // unregisterChanges removes our entries for t: those holding key, or any
 // gatehouse key when key is "".
 func (env *Env) unregisterChanges(t *target, key string) ([]change, error) {
+	return env.eachClientFile(t, key, (*jsonCredFile).remove, env.removeCondaToken)
+}
+
+// eachClientFile applies one edit to the rattler and mamba credential
+// files and one to conda's token file, and reports every change and error.
+func (env *Env) eachClientFile(t *target, key string, edit func(*jsonCredFile, string) (change, error),
+	conda func(*target, string) (change, error)) ([]change, error) {
 	var changes []change
 	var errs []error
 	for _, mk := range []func(*target, string) (*jsonCredFile, error){env.rattlerFile, env.mambaFile} {
 		f, err := mk(t, key)
 		if err == nil {
 			var c change
-			c, err = f.remove(key)
+			c, err = edit(f, key)
 			changes = append(changes, c)
 		}
 		errs = append(errs, err)
 	}
-	c, err := env.removeCondaToken(t, key)
+	c, err := conda(t, key)
 	changes = append(changes, c)
 	errs = append(errs, err)
 	return changes, errors.Join(errs...)
