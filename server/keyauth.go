@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
@@ -44,7 +45,9 @@ type cachedKey struct {
 	key       *gatehouse.APIKey
 	user      *gatehouse.User
 	fetchedAt time.Time
-	touchedAt time.Time
+	// touchedAt is when a last-used write was last queued (UnixNano);
+	// requests race on it, so it is atomic.
+	touchedAt atomic.Int64
 }
 
 type touch struct {
@@ -114,8 +117,7 @@ func (k *keyAuth) authenticate(ctx context.Context, key string) (*gatehouse.Prin
 	if err := k.check(c, now); err != nil {
 		return nil, err
 	}
-	if now.Sub(c.touchedAt) >= touchEvery {
-		c.touchedAt = now // benign race: at worst two touches
+	if last := c.touchedAt.Load(); now.UnixNano()-last >= int64(touchEvery) && c.touchedAt.CompareAndSwap(last, now.UnixNano()) {
 		select {
 		case k.touches <- touch{c.key.ID, now}:
 		default: // the writer is behind; last-used is advisory
@@ -151,7 +153,7 @@ func (k *keyAuth) load(ctx context.Context, h [32]byte, now time.Time) (*cachedK
 		return c, nil // serve this request, but do not remember it
 	}
 	if old := k.cache[h]; old != nil {
-		c.touchedAt = old.touchedAt
+		c.touchedAt.Store(old.touchedAt.Load())
 	}
 	if len(k.cache) >= maxCachedKeys {
 		k.evictExpiredLocked(now)
