@@ -1,9 +1,6 @@
 package gatehouse
 
-import (
-	"regexp"
-	"time"
-)
+import "time"
 
 // Visibility says who may read a channel.
 type Visibility string
@@ -94,15 +91,4 @@ func OrgChannelRole(r OrgRole) ChannelRole {
 		return ChannelRead
 	}
 	return NoAccess
-}
-
-// channelNameRE is CEP-26's rule for a channel path part.
-var channelNameRE = regexp.MustCompile(`^[a-z0-9_][a-z0-9_.-]{0,127}$`)
-
-// ValidateChannelName checks a channel name against conda's rules.
-func ValidateChannelName(name string) error {
-	if !channelNameRE.MatchString(name) || name == "t" || name == "." || name == ".." {
-		return FieldErrorf("name", "Channel names are 1 to 128 characters: lowercase letters, digits, '_', '.' and '-', not starting with '.' or '-' (conda's rule); \"t\" is reserved.")
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. The HTTP layer maps each to one status in one table; a client
@@ -25,6 +26,14 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// Reason is the machine-readable reason a protocol carries beside the
+	// message: the conda refusal reasons of protocols.md ("API KEY
+	// EXPIRED", "REGISTRATION REQUIRED") and OAuth error codes
+	// ("invalid_grant"). Empty when the code says enough.
+	Reason string
+	// RetryAfter says, on ERATELIMITED and EUNAVAILABLE, when trying
+	// again may succeed; zero when unknown.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -42,6 +51,20 @@ func Errorf(code, format string, args ...any) *Error {
 // FieldErrorf returns an EINVALID *Error that names the field at fault.
 func FieldErrorf(field, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Refusal returns an EFORBIDDEN *Error with a protocol reason.
+func Refusal(reason, format string, args ...any) *Error {
+	return &Error{Code: EFORBIDDEN, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorReason returns the Reason of the first *Error in err's chain, or "".
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL

@@ -18,6 +18,11 @@ type Store interface {
 	ChannelStore
 	GateStore
 	OAuthStore
+	// Atomic runs fn with a Store whose calls all belong to one
+	// transaction, committed if fn returns nil and rolled back otherwise.
+	// A change and its audit event are written this way, together or not
+	// at all. Called inside fn, Atomic joins the open transaction.
+	Atomic(ctx context.Context, fn func(tx Store) error) error
 	// Ping checks the database is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -71,7 +71,7 @@ type channelData struct {
 func WriteChannelData(w io.Writer, subdirs []string, pkgs []ChannelPackage) error {
 	known := map[string]bool{"noarch": true}
 	for _, s := range subdirs {
-		if !ValidSubdir(s) {
+		if !gatehouse.ValidSubdir(s) {
 			return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", quote(s))
 		}
 		known[s] = true

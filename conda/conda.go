@@ -97,8 +97,6 @@ const (
 	maxVersionLen  = 64
 	maxBuildLen    = 64
 	maxFilenameLen = 211
-	maxSubdirLen   = 32
-	maxChannelLen  = 128
 )
 
 // ParseFilename checks that filename is a conda package file name,
@@ -231,60 +229,6 @@ func checkBuild(s string) error {
 		return gatehouse.FieldErrorf("build", "The build string %s contains \"..\".", quote(s))
 	}
 	return nil
-}
-
-// ValidSubdir reports whether s is a CEP-26 subdir name: "noarch", or
-// <os>-<arch> of lowercase letters and digits, at most 32 bytes. It rejects
-// "../../etc", "linux-64/../noarch" and "LINUX-64" (checklist F8).
-func ValidSubdir(s string) bool {
-	if s == "noarch" {
-		return true
-	}
-	if len(s) == 0 || len(s) > maxSubdirLen {
-		return false
-	}
-	dash := strings.IndexByte(s, '-')
-	if dash <= 0 || dash == len(s)-1 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if i != dash && !isLowerAlnum(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidChannelName reports whether s can name a Gatehouse channel: one CEP-26
-// channel path part (^[a-z0-9_][a-z0-9_.-]*$, at most 128 bytes) that conda
-// cannot mistake for something else in a channel URL. So it may not be a
-// subdir conda knows (CEP-26 says a channel's last path part should not
-// match one; the pattern alone would also catch "conda-forge"), nor "t",
-// which conda's token parser reads as the start of /t/<key>/.
-func ValidChannelName(s string) bool {
-	if len(s) == 0 || len(s) > maxChannelLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isLowerAlnum(c) || c == '_' {
-			continue
-		}
-		if i > 0 && (c == '.' || c == '-') {
-			continue
-		}
-		return false
-	}
-	return s != "t" && !knownSubdirs[s]
-}
-
-// knownSubdirs are the subdirs conda knows (conda's KNOWN_SUBDIRS).
-var knownSubdirs = map[string]bool{
-	"noarch": true, "emscripten-wasm32": true, "wasi-wasm32": true, "freebsd-64": true,
-	"linux-32": true, "linux-64": true, "linux-aarch64": true, "linux-armv6l": true,
-	"linux-armv7l": true, "linux-ppc64": true, "linux-ppc64le": true, "linux-riscv64": true,
-	"linux-s390x": true, "osx-64": true, "osx-arm64": true, "win-32": true, "win-64": true,
-	"win-arm64": true, "zos-z": true,
 }
 
 // invalidf returns an EINVALID error with a message for a person.

@@ -336,7 +336,7 @@ func (ix *Index) Validate(now time.Time) error {
 	if err := checkBuild(ix.Build); err != nil {
 		return err
 	}
-	if !ValidSubdir(ix.Subdir) {
+	if !gatehouse.ValidSubdir(ix.Subdir) {
 		return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid: it must be \"noarch\" or <os>-<arch> in lowercase letters and digits, such as \"linux-64\".", quote(ix.Subdir))
 	}
 	switch ix.Noarch {

@@ -113,7 +113,7 @@ type Entry struct {
 // valid repodata.json (noarch/repodata.json must exist for a channel to be
 // one).
 func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
-	if !ValidSubdir(subdir) {
+	if !gatehouse.ValidSubdir(subdir) {
 		return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", quote(subdir))
 	}
 	sorted := slices.IsSortedFunc(entries, compareEntries)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/conda"
 )
 
 type newChannelRequest struct {
@@ -22,11 +21,6 @@ func (s *Server) createChannel(ctx context.Context, p *gatehouse.Principal, req 
 	req.Name = strings.TrimSpace(req.Name)
 	if err := gatehouse.ValidateChannelName(req.Name); err != nil {
 		return nil, err
-	}
-	if !conda.ValidChannelName(req.Name) {
-		// conda reads a URL ending in a platform name as that subdir of
-		// the channel before it, so such names cannot be channels.
-		return nil, gatehouse.FieldErrorf("name", "%q is a platform name (like noarch or linux-64); conda would misread it as a subdir. Choose another name.", req.Name)
 	}
 	if req.Visibility == "" {
 		req.Visibility = string(gatehouse.Public)

@@ -19,16 +19,6 @@ import (
 // the file table downloads are answered from. An entry is rebuilt when the
 // channel's revision moves.
 
-// knownSubdirs are the platforms conda asks for. A channel answers an
-// empty but valid repodata.json for these even without packages there, so
-// clients see "no packages" rather than an error.
-var knownSubdirs = map[string]bool{
-	"noarch": true, "linux-64": true, "linux-aarch64": true, "linux-ppc64le": true, "linux-s390x": true,
-	"linux-armv6l": true, "linux-armv7l": true, "linux-32": true, "linux-riscv64": true,
-	"osx-64": true, "osx-arm64": true, "win-64": true, "win-32": true, "win-arm64": true,
-	"emscripten-wasm32": true, "wasi-wasm32": true, "zos-z": true, "freebsd-64": true,
-}
-
 type subdirKey struct {
 	channel int64
 	subdir  string

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/conda"
 )
 
 // handleRepo serves every channel URL: the three steps, then the file.
@@ -110,7 +109,7 @@ func (s *Server) serveChannelFile(w http.ResponseWriter, r *http.Request, ch *ga
 		return
 	}
 	subdir, file, ok := strings.Cut(rest, "/")
-	if !ok || !conda.ValidSubdir(subdir) || file == "" || strings.Contains(file, "/") {
+	if !ok || !gatehouse.ValidSubdir(subdir) || file == "" || strings.Contains(file, "/") {
 		s.refuse(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name))
 		return
 	}
@@ -123,7 +122,7 @@ func (s *Server) serveChannelFile(w http.ResponseWriter, r *http.Request, ch *ga
 		s.refuse(w, r, err)
 		return
 	}
-	if len(idx.files) == 0 && !knownSubdirs[subdir] {
+	if len(idx.files) == 0 && !gatehouse.KnownSubdir(subdir) {
 		s.refuse(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "Channel %q has no packages for %s.", ch.Name, subdir))
 		return
 	}

@@ -327,7 +327,7 @@ func TestCLITargetCoversTheReleasePlatforms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.goos+"/"+tt.goarch+" goes to "+tt.subdir, func(t *testing.T) {
 			subdir, path, ok := cliTarget(tt.goos, tt.goarch)
-			if !ok || subdir != tt.subdir || path != tt.path || !conda.ValidSubdir(subdir) {
+			if !ok || subdir != tt.subdir || path != tt.path || !gatehouse.ValidSubdir(subdir) {
 				t.Fatalf("cliTarget = %q, %q, %v; want %q, %q", subdir, path, ok, tt.subdir, tt.path)
 			}
 		})

@@ -28,7 +28,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	e.Target, e.IP = outsideText(e.Target, maxAuditText), outsideText(e.IP, maxAuditText)
 	e.Detail = outsideText(e.Detail, maxAuditInfo)
 	var id int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO audit_events (time, actor_id, actor, action, target, ip, success, detail)
+	err := db.q.QueryRowContext(ctx, `INSERT INTO audit_events (time, actor_id, actor, action, target, ip, success, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		db.tv(e.Time), e.ActorID, e.Actor, e.Action, e.Target, e.IP, e.Success, e.Detail).Scan(&id)
 	if err != nil {
@@ -76,7 +76,7 @@ func (db *DB) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*gateho
 	args = append(args, f.Limit)
 	q.WriteString(" ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args)))
 
-	rows, err := db.db.QueryContext(ctx, q.String(), args...)
+	rows, err := db.q.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return nil, wrapErr(err, "list audit events")
 	}

@@ -89,7 +89,7 @@ func (db *DB) ChannelByName(ctx context.Context, name string) (*gatehouse.Channe
 		return nil, notFound("No such channel.") // and PostgreSQL would refuse the query
 	}
 	c := new(gatehouse.Channel)
-	err := db.db.QueryRowContext(ctx, `SELECT `+channelCols+channelFrom+`WHERE c.name = $1`, name).Scan(channelDest(c)...)
+	err := db.q.QueryRowContext(ctx, `SELECT `+channelCols+channelFrom+`WHERE c.name = $1`, name).Scan(channelDest(c)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("No such channel.")
 	} else if err != nil {
@@ -100,7 +100,7 @@ func (db *DB) ChannelByName(ctx context.Context, name string) (*gatehouse.Channe
 
 // ListChannels returns every channel ordered by name.
 func (db *DB) ListChannels(ctx context.Context) ([]*gatehouse.Channel, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+channelCols+channelFrom+`ORDER BY c.name`)
+	rows, err := db.q.QueryContext(ctx, `SELECT `+channelCols+channelFrom+`ORDER BY c.name`)
 	if err != nil {
 		return nil, wrapErr(err, "list channels")
 	}
@@ -173,7 +173,7 @@ func (db *DB) DeleteChannelGrant(ctx context.Context, channelID, userID int64) e
 
 // ChannelGrants returns the channel's explicit grants ordered by username.
 func (db *DB) ChannelGrants(ctx context.Context, channelID int64) ([]*gatehouse.ChannelGrant, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT g.channel_id, g.user_id, u.username, g.role, g.granted_at
+	rows, err := db.q.QueryContext(ctx, `SELECT g.channel_id, g.user_id, u.username, g.role, g.granted_at
 		FROM channel_grants g JOIN users u ON u.id = g.user_id WHERE g.channel_id = $1 ORDER BY u.username`, channelID)
 	if err != nil {
 		return nil, wrapErr(err, "list channel grants")
@@ -230,7 +230,7 @@ func (db *DB) ChannelRoleOf(ctx context.Context, channelID, userID int64) (gateh
 		owner           int
 		grant, orgRoleS string
 	)
-	err := db.db.QueryRowContext(ctx, channelRoleQuery, channelID, userID).Scan(&owner, &grant, &orgRoleS)
+	err := db.q.QueryRowContext(ctx, channelRoleQuery, channelID, userID).Scan(&owner, &grant, &orgRoleS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return gatehouse.NoAccess, nil
 	} else if err != nil {

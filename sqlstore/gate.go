@@ -32,7 +32,7 @@ func (db *DB) CreateNetworkRule(ctx context.Context, r *gatehouse.NetworkRule) e
 		return err
 	}
 	var id int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO network_rules (cidr, action, note, created_at, created_by)
+	err := db.q.QueryRowContext(ctx, `INSERT INTO network_rules (cidr, action, note, created_at, created_by)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		r.CIDR, action, r.Note, db.tv(created), r.CreatedBy).Scan(&id)
 	if err != nil {
@@ -44,7 +44,7 @@ func (db *DB) CreateNetworkRule(ctx context.Context, r *gatehouse.NetworkRule) e
 
 // ListNetworkRules returns every rule, in the order they were created.
 func (db *DB) ListNetworkRules(ctx context.Context) ([]*gatehouse.NetworkRule, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, cidr, action, note, created_at, created_by FROM network_rules ORDER BY id`)
+	rows, err := db.q.QueryContext(ctx, `SELECT id, cidr, action, note, created_at, created_by FROM network_rules ORDER BY id`)
 	if err != nil {
 		return nil, wrapErr(err, "list network rules")
 	}
@@ -62,7 +62,7 @@ func (db *DB) ListNetworkRules(ctx context.Context) ([]*gatehouse.NetworkRule, e
 
 // DeleteNetworkRule removes the rule; ENOTFOUND if none.
 func (db *DB) DeleteNetworkRule(ctx context.Context, id int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM network_rules WHERE id = $1`, id)
+	res, err := db.q.ExecContext(ctx, `DELETE FROM network_rules WHERE id = $1`, id)
 	return mustAffect(res, err, "delete network rule", "No such network rule.")
 }
 
@@ -104,7 +104,7 @@ func (db *DB) RecordClient(ctx context.Context, c *gatehouse.Client) error {
 	c.KeyName, c.Username = outsideText(c.KeyName, maxClientName), outsideText(c.Username, maxClientName)
 	c.IP, c.UserAgent = outsideText(c.IP, maxSessionIP), outsideText(c.UserAgent, maxUserAgent)
 	var id int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO clients
+	err := db.q.QueryRowContext(ctx, `INSERT INTO clients
 		(key_id, key_name, user_id, username, ip, user_agent, first_seen, last_seen, requests)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (key_id, ip, user_agent) DO UPDATE SET
@@ -131,7 +131,7 @@ func (db *DB) ListClients(ctx context.Context, limit int) ([]*gatehouse.Client, 
 	case limit > maxClientLimit:
 		limit = maxClientLimit
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT id, key_id, key_name, user_id, username, ip, user_agent, first_seen, last_seen, requests
+	rows, err := db.q.QueryContext(ctx, `SELECT id, key_id, key_name, user_id, username, ip, user_agent, first_seen, last_seen, requests
 		FROM clients ORDER BY last_seen DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, wrapErr(err, "list clients")

@@ -135,7 +135,7 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *g
 	var dest [20]any
 	n := copy(dest[:], keyDest(&r.k))
 	copy(dest[n:], userDest(&r.u))
-	err := db.keyByHash.QueryRowContext(ctx, hash).Scan(dest[:]...)
+	err := db.stmt(ctx, db.keyByHash).QueryRowContext(ctx, hash).Scan(dest[:]...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("No such key.")
 	} else if err != nil {
@@ -148,7 +148,7 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *g
 // as if it did not exist (checklist A7: no existence oracle).
 func (db *DB) KeyByID(ctx context.Context, userID, keyID int64) (*gatehouse.APIKey, error) {
 	k := new(gatehouse.APIKey)
-	err := db.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.id = $1 AND k.user_id = $2`,
+	err := db.q.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.id = $1 AND k.user_id = $2`,
 		keyID, userID).Scan(keyDest(k)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("No such key.")
@@ -160,7 +160,7 @@ func (db *DB) KeyByID(ctx context.Context, userID, keyID int64) (*gatehouse.APIK
 
 // ListKeys returns all the user's keys, newest first, revoked included.
 func (db *DB) ListKeys(ctx context.Context, userID int64) ([]*gatehouse.APIKey, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.user_id = $1
+	rows, err := db.q.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.user_id = $1
 		ORDER BY k.created_at DESC, k.id DESC`, userID)
 	if err != nil {
 		return nil, wrapErr(err, "list keys")
@@ -219,7 +219,7 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, at time.Time) error {
 	if err := checkTimes(at); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $2
+	res, err := db.q.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $2
 		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`, keyID, db.tv(at))
 	if err != nil {
 		return wrapErr(err, "touch key")
@@ -229,7 +229,7 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, at time.Time) error {
 	}
 	// Nothing changed: a later use was already recorded, or no such key.
 	var id int64
-	err = db.db.QueryRowContext(ctx, `SELECT id FROM api_keys WHERE id = $1`, keyID).Scan(&id)
+	err = db.q.QueryRowContext(ctx, `SELECT id FROM api_keys WHERE id = $1`, keyID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("No such key.")
 	}

@@ -86,7 +86,7 @@ func (db *DB) CreateGrant(ctx context.Context, g *gatehouse.OAuthGrant) error {
 		return err
 	}
 	var id int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO oauth_grants
+	err := db.q.QueryRowContext(ctx, `INSERT INTO oauth_grants
 		(kind, code_hash, user_code, client_id, redirect_uri, code_challenge, scopes, client_name, user_id,
 		 status, created_at, expires_at, last_polled_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
@@ -109,7 +109,7 @@ func (db *DB) CreateGrant(ctx context.Context, g *gatehouse.OAuthGrant) error {
 
 func (db *DB) grant(ctx context.Context, op, query string, args ...any) (*gatehouse.OAuthGrant, error) {
 	g := new(gatehouse.OAuthGrant)
-	err := db.db.QueryRowContext(ctx, query, args...).Scan(grantDest(g)...)
+	err := db.q.QueryRowContext(ctx, query, args...).Scan(grantDest(g)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("No such sign-in request: it may have expired.")
 	} else if err != nil {
@@ -144,7 +144,7 @@ func (db *DB) SetGrantStatus(ctx context.Context, id int64, from, to string, use
 	if !grantMoves[[2]string{from, to}] {
 		return gatehouse.FieldErrorf("status", "A grant cannot move from %q to %q.", outsideText(from, 32), outsideText(to, 32))
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE oauth_grants SET status = $3, user_id = COALESCE($4, user_id)
+	res, err := db.q.ExecContext(ctx, `UPDATE oauth_grants SET status = $3, user_id = COALESCE($4, user_id)
 		WHERE id = $1 AND status = $2`, id, from, to, userRef(userID))
 	if foreignKeyViolation(err) {
 		return notFound("No user with ID %d to hold the grant.", userID)
@@ -156,7 +156,7 @@ func (db *DB) SetGrantStatus(ctx context.Context, id int64, from, to string, use
 	}
 	// Nothing moved: either no such grant, or it had moved on already.
 	var status string
-	err = db.db.QueryRowContext(ctx, `SELECT status FROM oauth_grants WHERE id = $1`, id).Scan(&status)
+	err = db.q.QueryRowContext(ctx, `SELECT status FROM oauth_grants WHERE id = $1`, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("No such sign-in request: it may have expired.")
 	} else if err != nil {
@@ -170,7 +170,7 @@ func (db *DB) TouchGrantPoll(ctx context.Context, id int64, at time.Time) error 
 	if err := checkTimes(at); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE oauth_grants SET last_polled_at = $2 WHERE id = $1`, id, db.tv(at))
+	res, err := db.q.ExecContext(ctx, `UPDATE oauth_grants SET last_polled_at = $2 WHERE id = $1`, id, db.tv(at))
 	return mustAffect(res, err, "record device poll", "No such sign-in request: it may have expired.")
 }
 
@@ -196,7 +196,7 @@ func (db *DB) CreateAccessToken(ctx context.Context, t *gatehouse.AccessToken) e
 		return err
 	}
 	var id int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO oauth_tokens (hash, user_id, scopes, client_name, created_at, expires_at)
+	err := db.q.QueryRowContext(ctx, `INSERT INTO oauth_tokens (hash, user_id, scopes, client_name, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		t.Hash, t.UserID, int64(t.Scopes), t.ClientName, db.tv(created), db.tv(t.ExpiresAt)).Scan(&id)
 	if _, ok := uniqueViolation(err); ok {
@@ -214,7 +214,7 @@ func (db *DB) CreateAccessToken(ctx context.Context, t *gatehouse.AccessToken) e
 // one query. ENOTFOUND if none. Expiry is the caller's to check.
 func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (*gatehouse.AccessToken, *gatehouse.User, error) {
 	t, u := new(gatehouse.AccessToken), new(gatehouse.User)
-	err := db.db.QueryRowContext(ctx, `SELECT `+tokenCols+`, `+userCols+`
+	err := db.q.QueryRowContext(ctx, `SELECT `+tokenCols+`, `+userCols+`
 		FROM oauth_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).
 		Scan(append(tokenDest(t), userDest(u)...)...)
 	if errors.Is(err, sql.ErrNoRows) {

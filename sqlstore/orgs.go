@@ -57,7 +57,7 @@ func (db *DB) OrgByName(ctx context.Context, name string) (*gatehouse.Org, error
 		return nil, notFound("No such organization.")
 	}
 	o := new(gatehouse.Org)
-	err := db.db.QueryRowContext(ctx, `SELECT id, name, created_at FROM orgs WHERE name = $1`, name).
+	err := db.q.QueryRowContext(ctx, `SELECT id, name, created_at FROM orgs WHERE name = $1`, name).
 		Scan(&o.ID, &o.Name, (*dbTime)(&o.CreatedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("No such organization.")
@@ -85,7 +85,7 @@ func (db *DB) OrgMembers(ctx context.Context, orgID int64) ([]*gatehouse.Members
 }
 
 func (db *DB) memberships(ctx context.Context, query string, arg int64) ([]*gatehouse.Membership, error) {
-	rows, err := db.db.QueryContext(ctx, query, arg)
+	rows, err := db.q.QueryContext(ctx, query, arg)
 	if err != nil {
 		return nil, wrapErr(err, "list memberships")
 	}
@@ -104,7 +104,7 @@ func (db *DB) memberships(ctx context.Context, query string, arg int64) ([]*gate
 // OrgMember returns one membership, ENOTFOUND if none.
 func (db *DB) OrgMember(ctx context.Context, orgID, userID int64) (*gatehouse.Membership, error) {
 	m := new(gatehouse.Membership)
-	err := db.db.QueryRowContext(ctx, membershipQuery+`WHERE m.org_id = $1 AND m.user_id = $2`, orgID, userID).
+	err := db.q.QueryRowContext(ctx, membershipQuery+`WHERE m.org_id = $1 AND m.user_id = $2`, orgID, userID).
 		Scan(membershipDest(m)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("This user is not a member of the organization.")

@@ -147,7 +147,7 @@ func (db *DB) PackageByFilename(ctx context.Context, channelID int64, subdir, fi
 	}
 	p := new(gatehouse.Package)
 	var dest [pkgColCount]any
-	err := db.db.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p
+	err := db.q.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p
 		WHERE p.channel_id = $1 AND p.subdir = $2 AND p.filename = $3`, channelID, subdir, filename).Scan(pkgDest(p, dest[:])...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The channel has no %s/%s.", subdir, filename)
@@ -173,10 +173,10 @@ func (db *DB) ListPackages(ctx context.Context, channelID int64, subdir string) 
 		err  error
 	)
 	if subdir == "" {
-		rows, err = db.db.QueryContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.channel_id = $1
+		rows, err = db.q.QueryContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.channel_id = $1
 			ORDER BY p.subdir, p.filename`, channelID)
 	} else {
-		rows, err = db.db.QueryContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.channel_id = $1 AND p.subdir = $2
+		rows, err = db.q.QueryContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.channel_id = $1 AND p.subdir = $2
 			ORDER BY p.filename`, channelID, subdir)
 	}
 	if err != nil {
@@ -204,7 +204,7 @@ func (db *DB) ListPackages(ctx context.Context, channelID int64, subdir string) 
 
 // ChannelSubdirs returns the subdirs that hold packages, sorted.
 func (db *DB) ChannelSubdirs(ctx context.Context, channelID int64) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT subdir FROM packages WHERE channel_id = $1 ORDER BY subdir`, channelID)
+	rows, err := db.q.QueryContext(ctx, `SELECT DISTINCT subdir FROM packages WHERE channel_id = $1 ORDER BY subdir`, channelID)
 	if err != nil {
 		return nil, wrapErr(err, "list channel subdirs")
 	}
@@ -228,6 +228,6 @@ func (db *DB) BlobKeyInUse(ctx context.Context, key string) (bool, error) {
 		return false, nil // no package could be stored under it
 	}
 	var used bool
-	err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM packages WHERE blob_key = $1)`, key).Scan(&used)
+	err := db.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM packages WHERE blob_key = $1)`, key).Scan(&used)
 	return used, wrapErr(err, "check blob key")
 }

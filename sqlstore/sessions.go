@@ -27,7 +27,7 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 	}
 	s.IP, s.UserAgent = outsideText(s.IP, maxSessionIP), outsideText(s.UserAgent, maxUserAgent)
 	var id int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO sessions (hash, user_id, created_at, expires_at, ip, user_agent)
+	err := db.q.QueryRowContext(ctx, `INSERT INTO sessions (hash, user_id, created_at, expires_at, ip, user_agent)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		s.Hash, s.UserID, db.tv(s.CreatedAt), db.tv(s.ExpiresAt), s.IP, s.UserAgent).Scan(&id)
 	if _, ok := uniqueViolation(err); ok {
@@ -49,7 +49,7 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*gatehouse.Sessio
 	s, u := new(gatehouse.Session), new(gatehouse.User)
 	dest := append([]any{&s.ID, &s.Hash, &s.UserID, (*dbTime)(&s.CreatedAt), (*dbTime)(&s.ExpiresAt), &s.IP, &s.UserAgent},
 		userDest(u)...)
-	err := db.sessionByHash.QueryRowContext(ctx, hash).Scan(dest...)
+	err := db.stmt(ctx, db.sessionByHash).QueryRowContext(ctx, hash).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("No such session.")
 	} else if err != nil {
@@ -63,20 +63,20 @@ func (db *DB) ExtendSession(ctx context.Context, id int64, expiresAt time.Time) 
 	if err := checkTimes(expiresAt); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE sessions SET expires_at = $2 WHERE id = $1`, id, db.tv(expiresAt))
+	res, err := db.q.ExecContext(ctx, `UPDATE sessions SET expires_at = $2 WHERE id = $1`, id, db.tv(expiresAt))
 	return mustAffect(res, err, "extend session", "No such session.")
 }
 
 // DeleteSession ends the session with this hash. Ending one that is gone
 // already succeeds: sign-out is idempotent.
 func (db *DB) DeleteSession(ctx context.Context, hash []byte) error {
-	_, err := db.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
+	_, err := db.q.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
 	return wrapErr(err, "delete session")
 }
 
 // DeleteUserSessions ends every session of the user.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID int64) error {
-	_, err := db.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	_, err := db.q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
 	return wrapErr(err, "delete the user's sessions")
 }
 
@@ -86,7 +86,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, er
 	if err := checkTimes(t); err != nil {
 		return 0, err
 	}
-	res, err := db.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, db.tv(t))
+	res, err := db.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, db.tv(t))
 	if err != nil {
 		return 0, wrapErr(err, "delete expired sessions")
 	}

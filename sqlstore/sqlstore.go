@@ -32,7 +32,12 @@ const (
 
 // DB is a gatehouse.Store on SQLite or PostgreSQL.
 type DB struct {
-	db      *sql.DB
+	db *sql.DB
+	// q runs the queries: the pool, or inside Atomic the transaction.
+	q querier
+	// tx is the transaction of a store that Atomic handed out; nil on
+	// the store Open returns.
+	tx      *sql.Tx
 	dialect string
 	// lockRow follows a SELECT that must hold its row until the end of the
 	// transaction. SQLite needs none: every writing transaction there
@@ -47,6 +52,13 @@ type DB struct {
 }
 
 var _ gatehouse.Store = (*DB)(nil)
+
+// querier is what *sql.DB and *sql.Tx both offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
 
 // sqlitePragmas are the settings every SQLite connection gets.
 // busy_timeout makes a writer wait up to 10 s for the lock before the call
@@ -148,7 +160,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	sdb.SetMaxOpenConns(32)
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: sdb, dialect: Postgres, lockRow: " FOR NO KEY UPDATE", now: gatehouse.SystemClock}
+	db := &DB{db: sdb, q: sdb, dialect: Postgres, lockRow: " FOR NO KEY UPDATE", now: gatehouse.SystemClock}
 	if err := db.Ping(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -198,7 +210,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 		sdb.SetMaxOpenConns(1)
 	}
 	sdb.SetMaxIdleConns(4)
-	db := &DB{db: sdb, dialect: SQLite, now: gatehouse.SystemClock}
+	db := &DB{db: sdb, q: sdb, dialect: SQLite, now: gatehouse.SystemClock}
 	if err := db.Ping(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -240,10 +252,56 @@ func (db *DB) Close() error {
 	return db.db.Close()
 }
 
+// Atomic runs fn with a store whose every call is part of one transaction,
+// and commits if fn returns nil; any error rolls the whole of it back. The
+// services use it to write a change and its audit event together. Inside
+// fn, Atomic joins the transaction already open. Change notifications
+// (PostgreSQL) are delivered at commit, never for a rollback.
+func (db *DB) Atomic(ctx context.Context, fn func(gatehouse.Store) error) error {
+	if db.tx != nil {
+		return fn(db)
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr(err, "begin a transaction")
+	}
+	inner := *db
+	inner.tx, inner.q = tx, tx
+	if err := fn(&inner); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return wrapErr(tx.Commit(), "commit a transaction")
+}
+
+// stmt returns a prepared statement usable by this store: itself, or bound
+// to the transaction inside Atomic.
+func (db *DB) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt {
+	if db.tx != nil {
+		return db.tx.StmtContext(ctx, s)
+	}
+	return s
+}
+
 // inTx runs fn in one transaction and commits if fn returns nil. Errors
 // from fn are returned as they are; errors of the transaction itself are
-// wrapped with op.
+// wrapped with op. Inside Atomic it runs in a savepoint of the open
+// transaction instead, so a step that fails (and that its method may
+// retry) undoes only itself.
 func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if db.tx != nil {
+		if _, err := db.tx.ExecContext(ctx, `SAVEPOINT gatehouse_step`); err != nil {
+			return wrapErr(err, op)
+		}
+		if err := fn(db.tx); err != nil {
+			if _, rerr := db.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT gatehouse_step`); rerr != nil {
+				return wrapErr(rerr, op)
+			}
+			return err
+		}
+		_, err := db.tx.ExecContext(ctx, `RELEASE SAVEPOINT gatehouse_step`)
+		return wrapErr(err, op)
+	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapErr(err, op)

@@ -87,7 +87,7 @@ func (db *DB) UserByName(ctx context.Context, username string) (*gatehouse.User,
 
 func (db *DB) user(ctx context.Context, query string, arg any) (*gatehouse.User, error) {
 	u := new(gatehouse.User)
-	err := db.db.QueryRowContext(ctx, query, arg).Scan(userDest(u)...)
+	err := db.q.QueryRowContext(ctx, query, arg).Scan(userDest(u)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("No such user.")
 	} else if err != nil {
@@ -98,7 +98,7 @@ func (db *DB) user(ctx context.Context, query string, arg any) (*gatehouse.User,
 
 // ListUsers returns all users ordered by username.
 func (db *DB) ListUsers(ctx context.Context) ([]*gatehouse.User, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+userCols+` FROM users u ORDER BY u.username`)
+	rows, err := db.q.QueryContext(ctx, `SELECT `+userCols+` FROM users u ORDER BY u.username`)
 	if err != nil {
 		return nil, wrapErr(err, "list users")
 	}
@@ -117,7 +117,7 @@ func (db *DB) ListUsers(ctx context.Context) ([]*gatehouse.User, error) {
 // CountUsers returns the number of users.
 func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	err := db.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, wrapErr(err, "count users")
 }
 
@@ -133,7 +133,7 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at tim
 	if err := requireText("password_hash", hash); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
+	res, err := db.q.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
 		userID, hash, db.tv(at))
 	return mustAffect(res, err, "set password", "No such user.")
 }

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"channel and gate faults", channelFaultTests},
 		{"text", textTests},
 		{"faults", faultTests},
+		{"transactions", atomicTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
