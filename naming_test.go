@@ -44,4 +44,3 @@ func TestValidChannelName(t *testing.T) {
 		}
 	}
 }
-

@@ -1,5 +1,7 @@
 package gatehouse
 
+import "net/netip"
+
 // AuthMethod is how a request proved who it is.
 type AuthMethod string
 
@@ -8,14 +10,18 @@ const (
 	AuthPassword AuthMethod = "password" // HTTP Basic with username and password
 	AuthKey      AuthMethod = "key"      // an API key, in any of the accepted forms
 	AuthOAuth    AuthMethod = "oauth"    // a short-lived OAuth access token (CLI login)
+	AuthSystem   AuthMethod = "system"   // the server acting for itself (first start, publishing its CLI)
 )
 
 // Principal is the authenticated caller of one request: the user as they
 // are at this moment, and the key they used, if any.
 type Principal struct {
 	User   *User
-	Key    *APIKey // nil unless Method is AuthKey
+	Key    *APIKey // nil unless Method is AuthKey (or AuthOAuth: the token's stand-in)
 	Method AuthMethod
+	// Addr is the client's address, for the audit log and rate limits;
+	// the zero Addr when the server acts for itself.
+	Addr netip.Addr
 }
 
 // Scopes returns what the caller may do. Sessions and passwords carry every

@@ -207,3 +207,35 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// Meta is what a server keeps of an inspected package for channeldata.json
+// besides its repodata record: encode it once at upload with EncodeMeta,
+// read it back with DecodeMeta when channeldata.json is built.
+type Meta struct {
+	About       About           `json:"about"`
+	PostInstall PostInstall     `json:"post_install"`
+	RunExports  json.RawMessage `json:"run_exports,omitempty"`
+}
+
+// EncodeMeta returns p's Meta as JSON.
+func EncodeMeta(p *Package) ([]byte, error) {
+	m := Meta{About: p.About, PostInstall: p.PostInstall}
+	if len(p.RunExports) > 0 {
+		m.RunExports = p.RunExports
+	}
+	return json.Marshal(m)
+}
+
+// DecodeMeta reads what EncodeMeta wrote into cp's About, PostInstall and
+// RunExports; empty data leaves them as they are.
+func DecodeMeta(data []byte, cp *ChannelPackage) error {
+	if len(data) == 0 {
+		return nil
+	}
+	var m Meta
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	cp.About, cp.PostInstall, cp.RunExports = m.About, m.PostInstall, m.RunExports
+	return nil
+}

@@ -203,7 +203,7 @@ func TestChangesOnOneReplicaApplyOnAnotherAtOnce(t *testing.T) {
 			caughtUp(t) // the setup's own changes are behind us
 			b.must(use, http.StatusOK)
 			c.must(use, http.StatusOK)
-			if h := credentialHash(use); h != nil && !b.srv.keys.cached(h) {
+			if h := credentialHash(use); h != nil && !b.srv.Services().CachedKey(h) {
 				t.Fatal("B did not cache the key: the test would prove nothing")
 			}
 			start := time.Now()
@@ -247,14 +247,6 @@ func credentialHash(c call) []byte {
 	return h[:]
 }
 
-// cached reports whether the key with this hash is in the cache.
-func (k *keyAuth) cached(h []byte) bool {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	_, ok := k.cache[[32]byte(h)]
-	return ok
-}
-
 func TestChangesFlushOrEvictWhatTheyName(t *testing.T) {
 	// The feed's kinds against the caches, without a database round trip
 	// per case: each change evicts what it names and nothing else; a
@@ -280,20 +272,15 @@ func TestChangesFlushOrEvictWhatTheyName(t *testing.T) {
 	adminHash, bobHash := apikey.Hash(f.key), apikey.Hash(bobKey)
 	type state struct{ adminKey, bobKey, lab, lab2, labRoles, lab2Roles bool }
 	look := func() state {
-		k, ch := f.srv.keys, f.srv.chans
-		ch.mu.RLock()
-		defer ch.mu.RUnlock()
-		var s state
-		s.adminKey, s.bobKey = k.cached(adminHash[:]), k.cached(bobHash[:])
-		_, s.lab = ch.channels["lab"]
-		_, s.lab2 = ch.channels["lab2"]
-		for r := range ch.roles {
-			if r.channel == lab.ID {
-				s.labRoles = true
-			} else {
-				s.lab2Roles = true
-			}
+		svc := f.srv.Services()
+		lab2, err := f.store.ChannelByName(t.Context(), "lab2")
+		if err != nil {
+			t.Fatal(err)
 		}
+		var s state
+		s.adminKey, s.bobKey = svc.CachedKey(adminHash[:]), svc.CachedKey(bobHash[:])
+		s.lab, s.lab2 = svc.CachedChannel("lab"), svc.CachedChannel("lab2")
+		s.labRoles, s.lab2Roles = svc.CachedRoles(lab.ID), svc.CachedRoles(lab2.ID)
 		return s
 	}
 	full := state{true, true, true, true, true, true}
@@ -321,7 +308,7 @@ func TestChangesFlushOrEvictWhatTheyName(t *testing.T) {
 			if got := look(); got != full {
 				t.Fatalf("cache before = %+v, want everything in it", got)
 			}
-			f.srv.applyChange(tt.change)
+			f.srv.Services().ApplyChange(tt.change)
 			if got := look(); got != tt.want {
 				t.Errorf("cache after = %+v, want %+v", got, tt.want)
 			}

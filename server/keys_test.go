@@ -323,19 +323,6 @@ func TestEveryCredentialFormIsAccepted(t *testing.T) {
 	}
 }
 
-func TestConflictingCredentialsAreRefused(t *testing.T) {
-	// checklist B4: a header and a /t/ key that disagree are never "first wins".
-	r, _ := http.NewRequest("GET", "/", nil)
-	r.Header.Set("Authorization", "Bearer gk-one")
-	if _, err := readCredential(r, "gk-two"); err == nil {
-		t.Fatal("two different keys were accepted")
-	}
-	c, err := readCredential(r, "gk-one")
-	if err != nil || c.key != "gk-one" {
-		t.Fatalf("the same key twice: %v %v", c, err)
-	}
-}
-
 func TestFailedKeysFromOneAddressAreSlowedDown(t *testing.T) {
 	// checklist B7, I5
 	f := newFixture(t)

@@ -3,27 +3,12 @@ package server
 import (
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/server/api"
+	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
-
-// tokenPath matches the /t/<key>/ segment conda puts in channel URLs, and
-// keyLike anything shaped like one of our keys, wherever it appears.
-var (
-	tokenPath = regexp.MustCompile(`/t/[^/]*`)
-	keyLike   = regexp.MustCompile(`gk-[0-9A-Za-z]+`)
-)
-
-// redactPath removes credentials from a path before it is logged or
-// echoed (checklist J1, J2).
-func redactPath(p string) string {
-	p = tokenPath.ReplaceAllString(p, "/t/<redacted>")
-	return keyLike.ReplaceAllString(p, "gk-<redacted>")
-}
-
-// bodyIdleTimeout is how long a request body may stall.
-const bodyIdleTimeout = time.Minute
 
 type statusRecorder struct {
 	http.ResponseWriter
@@ -72,7 +57,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// A body must keep coming (checklist I3: slow bodies); uploads
 		// move this deadline forward while bytes arrive.
-		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyIdleTimeout))
+		_ = http.NewResponseController(w).SetReadDeadline(start.Add(api.BodyIdleTimeout))
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
@@ -84,7 +69,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		elapsed := time.Since(start)
 		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status/100)+"xx").Inc()
 		s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
-		s.log.Info("request", "method", r.Method, "path", redactPath(r.URL.Path), "status", rec.status,
-			"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.clientAddr(r).String())
+		s.log.Info("request", "method", r.Method, "path", reply.RedactPath(r.URL.Path), "status", rec.status,
+			"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.addrs.Client(r).String())
 	})
 }

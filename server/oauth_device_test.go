@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/service"
 	"golang.org/x/oauth2"
 )
 
@@ -104,7 +106,7 @@ func TestOAuthDeviceFlowEndsInAWorkingKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DeviceAccessToken: %v", err)
 	}
-	if !strings.HasPrefix(tok.AccessToken, accessTokenPrefix) || tok.Extra("scope") != "channels" {
+	if !strings.HasPrefix(tok.AccessToken, service.AccessTokenPrefix) || tok.Extra("scope") != "channels" {
 		t.Errorf("token %q… scope %v", tok.AccessToken[:4], tok.Extra("scope"))
 	}
 	r := e.apiCall(http.MethodPost, "/api/auth/api-keys", "Bearer "+tok.AccessToken, `{"tags": ["gatehouse/test"]}`, nil)
@@ -219,9 +221,9 @@ func TestOAuthDeviceCodeGuessingIsThrottled(t *testing.T) {
 		t.Fatal(err)
 	}
 	guess := func(i int) string {
-		code := newUserCode()
+		code := gatehouse.NewUserCode()
 		for code == victim.UserCode {
-			code = newUserCode()
+			code = gatehouse.NewUserCode()
 		}
 		return code
 	}
@@ -328,7 +330,7 @@ func TestOAuthTokenEndpointSweepsExpiredGrants(t *testing.T) {
 	e := newOAuthEnv(t)
 	expiredGrant := func() {
 		now := e.clock()
-		g := &gatehouse.OAuthGrant{Kind: gatehouse.GrantDevice, CodeHash: hashSecret(randomToken()), UserCode: newUserCode(),
+		g := &gatehouse.OAuthGrant{Kind: gatehouse.GrantDevice, CodeHash: secret.Hash(secret.Token()), UserCode: gatehouse.NewUserCode(),
 			ClientID: "gatehouse-cli", CreatedAt: now.Add(-deviceLifetime - oauthKeepExpired), ExpiresAt: now.Add(-oauthKeepExpired - time.Second)}
 		if err := e.store.CreateGrant(t.Context(), g); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/service"
 	"golang.org/x/oauth2"
 )
 
@@ -72,7 +74,7 @@ func TestOAuthCodeFlowWithPKCEEndsInAWorkingKey(t *testing.T) {
 	alice := e.addUser("alice", false)
 	cfg := e.cliConfig(t, "openid", "email", "profile", "offline_access")
 	verifier := oauth2.GenerateVerifier()
-	state := "state-" + randomToken()
+	state := "state-" + secret.Token()
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("client_name", "cli-buildhost"))
 
 	b := e.browser()
@@ -102,7 +104,7 @@ func TestOAuthCodeFlowWithPKCEEndsInAWorkingKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	if !strings.HasPrefix(tok.AccessToken, accessTokenPrefix) || tok.TokenType != "Bearer" || tok.ExpiresIn != 600 {
+	if !strings.HasPrefix(tok.AccessToken, service.AccessTokenPrefix) || tok.TokenType != "Bearer" || tok.ExpiresIn != 600 {
 		t.Errorf("token %q type %q expires_in %d; want gat-..., Bearer, 600", tok.AccessToken[:4], tok.TokenType, tok.ExpiresIn)
 	}
 	if got := tok.Extra("scope"); got != "user channels" {
@@ -193,7 +195,7 @@ func TestOAuthCodeExchangeRefusals(t *testing.T) {
 			f.Set("client_id", "b4ad7f1d-c784-46b5-a9fe-106e50441f5a")
 		}, "invalid_grant"},
 		{"an unknown client", func(e *oauthEnv, f url.Values) { f.Set("client_id", "evil") }, "invalid_client"},
-		{"a code that does not exist", func(e *oauthEnv, f url.Values) { f.Set("code", randomToken()) }, "invalid_grant"},
+		{"a code that does not exist", func(e *oauthEnv, f url.Values) { f.Set("code", secret.Token()) }, "invalid_grant"},
 		{"the code after 5 minutes", func(e *oauthEnv, f url.Values) { e.advance(codeLifetime) }, "invalid_grant"},
 		{"the code after 10 minutes", func(e *oauthEnv, f url.Values) { e.advance(10 * time.Minute) }, "invalid_grant"},
 		{"an unknown grant type", func(e *oauthEnv, f url.Values) { f.Set("grant_type", "password") }, "unsupported_grant_type"},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/server/reply"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -202,7 +203,7 @@ func TestChannelAnswersEveryFormatClientsProbe(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", a.status, c.status, a.body)
 			}
 			if c.status >= 400 && c.method == "GET" {
-				var m channelRefusal
+				var m reply.Refusal
 				if json.Unmarshal(a.body, &m) != nil || m.Reason == "" || m.Message == "" {
 					t.Errorf("refusal body is not {reason, message}: %s", a.body)
 				}
@@ -288,7 +289,7 @@ func TestChannelRefusalsSayWhatIsWrong(t *testing.T) {
 			if a.status != http.StatusForbidden {
 				t.Fatalf("status %d, want 403: %s", a.status, a.body)
 			}
-			var m channelRefusal
+			var m reply.Refusal
 			json.Unmarshal(a.body, &m)
 			if m.Reason != c.reason || !strings.Contains(m.Message, c.says) {
 				t.Errorf("body = %s, want reason %s mentioning %q", a.body, c.reason, c.says)
@@ -301,7 +302,7 @@ func TestChannelRefusalsSayWhatIsWrong(t *testing.T) {
 	t.Run("an expired key, with its date", func(t *testing.T) {
 		f.clock.Advance(2 * time.Minute)
 		a := f.do(call{method: "GET", path: path, auth: bearer(expiring)})
-		var m channelRefusal
+		var m reply.Refusal
 		json.Unmarshal(a.body, &m)
 		if a.status != 403 || m.Reason != "API KEY EXPIRED" || !strings.Contains(m.Message, "2026-03-14") {
 			t.Fatalf("%d %s", a.status, a.body)
@@ -360,7 +361,7 @@ func TestRegistrationGate(t *testing.T) {
 					t.Fatalf("status %d", a.status)
 				}
 				if p.method == "GET" {
-					var m channelRefusal
+					var m reply.Refusal
 					json.Unmarshal(a.body, &m)
 					if m.Reason != "REGISTRATION REQUIRED" || !strings.Contains(m.Message, "gatehouse login --at gatehouse.test") || !strings.Contains(m.Message, "http://gatehouse.test/register") {
 						t.Errorf("body = %s", a.body)
@@ -402,7 +403,7 @@ func TestRegistrationGate(t *testing.T) {
 		}
 	})
 	t.Run("registered clients are recorded", func(t *testing.T) {
-		f.srv.clients.flush()
+		f.srv.Services().FlushClients()
 		var out struct{ Clients []gatehouse.Client }
 		json.Unmarshal(f.do(call{method: "GET", path: "/api/admin/clients", auth: basic("admin", testPassword)}).body, &out)
 		found := false
@@ -562,7 +563,7 @@ func TestOrphanedBlobsAreSwept(t *testing.T) {
 	if err := f.srv.cfg.Blobs.Put(ctx, "packages/999/noarch/orphan/x-1.0-0.conda", strings.NewReader("orphan"), ""); err != nil {
 		t.Fatal(err)
 	}
-	n, err := f.srv.sweepOrphans(ctx, -time.Hour) // everything counts as old
+	n, err := f.srv.Services().SweepOrphans(ctx, -time.Hour) // everything counts as old
 	if err != nil || n != 1 {
 		t.Fatalf("swept %d (err %v), want 1", n, err)
 	}

@@ -1,26 +1,37 @@
-// Package server is Gatehouse's HTTP layer: routes, middleware (credentials,
-// rate limits, logging with redaction, metrics), the JSON API and the web UI.
-// It depends on the root package's interfaces, never on a storage package,
-// so tests can run it on any backend.
+// Package server is Gatehouse's HTTP core: it builds the service layer
+// over the stores it is given, mounts the rooms of the HTTP layer on one
+// mux (the JSON API in server/api, conda channels in server/repo, the
+// OAuth login server in server/oauth, the web pages in server/web), and
+// wraps them in the middleware every request passes: security headers, a
+// body deadline, logging with keys redacted, and metrics. It depends on
+// the root package's interfaces and the service package, never on a
+// storage package, so tests can run it on any backend.
 package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/conda"
-	"github.com/gatehouse-dev/gatehouse/gate"
+	index "github.com/gatehouse-dev/gatehouse/repodata"
+	"github.com/gatehouse-dev/gatehouse/server/api"
+	"github.com/gatehouse-dev/gatehouse/server/authn"
+	"github.com/gatehouse-dev/gatehouse/server/oauth"
+	"github.com/gatehouse-dev/gatehouse/server/reply"
+	"github.com/gatehouse-dev/gatehouse/server/repo"
+	"github.com/gatehouse-dev/gatehouse/server/web"
+	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -48,14 +59,14 @@ type Config struct {
 	// AccountFailureLimit is the same budget per account name (checklist
 	// E7), whatever address the attempts come from.
 	AccountFailureLimit int
-	// Registerer receives the server's Prometheus metrics; nil means a
+	// Registry receives the server's Prometheus metrics; nil means a
 	// fresh registry, served at /metrics.
 	Registry *prometheus.Registry
 	// Version is reported by /healthz.
 	Version string
 
 	// Blobs keeps package files; nil keeps them in memory (for tests).
-	Blobs *blobstore.Store
+	Blobs gatehouse.BlobStore
 	// TempDir is where uploads are spooled before they are verified.
 	TempDir string
 	// MaxUploadSize bounds one package file (default 2 GiB).
@@ -77,30 +88,16 @@ type Config struct {
 // Server is the Gatehouse HTTP server.
 type Server struct {
 	cfg      Config
-	store    gatehouse.Store
 	log      *slog.Logger
-	now      gatehouse.Clock
-	keys     *keyAuth
-	limiter  *failureLimiter
-	accounts *failureLimiter
-	metrics  *metrics
+	services *service.Services
 	handler  http.Handler
-	secure   bool
-	cookie   string
-
-	templates   map[string]*template.Template
-	crossOrigin *http.CrossOriginProtection
-
-	proxies  *gate.Proxies
-	gate     *gatekeeper
-	chans    *channelCache
-	repodata *repodataCache
-	clients  *clientRecorder
-	stop     context.CancelFunc
-	bg       sync.WaitGroup
+	metrics  *metrics
+	addrs    *authn.Addrs
+	patterns []string
 }
 
-// New validates cfg and builds the server.
+// New validates cfg, builds the services and the handlers, and starts
+// the services' background jobs. On an error nothing is left running.
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: Config.Store is required")
@@ -113,18 +110,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = gatehouse.SystemClock
-	}
-	if cfg.KeyCacheTTL == 0 {
-		cfg.KeyCacheTTL = 5 * time.Second
-	}
-	if cfg.FailureLimit == 0 {
-		cfg.FailureLimit = 30
-	}
-	if cfg.FailureRefill == 0 {
-		cfg.FailureRefill = time.Second
-	}
-	if cfg.AccountFailureLimit == 0 {
-		cfg.AccountFailureLimit = 10
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -143,74 +128,111 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxUploadSize == 0 {
 		cfg.MaxUploadSize = 2 << 30
 	}
-	if cfg.Limits == (conda.Limits{}) {
-		cfg.Limits = conda.DefaultLimits()
-	}
 	if cfg.ToolsChannel == "" {
 		cfg.ToolsChannel = "gatehouse-tools"
 	}
 	if cfg.RepodataMaxAge == 0 {
 		cfg.RepodataMaxAge = 30 * time.Second
 	}
-	s := &Server{
-		cfg:   cfg,
-		store: cfg.Store,
-		log:   cfg.Logger,
-		now:   cfg.Clock,
+	svc, err := service.New(service.Config{
+		Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
+		Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit,
+		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
+		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
+		ToolsChannel: cfg.ToolsChannel, RequireRegistration: cfg.RequireRegistration,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.secure = cfg.TLS || cfg.PublicURL.Scheme == "https"
-	s.cookie = "gatehouse_session"
-	if s.secure {
-		// checklist E1: a __Host- cookie is only ever sent to this origin,
-		// over TLS, for the whole path.
-		s.cookie = "__Host-gatehouse_session"
+	s := &Server{cfg: cfg, log: cfg.Logger, services: svc, metrics: newMetrics(cfg.Registry),
+		addrs: authn.NewAddrs(cfg.TrustedProxies)}
+	if s.handler, err = s.routes(); err != nil {
+		return nil, err
 	}
-	s.metrics = newMetrics(cfg.Registry)
-	s.keys = newKeyAuth(cfg.Store, cfg.Clock, cfg.KeyCacheTTL, s.log, s.metrics)
-	s.limiter = newFailureLimiter(cfg.Clock, cfg.FailureLimit, cfg.FailureRefill, 100_000)
-	// Accounts refill slowly: 10 tries, then one per 30 s per name, never
-	// a permanent lock (checklist E7).
-	s.accounts = newFailureLimiter(cfg.Clock, cfg.AccountFailureLimit, 30*time.Second, 100_000)
-	tmpl, err := parseTemplates()
+	svc.Start()
+	return s, nil
+}
+
+// routes builds the mux: each room registers its own routes.
+func (s *Server) routes() (http.Handler, error) {
+	cfg, svc := s.cfg, s.services
+	replier := reply.New(cfg.Logger)
+	sessions := authn.NewSessions(svc.Auth, cfg.TLS || cfg.PublicURL.Scheme == "https")
+	pages, err := web.New(web.Config{
+		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
+		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
+		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("server: parsing templates: %w", err)
 	}
-	s.templates = tmpl
-	// checklist E4, D3: browsers' cross-site POSTs are refused before any
-	// handler runs; the CSRF token is the second line.
-	s.crossOrigin = http.NewCrossOriginProtection()
-	s.crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.webError(w, r, nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "Cross-site requests are refused. Use the form on this site."))
-	}))
-	s.proxies = gate.NewProxies(cfg.TrustedProxies)
-	s.gate = newGatekeeper(cfg.Store, s.log, cfg.RequireRegistration, []string{cfg.ToolsChannel})
-	if err := s.gate.reload(context.Background()); err != nil {
-		return nil, fmt.Errorf("server: loading network rules: %w", err)
-	}
-	s.chans = newChannelCache(cfg.Store, cfg.Clock, cfg.KeyCacheTTL)
-	s.repodata = newRepodataCache(cfg.Store, cfg.Clock)
-	s.clients = newClientRecorder(cfg.Store, cfg.Clock, s.log)
-	s.handler = s.routes()
-	ctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	s.followChanges(ctx) // other replicas' revocations; Close stops it
-	s.bg.Add(2)
-	go func() { defer s.bg.Done(); s.gate.run(ctx) }()
-	go func() { defer s.bg.Done(); s.sweepLoop(ctx) }()
-	return s, nil
+	jsonAPI := api.New(api.Config{
+		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
+		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
+		Sessions: sessions, Addrs: s.addrs, Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
+		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize,
+	})
+	login := oauth.New(oauth.Config{Login: svc.Login, Keys: svc.Keys, Pages: pages, Addrs: s.addrs,
+		Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL})
+	channels := repo.New(repo.Config{
+		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Index: index.New(cfg.Store, cfg.Clock),
+		Blobs: cfg.Blobs, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
+		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry,
+	})
+
+	mux := &recordingMux{ServeMux: http.NewServeMux()}
+	s.healthRoutes(mux)
+	jsonAPI.Routes(mux, map[string]api.Handler{
+		"POST /api/iam/api-keys":  login.HandleCLIKey,
+		"POST /api/auth/api-keys": login.HandleCLIKey,
+	})
+	// Conda channels: every method goes to one handler, which answers
+	// GET and HEAD and refuses the rest with the JSON conda shows.
+	mux.Handle("/repo/", channels)
+	mux.Handle("/t/", channels)
+	pages.Routes(mux)
+	login.Routes(mux)
+	s.patterns = mux.patterns
+	return s.observe(mux), nil
 }
+
+// recordingMux is a ServeMux that remembers its patterns.
+type recordingMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// Routes returns the patterns of every route the server serves, in the
+// order they were registered: for route audits (no GET changes state,
+// every API route is documented) and for diagnostics.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close stops background work (last-used writes are flushed).
-func (s *Server) Close() error {
-	s.stop()
-	s.bg.Wait()
-	s.keys.close()
-	s.clients.close()
-	return nil
+// Services returns the service layer the server runs on, for the
+// start-up work of cmd/gatehouse (the first administrator, the tools
+// channel, publishing the CLI) and for tests.
+func (s *Server) Services() *service.Services { return s.services }
+
+// PublishCLI publishes the executable at binaryPath in the tools channel;
+// see service.Services.PublishCLI.
+func (s *Server) PublishCLI(ctx context.Context, binaryPath, version string) error {
+	return s.services.PublishCLI(ctx, binaryPath, version)
 }
+
+// Close stops background work (last-used writes are flushed).
+func (s *Server) Close() error { return s.services.Close() }
 
 // HTTPServer wraps h with the timeouts every listener must have
 // (checklist I3: slowloris headers and bodies are cut off).
@@ -224,39 +246,4 @@ func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-// absURL returns the public URL of path.
-func (s *Server) absURL(path string) string {
-	u := *s.cfg.PublicURL
-	u.Path = path
-	u.RawQuery = ""
-	return u.String()
-}
-
-func (s *Server) audit(ctx context.Context, e *gatehouse.AuditEvent) {
-	e.Time = s.now()
-	if err := s.store.AppendAudit(ctx, e); err != nil {
-		s.log.Error("audit write failed", "action", e.Action, "err", err)
-	}
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		s.log.Warn("readyz: database unreachable", "err", err)
-		http.Error(w, "database unreachable\n", http.StatusServiceUnavailable)
-		return
-	}
-	if err := s.cfg.Blobs.Ping(ctx); err != nil {
-		s.log.Warn("readyz: package storage unreachable", "err", err)
-		http.Error(w, "package storage unreachable\n", http.StatusServiceUnavailable)
-		return
-	}
-	fmt.Fprintln(w, "ok")
-}
-
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	fmt.Fprintln(w, "ok")
 }

@@ -157,7 +157,7 @@ func TestAdminAuditPage(t *testing.T) {
 	a.signIn("root", webTestPassword) // event 1: auth.signin
 	ctx := context.Background()
 	for i := range 60 {
-		e.srv.audit(ctx, &gatehouse.AuditEvent{Actor: "root", Action: gatehouse.AuditOrgCreate, Target: fmt.Sprintf("org:o%02d", i), Success: true})
+		e.srv.Services().Audit.Record(ctx, &gatehouse.AuditEvent{Time: e.clock(), Actor: "root", Action: gatehouse.AuditOrgCreate, Target: fmt.Sprintf("org:o%02d", i), Success: true})
 	}
 	ids := func(body string) []string {
 		var out []string

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/server/web"
 )
 
 // apiDo calls the JSON API as user (HTTP Basic with webTestPassword).
@@ -412,7 +413,7 @@ func TestDeletingAPackageInThePage(t *testing.T) {
 		assertContains(t, "the page", page, `id="subdir-noarch"`, `id="subdir-linux-64"`, "3 files", `title="`+gone+`">goner</td>`,
 			"<td>2.1</td>", "<code>py_0</code>", "conda install -c https://packages.example.com/repo/lab native")
 		for _, p := range pkgs {
-			assertContains(t, "the page", page, `title="`+p.SHA256+`">`+p.SHA256[:12]+"</code>", byteSize(p.Size))
+			assertContains(t, "the page", page, `title="`+p.SHA256+`">`+p.SHA256[:12]+"</code>", web.ByteSize(p.Size))
 		}
 	})
 	t.Run("readers see no delete buttons and are refused", func(t *testing.T) {

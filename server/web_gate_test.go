@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/gate"
+	"github.com/gatehouse-dev/gatehouse/server/web"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 )
 
@@ -91,7 +92,7 @@ func TestAdminNetworksPage(t *testing.T) {
 		if code, _ := e.anonymousRepodata("pub", "203.0.113.9"); code != http.StatusOK {
 			t.Errorf("a client elsewhere: %d", code)
 		}
-		var g gateRules
+		var g gatehouse.GateRules
 		json.Unmarshal([]byte(e.apiDo(http.MethodGet, "/api/admin/network-rules", "root", nil).Body), &g)
 		if len(g.Rules) != 1 || g.Rules[0].CIDR != "198.51.100.0/24" || g.Rules[0].CreatedBy != "root" {
 			t.Errorf("the API lists %+v", g.Rules)
@@ -158,25 +159,6 @@ func TestAdminNetworksPage(t *testing.T) {
 // templateEscape is how html/template writes text into a page.
 func templateEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "+", "&#43;").Replace(s)
-}
-
-func TestLoginAtMatchesHowTheCLIReadsIt(t *testing.T) {
-	for public, want := range map[string]string{
-		"https://packages.example.com":      "packages.example.com",
-		"https://packages.example.com:8443": "packages.example.com:8443",
-		"http://127.0.0.1:8080":             "127.0.0.1:8080",
-		"http://localhost:8080/":            "localhost:8080",
-		"http://gatehouse.test":             "http://gatehouse.test",
-		"https://example.com/conda":         "https://example.com/conda",
-	} {
-		t.Run(public+" is reached with --at "+want, func(t *testing.T) {
-			u, _ := url.Parse(public)
-			s := &Server{cfg: Config{PublicURL: u}}
-			if got := s.loginAt(); got != want {
-				t.Errorf("loginAt() = %q", got)
-			}
-		})
-	}
 }
 
 func TestAdminClientsPage(t *testing.T) {
@@ -348,7 +330,7 @@ func TestChannelAndGatePagesSecurityHeaders(t *testing.T) {
 			if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 				t.Fatalf("status %d, Content-Type %q", r.StatusCode, r.Header.Get("Content-Type"))
 			}
-			if csp := r.Header.Get("Content-Security-Policy"); csp != contentSecurityPolicy || strings.Contains(csp, "unsafe-inline") {
+			if csp := r.Header.Get("Content-Security-Policy"); csp != web.ContentSecurityPolicy || strings.Contains(csp, "unsafe-inline") {
 				t.Errorf("CSP %q", csp)
 			}
 			want := map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Frame-Options": "DENY"}

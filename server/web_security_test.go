@@ -182,7 +182,7 @@ func TestSignInIssuesANewSessionID(t *testing.T) {
 	}
 	// Signing in again while signed in (the login form, opened before,
 	// posted again) replaces the session too.
-	r := b.do(http.MethodPost, "/login", url.Values{"csrf_token": {b.cookies[anonCSRFCookie]}, "username": {"alice"}, "password": {webTestPassword}})
+	r := b.do(http.MethodPost, "/login", url.Values{"csrf_token": {b.cookies["gatehouse_csrf"]}, "username": {"alice"}, "password": {webTestPassword}})
 	if second := b.cookies["gatehouse_session"]; r.StatusCode != http.StatusSeeOther || second == first {
 		t.Error("signing in again kept the session ID")
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -21,8 +19,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/gate"
-	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/server"
+	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 	"github.com/spf13/cobra"
 )
@@ -238,12 +238,6 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		return fmt.Errorf("opening database: %w", err)
 	}
 	defer store.Close()
-	if err := bootstrapAdmin(ctx, store, cfg, log); err != nil {
-		return err
-	}
-	if err := bootstrapToolsChannel(ctx, store, cfg.ToolsChannel, log); err != nil {
-		return err
-	}
 	blobURL := cfg.Blob
 	if blobURL == "" {
 		abs, err := filepath.Abs(filepath.Join(cfg.Data, "packages"))
@@ -257,13 +251,13 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		return fmt.Errorf("opening package storage: %w", err)
 	}
 	defer blobs.Close()
-	spool := filepath.Join(cfg.Data, "spool")
-	if err := os.MkdirAll(spool, 0o700); err != nil {
+	spoolDir := filepath.Join(cfg.Data, "spool")
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
 		return fmt.Errorf("creating the upload spool directory: %w", err)
 	}
 	// Spool files belong to uploads of this process; any found at start
 	// were cut off by a crash and can each be as large as an upload.
-	if n := clearSpool(spool); n > 0 {
+	if n := spool.Dir(spoolDir).Clear(); n > 0 {
 		log.Info("removed upload spool files left by a previous run", "count", n)
 	}
 	trusted, _ := prefixes("trusted-proxies", cfg.TrustedProxies)
@@ -284,7 +278,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	pu, _ := url.Parse(public)
 	srv, err := server.New(server.Config{
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version,
-		Blobs: blobs, TempDir: spool, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
+		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
 	})
 	if err != nil {
@@ -292,6 +286,10 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	if err := bootstrap(ctx, srv.Services(), cfg, log); err != nil {
+		ln.Close()
+		return err
+	}
 	hs := server.HTTPServer(srv, log)
 	errc := make(chan error, 1)
 	go func() {
@@ -324,72 +322,32 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	return nil
 }
 
-// bootstrapAdmin creates the first administrator on an empty database. Its
-// password comes from GATEHOUSE_INITIAL_ADMIN_PASSWORD or, if unset, is
-// random and printed once.
-func bootstrapAdmin(ctx context.Context, store gatehouse.Store, cfg *serverConfig, log *slog.Logger) error {
-	n, err := store.CountUsers(ctx)
-	if err != nil {
-		return fmt.Errorf("counting users: %w", err)
-	}
-	if n > 0 {
-		return nil
-	}
+// bootstrap makes a new installation usable, through the services so the
+// audit log records it: the first administrator on an empty database (its
+// password from GATEHOUSE_INITIAL_ADMIN_PASSWORD or, if unset, random and
+// printed once), and the registration-exempt tools channel.
+func bootstrap(ctx context.Context, svc *service.Services, cfg *serverConfig, log *slog.Logger) error {
 	pw, generated := cfg.InitialAdminPassword, false
 	if pw == "" {
-		b := make([]byte, 18)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		pw, generated = base64.RawURLEncoding.EncodeToString(b), true
+		pw, generated = secret.Token()[:24], true
 	}
 	if err := gatehouse.ValidatePassword("GATEHOUSE_INITIAL_ADMIN_PASSWORD", pw); err != nil {
 		return fmt.Errorf("GATEHOUSE_INITIAL_ADMIN_PASSWORD: %s", gatehouse.ErrorMessage(err))
 	}
-	hash, err := password.Hash(pw)
+	created, err := svc.Users.EnsureInitialAdmin(ctx, cfg.InitialAdmin, pw)
 	if err != nil {
-		return err
-	}
-	now := gatehouse.SystemClock()
-	u := &gatehouse.User{Username: cfg.InitialAdmin, PasswordHash: hash, IsAdmin: true, CreatedAt: now, PasswordChangedAt: now}
-	if err := store.CreateUser(ctx, u); err != nil {
 		return fmt.Errorf("creating the initial administrator: %w", err)
 	}
-	if generated {
+	switch {
+	case created && generated:
 		// Shown once, so the operator can sign in; change it on the
 		// Account Settings page.
 		log.Warn("created the initial administrator with a random password; sign in and change it",
-			"username", u.Username, "password", pw)
-	} else {
-		log.Info("created the initial administrator", "username", u.Username)
+			"username", cfg.InitialAdmin, "password", pw)
+	case created:
+		log.Info("created the initial administrator", "username", cfg.InitialAdmin)
 	}
-	return nil
-}
-
-// bootstrapToolsChannel makes sure the registration-exempt tools channel
-// exists, public, owned by the first administrator.
-func bootstrapToolsChannel(ctx context.Context, store gatehouse.Store, name string, log *slog.Logger) error {
-	if _, err := store.ChannelByName(ctx, name); err == nil {
-		return nil
-	} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-		return fmt.Errorf("looking up the tools channel: %w", err)
-	}
-	users, err := store.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if !u.IsAdmin {
-			continue
-		}
-		ch := &gatehouse.Channel{Name: name, Visibility: gatehouse.Public, OwnerUserID: u.ID, CreatedAt: gatehouse.SystemClock()}
-		if err := store.CreateChannel(ctx, ch); err != nil && gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
-			return fmt.Errorf("creating the tools channel: %w", err)
-		}
-		log.Info("created the tools channel", "channel", name, "owner", u.Username)
-		return nil
-	}
-	return nil
+	return svc.Channels.EnsureToolsChannel(ctx, cfg.ToolsChannel)
 }
 
 // publishCLI publishes this binary in the tools channel, so clients behind
@@ -402,19 +360,4 @@ func publishCLI(ctx context.Context, srv *server.Server, log *slog.Logger) {
 	if err != nil && ctx.Err() == nil {
 		log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
 	}
-}
-
-// clearSpool removes interrupted uploads' spool files and returns how many.
-func clearSpool(dir string) int {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "upload-") && os.Remove(filepath.Join(dir, e.Name())) == nil {
-			n++
-		}
-	}
-	return n
 }

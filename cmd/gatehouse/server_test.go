@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,20 +43,5 @@ func TestPrintConfigRedactsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "db.example") {
 		t.Errorf("the database host is missing:\n%s", stdout)
-	}
-}
-
-func TestClearSpoolRemovesOnlySpoolFiles(t *testing.T) {
-	dir := t.TempDir()
-	for _, name := range []string{"upload-1", "upload-2", "keep.txt"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := clearSpool(dir); n != 2 {
-		t.Errorf("removed %d, want 2", n)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "keep.txt")); err != nil {
-		t.Errorf("a file that is not a spool file was removed: %v", err)
 	}
 }

@@ -1,0 +1,230 @@
+// Package repo serves conda channels, the hot path: every request to
+// /repo/<channel>/... passes three steps in order (architecture.md): the
+// credential (a bad one is refused, never treated as anonymous), the
+// registration gate, then authorization; then the file: repodata and
+// channeldata from the index, built once per change, and package files
+// from blob storage. Every refusal is a 403 with the JSON {reason,
+// message} body conda shows (protocols.md): a 401 would make conda print
+// the key itself.
+package repo
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/server/authn"
+	"github.com/gatehouse-dev/gatehouse/server/reply"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is what the channel endpoints need.
+type Config struct {
+	Auth     gatehouse.AuthService
+	Channels gatehouse.ChannelService
+	Gate     gatehouse.GateService
+	Index    gatehouse.IndexService
+	Blobs    gatehouse.BlobStore
+	Addrs    *authn.Addrs
+	Reply    *reply.Replier
+	Logger   *slog.Logger
+	// PublicURL is how clients reach the server, for the messages.
+	PublicURL *url.URL
+	// RepodataMaxAge is the Cache-Control max-age of repodata.
+	RepodataMaxAge time.Duration
+	// Registry receives the gate's refusal count; nil registers nothing.
+	Registry prometheus.Registerer
+}
+
+// Handler serves /repo/ and /t/.
+type Handler struct {
+	cfg          Config
+	maxAge       string
+	gateRefusals prometheus.Counter
+}
+
+// New returns the channel endpoints.
+func New(cfg Config) *Handler {
+	h := &Handler{cfg: cfg, maxAge: strconv.Itoa(int(cfg.RepodataMaxAge / time.Second))}
+	h.gateRefusals = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_registration_refusals_total", Help: "Channel requests refused because the network requires registration.",
+	})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(h.gateRefusals)
+	}
+	return h
+}
+
+// request is a parsed channel URL. A key may sit where conda puts it
+// (/repo/t/<key>/<channel>/...) or where hand-written URLs put it
+// (/t/<key>/repo/<channel>/...).
+type request struct {
+	pathKey string // from /t/<key>/, "" if none
+	channel string
+	rest    string // what follows the channel: "", "channeldata.json", "linux-64/repodata.json", ...
+}
+
+// parsePath splits a channel URL; ok is false for paths that are not
+// channel URLs at all.
+func parsePath(p string) (rr request, ok bool) {
+	switch {
+	case strings.HasPrefix(p, "/t/"):
+		key, after, found := strings.Cut(p[len("/t/"):], "/")
+		if !found || !strings.HasPrefix(after, "repo/") {
+			return rr, false
+		}
+		rr.pathKey, p = key, "/"+after
+		if rr.pathKey == "" {
+			return rr, false
+		}
+	case strings.HasPrefix(p, "/repo/t/"):
+		key, after, found := strings.Cut(p[len("/repo/t/"):], "/")
+		if !found || key == "" {
+			return rr, false
+		}
+		rr.pathKey, p = key, "/repo/"+after
+	}
+	if !strings.HasPrefix(p, "/repo/") {
+		return rr, false
+	}
+	rr.channel, rr.rest, _ = strings.Cut(p[len("/repo/"):], "/")
+	return rr, rr.channel != ""
+}
+
+// absURL returns the public URL of path.
+func (h *Handler) absURL(path string) string {
+	u := *h.cfg.PublicURL
+	u.Path = path
+	u.RawQuery = ""
+	return u.String()
+}
+
+// ServeHTTP serves every channel URL: the three steps, then the file.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.EINVALID, "Channels are read with GET; upload packages through the API."))
+		return
+	}
+	rr, ok := parsePath(r.URL.Path)
+	if !ok {
+		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "This is not a channel URL. Channels live at %s.", h.absURL("/repo/<channel>/")))
+		return
+	}
+	ctx := r.Context()
+	addr := h.cfg.Addrs.Client(r)
+
+	// 1. The credential: present and bad is refused, never anonymous.
+	var p *gatehouse.Principal
+	c, err := authn.Credential(r, rr.pathKey)
+	if err == nil && c.Present() {
+		p, err = h.cfg.Auth.Authenticate(ctx, c, addr)
+	}
+	if err != nil {
+		h.cfg.Reply.Conda(w, r, err)
+		return
+	}
+	if p != nil && !p.Scopes().Has(gatehouse.ScopeChannels) {
+		h.cfg.Reply.Conda(w, r, gatehouse.Refusal("MISSING SCOPE", "This API key does not have the Platform channels scope, which conda needs. Create a key with it in Account Settings → API Keys (%s).", h.absURL("/settings/keys")))
+		return
+	}
+
+	// 2. The registration gate.
+	if h.cfg.Gate.RequiresRegistration(addr, rr.channel, p != nil) {
+		h.gateRefusals.Inc()
+		host := h.cfg.PublicURL.Host
+		h.cfg.Reply.Conda(w, r, gatehouse.Refusal("REGISTRATION REQUIRED", "Your network requires this conda client to be registered before it can use %s. Run: gatehouse login --at %s (to install gatehouse first: conda install --name base gatehouse --channel %s --override-channels). Step-by-step instructions: %s",
+			host, host, h.absURL("/repo/"+h.cfg.Gate.ToolsChannel()), h.absURL("/register")))
+		return
+	}
+
+	// 3. Authorization.
+	ch, err := h.cfg.Channels.Readable(ctx, p, rr.channel)
+	if err != nil {
+		h.cfg.Reply.Conda(w, r, err)
+		return
+	}
+	h.cfg.Gate.SeenClient(p, r.UserAgent())
+	h.serveFile(w, r, ch, rr.rest)
+}
+
+// Formats clients probe that are not served: a fast 404 moves them on to
+// the next one (protocols.md, "Fetch order today").
+var notServed = map[string]bool{
+	"repodata_shards.msgpack.zst": true, "repodata.json.bz2": true, "current_repodata.json": true,
+	"current_repodata.json.zst": true, "current_repodata.json.bz2": true, "run_exports.json": true,
+	"run_exports.json.zst": true, "repodata_from_packages.json": true, "patch_instructions.json": true,
+}
+
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehouse.Channel, rest string) {
+	switch rest {
+	case "", "index.html":
+		http.Redirect(w, r, "/channels/"+url.PathEscape(ch.Name), http.StatusSeeOther)
+		return
+	case "channeldata.json":
+		f, err := h.cfg.Index.File(r.Context(), ch, rest, false)
+		if err != nil {
+			h.cfg.Reply.Conda(w, r, err)
+			return
+		}
+		h.setCacheHeaders(w, ch)
+		serveIndexFile(w, r, f)
+		return
+	case "notices.json":
+		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "This channel has no notices."))
+		return
+	}
+	subdir, file, ok := strings.Cut(rest, "/")
+	if !ok || !gatehouse.ValidSubdir(subdir) || file == "" || strings.Contains(file, "/") {
+		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name))
+		return
+	}
+	if notServed[file] {
+		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "This server does not serve %s; use repodata.json.", file))
+		return
+	}
+	switch file {
+	case "repodata.json", "repodata.json.zst":
+		f, err := h.cfg.Index.File(r.Context(), ch, rest, file == "repodata.json" && acceptsGzip(r))
+		if err != nil {
+			h.cfg.Reply.Conda(w, r, err)
+			return
+		}
+		h.setCacheHeaders(w, ch)
+		serveIndexFile(w, r, f)
+	default:
+		pkg, err := h.cfg.Index.Package(r.Context(), ch, subdir, file)
+		if err != nil {
+			h.cfg.Reply.Conda(w, r, err)
+			return
+		}
+		h.setCacheHeaders(w, ch)
+		h.servePackage(w, r, pkg)
+	}
+}
+
+// setCacheHeaders: public channels may be cached by anyone unless the gate
+// is on; everything else only by the client (checklist C8).
+func (h *Handler) setCacheHeaders(w http.ResponseWriter, ch *gatehouse.Channel) {
+	hd := w.Header()
+	if ch.Visibility == gatehouse.Public && (!h.cfg.Gate.Active() || h.cfg.Gate.ToolsChannel() == ch.Name) {
+		hd.Set("Cache-Control", "public, max-age="+h.maxAge)
+	} else {
+		hd.Set("Cache-Control", "private, max-age="+h.maxAge)
+	}
+	hd.Set("Vary", "Authorization, Accept-Encoding")
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,321 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/server/reply"
+)
+
+// Channel pages: the channels a user can see, creating one, and a
+// channel's index page (its conda URL, packages, and for its
+// administrators visibility and grants). The rules live in the service
+// functions the JSON API calls too; these handlers only read forms.
+
+type channelsPage struct {
+	Channels []channelRow
+	// Owners are the create form's choices: the user, then the
+	// organizations they own or administer.
+	Owners     []string
+	Form       channelForm
+	FormErr    string
+	ReplaceURL string
+}
+
+type channelRow struct {
+	*gatehouse.Channel
+	Role string
+	// Subdirs are the platforms that hold packages: one light query per
+	// channel, where a package count would read every record.
+	Subdirs []string
+}
+
+// channelForm is the create form, kept after an error.
+type channelForm struct {
+	Name, Visibility, Owner string
+}
+
+type channelPage struct {
+	Channel  *gatehouse.Channel
+	Role     gatehouse.ChannelRole
+	CanWrite bool
+	CanAdmin bool
+	// OwnerIsOrg: the channel belongs to an organization, whose owners
+	// and admins administer it and whose members read it.
+	OwnerIsOrg bool
+	Conda      condaHowTo
+	Subdirs    []subdirPackages
+	Count      int
+	// Members are the explicit grants, for the channel's administrators.
+	Members    []*gatehouse.ChannelGrant
+	Roles      []string
+	GrantUser  string
+	GrantRole  string
+	DeleteID   int64  // ?delete=ID opens that package's confirmation
+	RemoveUser string // ?remove=USER opens that grant's confirmation
+	// ConfirmVisibility opens the visibility confirmation (?visibility).
+	ConfirmVisibility bool
+	ReplaceURL        string
+}
+
+// condaHowTo is what a person types to use the channel. It never holds a
+// key: private channels show a placeholder and the commands that put the
+// person's own key in place.
+type condaHowTo struct {
+	URL        string // http(s)://host/repo/<channel>
+	KeyURL     string // the same with /t/<your-key>/, a placeholder
+	LoginAt    string // the argument of gatehouse login --at
+	Example    string // a package name for the install command
+	Gated      bool   // some networks must register first
+	RegisterAt string
+}
+
+type subdirPackages struct {
+	Subdir   string
+	Packages []packageRow
+}
+
+type packageRow struct {
+	*gatehouse.Package
+	SizeText string
+	ShortSHA string
+}
+
+var channelRoles = []string{"read", "write", "admin"}
+
+func (s *Pages) handleChannelsPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	cp := &channelsPage{Form: channelForm{Visibility: string(gatehouse.Private), Owner: c.User.Username}}
+	return s.renderChannels(w, r, c, http.StatusOK, cp, &Data{})
+}
+
+func (s *Pages) handleCreateChannelPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	f := channelForm{
+		Name:       strings.TrimSpace(r.PostFormValue("name")),
+		Visibility: r.PostFormValue("visibility"),
+		Owner:      strings.TrimSpace(r.PostFormValue("owner")),
+	}
+	var err error
+	if f.Visibility == "" {
+		// The API defaults to public; a form left without a choice must
+		// not publish anything.
+		err = gatehouse.FieldErrorf("visibility", "Choose whether the channel is public or private.")
+	}
+	var ch *gatehouse.Channel
+	if err == nil {
+		ch, err = s.cfg.Channels.CreateChannel(r.Context(), c.Principal(),
+			gatehouse.ChannelRequest{Name: f.Name, Visibility: gatehouse.Visibility(f.Visibility), Owner: f.Owner})
+	}
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
+			return err
+		}
+		cp := &channelsPage{Form: f, FormErr: gatehouse.ErrorMessage(err), ReplaceURL: "/channels"}
+		return s.renderChannels(w, r, c, reply.Status(err), cp, &Data{})
+	}
+	flash := "Channel " + ch.Name + " created. It is " + string(ch.Visibility) + "; upload packages with gatehouse upload FILE --channel " + ch.Name + "."
+	return s.renderChannel(w, r, c, ch.Name, http.StatusOK, &channelPage{}, &Data{Flash: flash})
+}
+
+func (s *Pages) renderChannels(w http.ResponseWriter, r *http.Request, c *Ctx, status int, cp *channelsPage, p *Data) error {
+	views, err := s.cfg.Channels.Channels(r.Context(), c.Principal())
+	if err != nil {
+		return err
+	}
+	cp.Channels = make([]channelRow, len(views))
+	for i, v := range views {
+		subdirs, err := s.cfg.Packages.Subdirs(r.Context(), c.Principal(), v.Channel)
+		if err != nil {
+			return err
+		}
+		cp.Channels[i] = channelRow{Channel: v.Channel, Role: v.Role.String(), Subdirs: subdirs}
+	}
+	ms, err := s.cfg.Orgs.Memberships(r.Context(), c.Principal())
+	if err != nil {
+		return err
+	}
+	cp.Owners = []string{c.User.Username}
+	for _, m := range ms {
+		if m.Role.CanManageMembers() {
+			cp.Owners = append(cp.Owners, m.OrgName)
+		}
+	}
+	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Channels", "channels", c.User, c.CSRF, cp
+	s.Render(w, r, status, "channels", p)
+	return nil
+}
+
+func (s *Pages) handleChannelPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	q := r.URL.Query()
+	cp := &channelPage{RemoveUser: q.Get("remove"), ConfirmVisibility: q.Has("visibility")}
+	if id, err := strconv.ParseInt(q.Get("delete"), 10, 64); err == nil {
+		cp.DeleteID = id
+	}
+	return s.renderChannel(w, r, c, r.PathValue("channel"), http.StatusOK, cp, &Data{})
+}
+
+func (s *Pages) handleChannelVisibilityPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	name := r.PathValue("channel")
+	vis, err := gatehouse.ParseVisibility(r.PostFormValue("visibility"))
+	var ch *gatehouse.Channel
+	if err == nil {
+		ch, err = s.cfg.Channels.SetVisibility(r.Context(), c.Principal(), name, vis)
+	}
+	if err != nil {
+		return s.channelActionFailed(w, r, c, name, &channelPage{}, err)
+	}
+	flash := "Channel " + ch.Name + " is now public: anyone who can reach this server can install from it, without a key."
+	if vis == gatehouse.Private {
+		flash = "Channel " + ch.Name + " is now private: only its members can use it, with a key that has the Platform channels scope."
+	}
+	return s.renderChannel(w, r, c, name, http.StatusOK, &channelPage{}, &Data{Flash: flash})
+}
+
+// handleGrantPage gives a user a role on the channel, by username; the
+// member rows' role selects post here too.
+func (s *Pages) handleGrantPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	name := r.PathValue("channel")
+	username := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
+	if v := r.PathValue("user"); v != "" {
+		username = v
+	}
+	cp := &channelPage{GrantUser: username, GrantRole: r.PostFormValue("role")}
+	role, err := gatehouse.ParseChannelRole(r.PostFormValue("role"))
+	if err == nil && username == "" {
+		err = gatehouse.FieldErrorf("username", "Type the username of the person to give access to.")
+	}
+	if err == nil {
+		err = s.cfg.Channels.Grant(r.Context(), c.Principal(), name, username, role)
+	}
+	if err != nil {
+		return s.channelActionFailed(w, r, c, name, cp, err)
+	}
+	return s.renderChannel(w, r, c, name, http.StatusOK, &channelPage{},
+		&Data{Flash: username + " now has " + role.String() + " access to " + name + "."})
+}
+
+func (s *Pages) handleRevokeGrantPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	name, username := r.PathValue("channel"), r.PathValue("user")
+	if err := s.cfg.Channels.RevokeGrant(r.Context(), c.Principal(), name, username); err != nil {
+		return s.channelActionFailed(w, r, c, name, &channelPage{}, err)
+	}
+	flash := username + "'s access to " + name + " was removed. Their API keys stop working for it at once, unless they have access through the owning organization."
+	if username == c.User.Username {
+		if _, _, err := s.cfg.Channels.Channel(r.Context(), c.Principal(), name, gatehouse.NoAccess); err != nil {
+			// They removed themself from a private channel: its page is
+			// no longer theirs to see.
+			return s.renderChannels(w, r, c, http.StatusOK, &channelsPage{ReplaceURL: "/channels",
+				Form: channelForm{Visibility: string(gatehouse.Private), Owner: c.User.Username}}, &Data{Flash: flash})
+		}
+	}
+	return s.renderChannel(w, r, c, name, http.StatusOK, &channelPage{}, &Data{Flash: flash})
+}
+
+func (s *Pages) handleDeletePackagePage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	name := r.PathValue("channel")
+	pkg, err := s.cfg.Packages.Delete(r.Context(), c.Principal(), name, r.PathValue("subdir"), r.PathValue("filename"))
+	if err != nil {
+		return s.channelActionFailed(w, r, c, name, &channelPage{}, err)
+	}
+	return s.renderChannel(w, r, c, name, http.StatusOK, &channelPage{},
+		&Data{Flash: pkg.Subdir + "/" + pkg.Filename + " was deleted. conda no longer sees it in " + name + "."})
+}
+
+// channelActionFailed shows the channel's page again with the error; if
+// the caller may not see the channel at all, the error page says only
+// "not found", whatever the action was.
+func (s *Pages) channelActionFailed(w http.ResponseWriter, r *http.Request, c *Ctx, name string, cp *channelPage, err error) error {
+	if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
+		return err
+	}
+	return s.renderChannel(w, r, c, name, reply.Status(err), cp, &Data{Error: gatehouse.ErrorMessage(err)})
+}
+
+// renderChannel shows a channel to those who may see it: anyone for a
+// public channel, its readers for a private one. Everyone else gets "not
+// found", as from the API.
+func (s *Pages) renderChannel(w http.ResponseWriter, r *http.Request, c *Ctx, name string, status int, cp *channelPage, p *Data) error {
+	ch, role, err := s.cfg.Channels.Channel(r.Context(), c.Principal(), name, gatehouse.NoAccess)
+	if err != nil {
+		return err
+	}
+	_, pkgs, err := s.cfg.Packages.Packages(r.Context(), c.Principal(), name, "")
+	if err != nil {
+		return err
+	}
+	cp.Channel, cp.Role, cp.Count = ch, role, len(pkgs)
+	cp.CanWrite, cp.CanAdmin = role >= gatehouse.ChannelWrite, role >= gatehouse.ChannelAdmin
+	cp.OwnerIsOrg = ch.OwnerOrgID != 0
+	cp.ReplaceURL = "/channels/" + ch.Name
+	cp.Conda = condaHowTo{
+		URL:        s.absURL("/repo/" + ch.Name),
+		KeyURL:     s.absURL("/repo/t/") + "<your-key>/" + ch.Name,
+		LoginAt:    s.loginAt(),
+		Example:    "PACKAGE",
+		Gated:      s.cfg.Gate.Active() && ch.Name != s.cfg.Gate.ToolsChannel(),
+		RegisterAt: s.absURL("/register"),
+	}
+	if len(pkgs) > 0 {
+		cp.Conda.Example = pkgs[0].Name
+	}
+	for _, pkg := range pkgs {
+		if n := len(cp.Subdirs); n == 0 || cp.Subdirs[n-1].Subdir != pkg.Subdir {
+			cp.Subdirs = append(cp.Subdirs, subdirPackages{Subdir: pkg.Subdir})
+		}
+		sd := &cp.Subdirs[len(cp.Subdirs)-1]
+		sd.Packages = append(sd.Packages, packageRow{Package: pkg, SizeText: ByteSize(pkg.Size), ShortSHA: shortSHA(pkg.SHA256)})
+	}
+	if cp.CanAdmin {
+		_, grants, err := s.cfg.Channels.Grants(r.Context(), c.Principal(), ch.Name)
+		if err != nil {
+			return err
+		}
+		cp.Members, cp.Roles = grants, channelRoles
+		if cp.GrantRole == "" {
+			cp.GrantRole = "read"
+		}
+	}
+	p.Title, p.Tab, p.User, p.CSRF, p.Content = ch.Name, "channels", c.User, c.CSRF, cp
+	s.Render(w, r, status, "channel", p)
+	return nil
+}
+
+// loginAt is what follows gatehouse login --at for this server: the host
+// where the CLI's default (https, or http for loopback) reaches it, the
+// full URL otherwise.
+func (s *Pages) loginAt() string {
+	u := s.cfg.PublicURL
+	path := strings.TrimRight(u.Path, "/")
+	host := u.Hostname()
+	loopback := host == "localhost" || host == "127.0.0.1" || host == "::1"
+	if path == "" && (u.Scheme == "https" || (u.Scheme == "http" && loopback)) {
+		return u.Host
+	}
+	return u.Scheme + "://" + u.Host + path
+}
+
+// ByteSize writes n bytes the way a person reads them: 930 B, 12.4 KiB.
+func ByteSize(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, unit := float64(n)/1024, "KiB"
+	for _, next := range []string{"MiB", "GiB", "TiB"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, next
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
+}
+
+// shortSHA is the first 12 hex digits of a SHA-256, enough to tell
+// files apart at a glance; the full one is in the title attribute.
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

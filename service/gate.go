@@ -1,0 +1,179 @@
+package service
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/gate"
+)
+
+// Gate implements gatehouse.GateService.
+type Gate struct{ *core }
+
+// gatekeeper holds the registration policy in effect. Rules come from the
+// configuration (fixed) and from the database (managed by administrators);
+// the policy is rebuilt after every change here and reloaded periodically,
+// so a rule added on another replica applies within gateReloadEvery.
+type gatekeeper struct {
+	c        *core
+	exempt   map[string]bool
+	current  atomic.Pointer[gate.Policy]
+	nonEmpty atomic.Bool
+}
+
+const gateReloadEvery = 10 * time.Second
+
+func newGatekeeper(c *core) *gatekeeper {
+	g := &gatekeeper{c: c, exempt: map[string]bool{c.cfg.ToolsChannel: true}}
+	g.set(nil)
+	return g
+}
+
+func (g *gatekeeper) set(rules []*gatehouse.NetworkRule) {
+	prefixes := append([]netip.Prefix(nil), g.c.cfg.RequireRegistration...)
+	for _, r := range rules {
+		p, err := gate.ParsePrefix(r.CIDR)
+		if err != nil {
+			// Rules are validated on the way in; a bad one in the
+			// database gates nothing rather than everything.
+			g.c.log.Error("ignoring an invalid network rule", "id", r.ID, "cidr", r.CIDR)
+			continue
+		}
+		prefixes = append(prefixes, p)
+	}
+	g.current.Store(&gate.Policy{Gated: gate.NewSet(prefixes), ExemptChannels: g.exempt})
+	g.nonEmpty.Store(len(prefixes) > 0)
+}
+
+// reload reads the rules from the database.
+func (g *gatekeeper) reload(ctx context.Context) error {
+	rules, err := g.c.store.ListNetworkRules(ctx)
+	if err != nil {
+		return err
+	}
+	g.set(rules)
+	return nil
+}
+
+// run reloads until ctx ends.
+func (g *gatekeeper) run(ctx context.Context) {
+	t := time.NewTicker(gateReloadEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.reload(ctx); err != nil && ctx.Err() == nil {
+				g.c.log.Warn("reloading network rules failed; keeping the previous ones", "err", err)
+			}
+		}
+	}
+}
+
+// RequiresRegistration is the gate's decision for one channel request.
+func (s *Gate) RequiresRegistration(addr netip.Addr, channel string, registered bool) bool {
+	return s.gate.current.Load().RequiresRegistration(addr, channel, registered)
+}
+
+// Active reports whether any network requires registration.
+func (s *Gate) Active() bool { return s.gate.nonEmpty.Load() }
+
+// ToolsChannel is the channel exempt from the gate.
+func (s *Gate) ToolsChannel() string { return s.cfg.ToolsChannel }
+
+// Rules returns the gate as configured, for administrators.
+func (s *Gate) Rules(ctx context.Context, p *gatehouse.Principal) (*gatehouse.GateRules, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	rules, err := s.store.ListNetworkRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rules == nil {
+		rules = []*gatehouse.NetworkRule{}
+	}
+	static := make([]string, len(s.cfg.RequireRegistration))
+	for i, p := range s.cfg.RequireRegistration {
+		static[i] = p.String()
+	}
+	return &gatehouse.GateRules{Rules: rules, Configured: static, Exempt: []string{s.cfg.ToolsChannel}}, nil
+}
+
+// AddRule validates and stores a rule, then applies it here at once.
+func (s *Gate) AddRule(ctx context.Context, p *gatehouse.Principal, req gatehouse.NetworkRuleRequest) (*gatehouse.NetworkRule, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	prefix, err := gate.ParsePrefix(req.CIDR)
+	if err != nil {
+		return nil, err
+	}
+	if req.Action == "" {
+		req.Action = gatehouse.RuleRequireRegistration
+	}
+	if req.Action != gatehouse.RuleRequireRegistration {
+		return nil, gatehouse.FieldErrorf("action", "The only action is %q.", gatehouse.RuleRequireRegistration)
+	}
+	if len(req.Note) > 200 {
+		return nil, gatehouse.FieldErrorf("note", "Notes are at most 200 characters.")
+	}
+	rule := &gatehouse.NetworkRule{CIDR: prefix.String(), Action: req.Action, Note: strings.TrimSpace(req.Note), CreatedAt: s.now(), CreatedBy: p.User.Username}
+	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		if err := tx.CreateNetworkRule(ctx, rule); err != nil {
+			return err
+		}
+		e := s.event(p, gatehouse.AuditNetworkRuleAdd, "network:"+rule.CIDR)
+		e.Detail = rule.Note
+		return s.audit(ctx, tx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rule, s.gate.reload(ctx)
+}
+
+// DeleteRule removes a rule and applies that here at once.
+func (s *Gate) DeleteRule(ctx context.Context, p *gatehouse.Principal, id int64) error {
+	if err := requireAdmin(p); err != nil {
+		return err
+	}
+	err := s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		if err := tx.DeleteNetworkRule(ctx, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, s.event(p, gatehouse.AuditNetworkRuleDel, "network_rule:"+strconv.FormatInt(id, 10)))
+	})
+	if err != nil {
+		return err
+	}
+	return s.gate.reload(ctx)
+}
+
+// SeenClient counts a channel request by a key-holding client.
+func (s *Gate) SeenClient(p *gatehouse.Principal, userAgent string) {
+	if p != nil && p.Key != nil {
+		s.clients.seen(p, userAgent)
+	}
+}
+
+// Clients lists the registered clients seen, most recent first.
+func (s *Gate) Clients(ctx context.Context, p *gatehouse.Principal, limit int) ([]*gatehouse.Client, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	clients, err := s.store.ListClients(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	if clients == nil {
+		clients = []*gatehouse.Client{}
+	}
+	return clients, nil
+}

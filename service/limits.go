@@ -1,0 +1,76 @@
+package service
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/ratelimit"
+)
+
+// limiters slow down repeated failures: bad keys, tokens and passwords per
+// address (checklist B7), passwords per account name whatever the address
+// (checklist E7: slowed, never locked). Successes cost nothing. Their
+// memory is bounded (checklist I5).
+type limiters struct {
+	addrs    *ratelimit.Limiter
+	accounts *ratelimit.Limiter
+	// Wrong user codes of the device login and failed token requests
+	// have budgets of their own, so mistyped codes never block signing in
+	// (checklist D4).
+	loginAddrs    *ratelimit.Limiter
+	loginAccounts *ratelimit.Limiter
+	metrics       *metrics
+}
+
+const maxLimitedSubjects = 100_000
+
+func newLimiters(cfg Config, m *metrics) *limiters {
+	mk := func(burst int, refill time.Duration) *ratelimit.Limiter {
+		return ratelimit.New(ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: maxLimitedSubjects, Clock: cfg.Clock})
+	}
+	return &limiters{
+		addrs:         mk(cfg.FailureLimit, cfg.FailureRefill),
+		accounts:      mk(cfg.AccountFailureLimit, 30*time.Second),
+		loginAddrs:    mk(cfg.FailureLimit, cfg.FailureRefill),
+		loginAccounts: mk(cfg.AccountFailureLimit, 30*time.Second),
+		metrics:       m,
+	}
+}
+
+// addrSubject is who an address's failures count against.
+func addrSubject(a netip.Addr) string { return ratelimit.AddrSubject(a, 128) }
+
+func (l *limiters) addrBlocked(a netip.Addr) error {
+	if blocked, wait := l.addrs.Blocked(addrSubject(a)); blocked {
+		l.metrics.rateLimited.Inc()
+		return rateLimited(wait, fmt.Sprintf("Too many failed attempts from this address. Wait %d seconds and try again.", seconds(wait)))
+	}
+	return nil
+}
+
+func (l *limiters) addrFailed(a netip.Addr) { l.addrs.Fail(addrSubject(a)) }
+
+func (l *limiters) accountBlocked(username string) error {
+	if blocked, wait := l.accounts.Blocked("account:" + username); blocked {
+		l.metrics.rateLimited.Inc()
+		return rateLimited(wait, "Too many failed sign-ins for this account. Wait a little and try again.")
+	}
+	return nil
+}
+
+func (l *limiters) accountFailed(username string) { l.accounts.Fail("account:" + username) }
+
+// seconds rounds a wait up to whole seconds, at least one, as
+// Retry-After counts it.
+func seconds(wait time.Duration) int {
+	return max(1, int(math.Ceil(wait.Seconds())))
+}
+
+// rateLimited is the ERATELIMITED error.
+func rateLimited(wait time.Duration, msg string) error {
+	return &gatehouse.Error{Code: gatehouse.ERATELIMITED, Reason: "TOO MANY ATTEMPTS",
+		RetryAfter: time.Duration(seconds(wait)) * time.Second, Message: msg}
+}

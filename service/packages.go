@@ -1,0 +1,161 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/secret"
+)
+
+// Packages implements gatehouse.PackageService.
+//
+// An upload has arrived in the spool with its digests (the HTTP layer
+// streams it there, checklist F1, I4). It is inspected in place (never
+// extracted), written to the blob store under a fresh key, and only then
+// is the package row committed, in one transaction with the channel's
+// revision and the audit event. A crash at any point leaves either nothing
+// visible or the whole package; a blob without a row is swept later
+// (checklist H4).
+type Packages struct{ *core }
+
+// Upload adds a spooled package to the channel; p needs write access.
+func (s *Packages) Upload(ctx context.Context, p *gatehouse.Principal, channel string, u *gatehouse.Upload, replace bool) (*gatehouse.Channel, *gatehouse.Package, error) {
+	ch, _, err := (&Channels{s.core}).Channel(ctx, p, channel, gatehouse.ChannelWrite)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkg, err := s.add(ctx, p, ch, u, replace)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ch, pkg, nil
+}
+
+// add inspects a spooled upload and publishes it in ch.
+func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel, u *gatehouse.Upload, replace bool) (*gatehouse.Package, error) {
+	info, err := conda.Inspect(u.File, u.Size, u.Filename, s.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	ix := &info.Index
+	now := s.now()
+	if err := ix.Validate(now); err != nil {
+		return nil, err
+	}
+	record, err := conda.Record(ix, u.MD5, u.SHA256, u.Size, now.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	meta, err := conda.EncodeMeta(info)
+	if err != nil {
+		return nil, err
+	}
+	pkg := &gatehouse.Package{
+		ChannelID: ch.ID, Subdir: ix.Subdir, Filename: info.Filename, Name: ix.Name, Version: ix.Version, Build: ix.Build,
+		Size: u.Size, MD5: u.MD5, SHA256: u.SHA256, Record: record, Meta: meta, Uploader: p.User.ID, CreatedAt: now,
+	}
+	// A fresh key per upload: a refused duplicate never touches the blob
+	// of the package it collides with.
+	pkg.BlobKey = fmt.Sprintf("packages/%d/%s/%s/%s", ch.ID, pkg.Subdir, u.SHA256[:16]+"-"+secret.Token()[:12], pkg.Filename)
+	if !replace {
+		if existing, err := s.store.PackageByFilename(ctx, ch.ID, pkg.Subdir, pkg.Filename); err == nil {
+			return nil, duplicate(existing, u.SHA256)
+		}
+	}
+	if _, err := u.File.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if err := s.blobs.Put(ctx, pkg.BlobKey, u.File, "application/octet-stream"); err != nil {
+		return nil, err
+	}
+	var replaced *gatehouse.Package
+	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		var err error
+		if replaced, err = tx.AddPackage(ctx, pkg, replace); err != nil {
+			return err
+		}
+		e := s.event(p, gatehouse.AuditPackageUpload, "channel:"+ch.Name+" "+pkg.Subdir+"/"+pkg.Filename)
+		e.Detail = "sha256=" + pkg.SHA256 + " replace=" + strconv.FormatBool(replaced != nil)
+		return s.audit(ctx, tx, e)
+	})
+	if err != nil {
+		s.deleteBlob(pkg.BlobKey)
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+			if existing, e2 := s.store.PackageByFilename(ctx, ch.ID, pkg.Subdir, pkg.Filename); e2 == nil {
+				return nil, duplicate(existing, u.SHA256)
+			}
+		}
+		return nil, err
+	}
+	if replaced != nil {
+		s.deleteBlob(replaced.BlobKey)
+	}
+	// The channel's revision moved: repodata is rebuilt on the next ask.
+	s.channels.forget(ch.ID)
+	return pkg, nil
+}
+
+func duplicate(existing *gatehouse.Package, sha string) error {
+	if existing.SHA256 == sha {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "%s/%s is already in this channel with the same content. Nothing to do.", existing.Subdir, existing.Filename)
+	}
+	return gatehouse.Errorf(gatehouse.ECONFLICT, "%s/%s is already in this channel with different content. Upload with replace=true to overwrite it.", existing.Subdir, existing.Filename)
+}
+
+// deleteBlob removes a blob no row references any more; a failure leaves
+// it to the orphan sweeper.
+func (s *Packages) deleteBlob(key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.blobs.Delete(ctx, key); err != nil {
+		s.log.Warn("deleting a blob failed", "blob", key, "err", err)
+	}
+}
+
+// Packages lists the channel's packages in subdir ("" for all), for those
+// who can see the channel.
+func (s *Packages) Packages(ctx context.Context, p *gatehouse.Principal, channel, subdir string) (*gatehouse.Channel, []*gatehouse.Package, error) {
+	ch, _, err := (&Channels{s.core}).Channel(ctx, p, channel, gatehouse.NoAccess)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkgs, err := s.store.ListPackages(ctx, ch.ID, subdir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ch, pkgs, nil
+}
+
+// Delete removes a package from the channel; writers may. The row goes
+// first, so repodata never lists a missing file (checklist G4); then the
+// file.
+func (s *Packages) Delete(ctx context.Context, p *gatehouse.Principal, channel, subdir, filename string) (*gatehouse.Package, error) {
+	ch, _, err := (&Channels{s.core}).Channel(ctx, p, channel, gatehouse.ChannelWrite)
+	if err != nil {
+		return nil, err
+	}
+	var pkg *gatehouse.Package
+	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		var err error
+		if pkg, err = tx.DeletePackage(ctx, ch.ID, subdir, filename); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, s.event(p, gatehouse.AuditPackageDelete, "channel:"+ch.Name+" "+pkg.Subdir+"/"+pkg.Filename))
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.channels.forget(ch.ID)
+	s.deleteBlob(pkg.BlobKey)
+	return pkg, nil
+}
+
+// Subdirs returns the subdirs of ch that hold packages.
+func (s *Packages) Subdirs(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel) ([]string, error) {
+	return s.store.ChannelSubdirs(ctx, ch.ID)
+}

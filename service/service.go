@@ -1,0 +1,242 @@
+// Package service implements the root package's service interfaces over a
+// gatehouse.Store and a gatehouse.BlobStore. It owns the rules (who may do
+// what), writes each change's audit event in the change's own transaction,
+// keeps the caches of the hot path (keys, channels, roles) and evicts them
+// when something changes, here or on another replica. Its background jobs
+// (last-used writes, the client recorder, rule reloads, orphan sweeps, the
+// change feed) have one owner: Start begins them, Close ends them.
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/spool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is what the services need. Zero optional fields get defaults.
+type Config struct {
+	Store  gatehouse.Store
+	Blobs  gatehouse.BlobStore
+	Clock  gatehouse.Clock
+	Logger *slog.Logger
+	// PublicURL is how clients reach the server, for the links in
+	// messages; required.
+	PublicURL *url.URL
+	// Registry receives the services' metrics; nil registers nothing.
+	Registry prometheus.Registerer
+
+	// KeyCacheTTL bounds how long a verified key, a channel or a role is
+	// trusted without a database lookup; without a change feed, a change
+	// on another replica takes effect within it.
+	KeyCacheTTL time.Duration
+	// FailureLimit failed credentials from one address in a burst, then
+	// one more per FailureRefill (checklist B7); AccountFailureLimit per
+	// account name, refilled every 30 s (checklist E7).
+	FailureLimit        int
+	FailureRefill       time.Duration
+	AccountFailureLimit int
+
+	// Spool is where uploads wait while they are checked; the sweeper
+	// removes what crashes left there.
+	Spool spool.Dir
+	// MaxUploadSize bounds a package (default 2 GiB).
+	MaxUploadSize int64
+	// Limits bound what reading a package may cost.
+	Limits conda.Limits
+	// ToolsChannel is exempt from the registration gate.
+	ToolsChannel string
+	// RequireRegistration are networks gated by configuration.
+	RequireRegistration []netip.Prefix
+}
+
+// Services are the implementations, one per interface of the root package.
+type Services struct {
+	Auth     *Auth
+	Keys     *Keys
+	Users    *Users
+	Orgs     *Orgs
+	Channels *Channels
+	Packages *Packages
+	Gate     *Gate
+	Audit    *Audit
+	Login    *Login
+
+	core    *core
+	started bool
+	stop    context.CancelFunc
+	bg      sync.WaitGroup
+}
+
+var (
+	_ gatehouse.AuthService    = (*Auth)(nil)
+	_ gatehouse.KeyService     = (*Keys)(nil)
+	_ gatehouse.UserService    = (*Users)(nil)
+	_ gatehouse.OrgService     = (*Orgs)(nil)
+	_ gatehouse.ChannelService = (*Channels)(nil)
+	_ gatehouse.PackageService = (*Packages)(nil)
+	_ gatehouse.GateService    = (*Gate)(nil)
+	_ gatehouse.AuditService   = (*Audit)(nil)
+	_ gatehouse.LoginService   = (*Login)(nil)
+)
+
+// core is what every service shares.
+type core struct {
+	cfg     Config
+	store   gatehouse.Store
+	blobs   gatehouse.BlobStore
+	now     gatehouse.Clock
+	log     *slog.Logger
+	metrics *metrics
+
+	keys     *keyCache
+	channels *channelCache
+	gate     *gatekeeper
+	clients  *clientRecorder
+	limits   *limiters
+	// lastLoginSweep is when expired login grants and tokens were last
+	// deleted, in UnixNano of the clock.
+	lastLoginSweep atomic.Int64
+}
+
+// New checks cfg and builds the services. It starts no goroutine: Start
+// does, so an error here leaves nothing running.
+func New(cfg Config) (*Services, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("service: Config.Store is required")
+	}
+	if cfg.Blobs == nil {
+		return nil, errors.New("service: Config.Blobs is required")
+	}
+	if cfg.PublicURL == nil {
+		return nil, errors.New("service: Config.PublicURL is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = gatehouse.SystemClock
+	}
+	if cfg.KeyCacheTTL == 0 {
+		cfg.KeyCacheTTL = 5 * time.Second
+	}
+	if cfg.FailureLimit == 0 {
+		cfg.FailureLimit = 30
+	}
+	if cfg.FailureRefill == 0 {
+		cfg.FailureRefill = time.Second
+	}
+	if cfg.AccountFailureLimit == 0 {
+		cfg.AccountFailureLimit = 10
+	}
+	if cfg.MaxUploadSize == 0 {
+		cfg.MaxUploadSize = 2 << 30
+	}
+	if cfg.Limits == (conda.Limits{}) {
+		cfg.Limits = conda.DefaultLimits()
+	}
+	if cfg.ToolsChannel == "" {
+		cfg.ToolsChannel = "gatehouse-tools"
+	}
+	c := &core{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, now: cfg.Clock, log: cfg.Logger}
+	c.metrics = newMetrics(cfg.Registry)
+	c.limits = newLimiters(cfg, c.metrics)
+	c.keys = newKeyCache(c)
+	c.channels = newChannelCache(c)
+	c.gate = newGatekeeper(c)
+	if err := c.gate.reload(context.Background()); err != nil {
+		return nil, err
+	}
+	c.clients = newClientRecorder(c)
+	return &Services{
+		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
+		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: &Login{c},
+		core: c,
+	}, nil
+}
+
+// Start begins the background jobs: last-used writes, the client
+// recorder, network-rule reloads, the orphan and expiry sweeps, and the
+// change feed of other replicas. Close ends them.
+func (s *Services) Start() {
+	if s.started {
+		return
+	}
+	s.started = true
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	c := s.core
+	s.run(func() { c.keys.touchLoop(ctx) })
+	s.run(func() { c.clients.loop(ctx) })
+	s.run(func() { c.gate.run(ctx) })
+	s.run(func() { c.sweepLoop(ctx) })
+	s.run(func() { c.followChanges(ctx) })
+}
+
+func (s *Services) run(job func()) {
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); job() }()
+}
+
+// Close ends the background jobs, writing what they still held (last-used
+// times, client counts). It is safe to call twice, or without Start.
+func (s *Services) Close() error {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.bg.Wait()
+	return nil
+}
+
+// event starts an audit event for p's action.
+func (c *core) event(p *gatehouse.Principal, action, target string) *gatehouse.AuditEvent {
+	e := &gatehouse.AuditEvent{Action: action, Target: target, Success: true}
+	if p != nil {
+		if p.User != nil {
+			e.ActorID, e.Actor = p.User.ID, p.User.Username
+		}
+		if p.Addr.IsValid() {
+			e.IP = p.Addr.String()
+		}
+		if p.Method == gatehouse.AuthSystem && e.Actor == "" {
+			e.Actor = systemActor
+		}
+	}
+	return e
+}
+
+// systemActor names the server in the audit log when it acts for itself.
+const systemActor = "gatehouse"
+
+// audit appends e, timed now, in tx: the change it records and the record
+// commit together or not at all.
+func (c *core) audit(ctx context.Context, tx gatehouse.Store, e *gatehouse.AuditEvent) error {
+	e.Time = c.now()
+	return tx.AppendAudit(ctx, e)
+}
+
+// record appends e on its own, for events that are not part of a change
+// (a failed sign-in); a failure is logged, never the caller's problem.
+func (c *core) record(ctx context.Context, e *gatehouse.AuditEvent) {
+	e.Time = c.now()
+	if err := c.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		c.log.Error("audit write failed", "action", e.Action, "err", err)
+	}
+}
+
+// absURL returns the public URL of path.
+func (c *core) absURL(path string) string {
+	u := *c.cfg.PublicURL
+	u.Path = path
+	u.RawQuery = ""
+	return u.String()
+}

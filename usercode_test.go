@@ -1,0 +1,95 @@
+package gatehouse
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var userCodeShape = regexp.MustCompile(`^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$`)
+
+func TestNormalizeUserCode(t *testing.T) {
+	cases := []struct {
+		typed, want string
+	}{
+		{"BCDF-GHJK", "BCDF-GHJK"},
+		{"bcdfghjk", "BCDF-GHJK"},
+		{" bcdf ghjk\t", "BCDF-GHJK"},
+		{"BC-DF-GH-JK", "BCDF-GHJK"},
+		{"bcdf–ghjk", "BCDF-GHJK"}, // an en dash, as some terminals paste
+		{"BCDF-GHJ", ""},           // too short
+		{"BCDF-GHJKL", ""},         // too long
+		{"BCDF-GHJA", ""},          // a vowel is never in a code
+		{"BCDF-GHJ1", ""},
+		{"BCDF_GHJK", ""},
+		{"ＢCDF-GHJK", ""}, // a full-width letter
+		{strings.Repeat(" ", 100) + "BCDFGHJK", ""},
+		{"", ""},
+	}
+	for _, c := range cases {
+		got, ok := NormalizeUserCode(c.typed)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("NormalizeUserCode(%q) = %q, %v; want %q", c.typed, got, ok, c.want)
+		}
+	}
+}
+
+func TestNewUserCodesAreWellFormedAndVaried(t *testing.T) {
+	seen := map[string]bool{}
+	letters := map[rune]int{}
+	for range 2000 {
+		c := NewUserCode()
+		if !userCodeShape.MatchString(c) {
+			t.Fatalf("NewUserCode() = %q", c)
+		}
+		seen[c] = true
+		for _, r := range strings.ReplaceAll(c, "-", "") {
+			letters[r]++
+		}
+	}
+	if len(seen) < 1999 {
+		t.Errorf("%d distinct codes of 2000", len(seen))
+	}
+	// 16000 letters over 20: each about 800; a letter under 600 or over
+	// 1000 means a skewed draw (p < 1e-12 for a fair one).
+	for _, r := range UserCodeAlphabet {
+		if n := letters[r]; n < 600 || n > 1000 {
+			t.Errorf("letter %c drawn %d times of 16000", r, n)
+		}
+	}
+}
+
+// FuzzNormalizeUserCode: whatever a person types, the answer is a code of
+// the stored form or nothing, and normalizing is idempotent.
+func FuzzNormalizeUserCode(f *testing.F) {
+	for _, s := range []string{"BCDF-GHJK", "bcdf ghjk", "BC–DF GH-JK", "BCDF-GHJA", "", "ＢCDF-GHJK", "\xff\xfe", strings.Repeat("B", 64)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, typed string) {
+		code, ok := NormalizeUserCode(typed)
+		if !ok {
+			if code != "" {
+				t.Fatalf("not ok but code %q", code)
+			}
+			return
+		}
+		if !userCodeShape.MatchString(code) {
+			t.Fatalf("NormalizeUserCode(%q) = %q, not a code", typed, code)
+		}
+		if again, ok := NormalizeUserCode(code); !ok || again != code {
+			t.Fatalf("not idempotent: %q → %q → %q", typed, code, again)
+		}
+		if lower, ok := NormalizeUserCode(strings.ToLower(strings.ReplaceAll(code, "-", " "))); !ok || lower != code {
+			t.Fatalf("case and separators matter: %q vs %q", code, lower)
+		}
+	})
+}
+
+func BenchmarkNormalizeUserCode(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := NormalizeUserCode(" bcdf ghjk "); !ok {
+			b.Fatal("not a code")
+		}
+	}
+}
