@@ -40,7 +40,8 @@ type Options struct {
 const stripes = 1024
 
 // Cache is a bounded, expiring map from K to V, safe for concurrent use.
-// Get never blocks and, for small K and V, never allocates.
+// Get never blocks and, for small K and V, never allocates. Make one with
+// New; the zero Cache is not usable.
 type Cache[K comparable, V any] struct {
 	c    *otter.Cache[K, V]
 	seed maphash.Seed

@@ -190,6 +190,16 @@ func TestSetIfAbsent(t *testing.T) {
 			t.Fatalf("%d callers stored, want 1", winners)
 		}
 	})
+	t.Run("an expired value counts as absent", func(t *testing.T) {
+		clk := newFakeClock()
+		c := New[string, *int](Options{MaxEntries: 10, TTL: time.Second, Clock: clk.Now})
+		c.Set("k", new(int))
+		clk.Advance(time.Second)
+		fresh := new(int)
+		if v, stored := c.SetIfAbsent("k", fresh); !stored || v != fresh {
+			t.Fatalf("SetIfAbsent = %p, %v; want the new value, true", v, stored)
+		}
+	})
 }
 
 func TestNewPanicsWithoutABound(t *testing.T) {
