@@ -18,6 +18,7 @@
 package ratelimit
 
 import (
+	"math"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/cache"
@@ -46,11 +47,15 @@ type Limiter struct {
 	buckets *cache.Cache[string, *bucket]
 }
 
-// New returns a Limiter. It panics if Burst or Refill is not positive:
-// those are programming errors, and configuration is validated before.
+// New returns a Limiter. It panics if Burst or Refill is not positive, or
+// their product overflows: those are programming errors, as configuration
+// is validated before.
 func New(o Options) *Limiter {
 	if o.Burst < 1 || o.Refill <= 0 {
 		panic("ratelimit: Options.Burst and Options.Refill must be positive")
+	}
+	if int64(o.Burst) > math.MaxInt64/int64(o.Refill) {
+		panic("ratelimit: Options.Burst × Options.Refill overflows a time.Duration")
 	}
 	if o.MaxSubjects <= 0 {
 		o.MaxSubjects = 100_000
