@@ -2,6 +2,7 @@ package blobstore_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/blobstore/miniotest"
 )
 
-func open(t *testing.T, url string) *blobstore.Store {
+func open(t *testing.T, url string) gatehouse.BlobStore {
 	t.Helper()
 	s, err := blobstore.Open(t.Context(), url)
 	if err != nil {
@@ -39,24 +40,24 @@ func wantCode(t *testing.T, what string, err error, code string) {
 
 func TestFile(t *testing.T) {
 	t.Run("file URL", func(t *testing.T) {
-		blobtest.Run(t, func(t *testing.T) *blobstore.Store { return open(t, "file://"+t.TempDir()) })
+		blobtest.Run(t, func(t *testing.T) gatehouse.BlobStore { return open(t, "file://"+t.TempDir()) })
 	})
 	t.Run("plain absolute path of a directory not yet made", func(t *testing.T) {
-		blobtest.Run(t, func(t *testing.T) *blobstore.Store { return open(t, filepath.Join(t.TempDir(), "a", "b")) })
+		blobtest.Run(t, func(t *testing.T) gatehouse.BlobStore { return open(t, filepath.Join(t.TempDir(), "a", "b")) })
 	})
 	t.Run("temporary files beside the objects", func(t *testing.T) {
-		blobtest.Run(t, func(t *testing.T) *blobstore.Store { return open(t, "file://"+t.TempDir()+"?no_tmp_dir=true") })
+		blobtest.Run(t, func(t *testing.T) gatehouse.BlobStore { return open(t, "file://"+t.TempDir()+"?no_tmp_dir=true") })
 	})
 }
 
 func TestMem(t *testing.T) {
-	blobtest.Run(t, func(t *testing.T) *blobstore.Store { return open(t, "mem://") })
+	blobtest.Run(t, func(t *testing.T) gatehouse.BlobStore { return open(t, "mem://") })
 }
 
 func TestMinIO(t *testing.T) {
 	m := miniotest.Start(t)
 	m.UseCredentials(t)
-	blobtest.Run(t, func(t *testing.T) *blobstore.Store { return open(t, m.NewBucket(t)) })
+	blobtest.Run(t, func(t *testing.T) gatehouse.BlobStore { return open(t, m.NewBucket(t)) })
 
 	// checklist H2: a missing bucket is an outage, not a missing file.
 	t.Run("a missing bucket makes the store unavailable, not empty", func(t *testing.T) {
@@ -125,7 +126,7 @@ func TestS3ServerErrors(t *testing.T) {
 	}
 }
 
-func checkUnavailable(t *testing.T, s *blobstore.Store) {
+func checkUnavailable(t *testing.T, s gatehouse.BlobStore) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -297,8 +298,8 @@ func TestOpen(t *testing.T) {
 	}
 	t.Run("a working s3 URL opens without contacting the service", func(t *testing.T) {
 		s := open(t, "s3://b?endpoint=http://127.0.0.1:1&region=us-east-1&use_path_style=true&request_checksum_calculation=when_required&max_attempts=1&timeout=1s")
-		if s.String() != "s3://b" {
-			t.Errorf("String() = %q", s.String())
+		if got := fmt.Sprint(s); got != "s3://b" {
+			t.Errorf("String() = %q", got)
 		}
 	})
 }

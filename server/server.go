@@ -55,7 +55,7 @@ type Config struct {
 	Version string
 
 	// Blobs keeps package files; nil keeps them in memory (for tests).
-	Blobs *blobstore.Store
+	Blobs gatehouse.BlobStore
 	// TempDir is where uploads are spooled before they are verified.
 	TempDir string
 	// MaxUploadSize bounds one package file (default 2 GiB).

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/blobstore"
 )
 
 // The tests of atomicity: a put that fails or is abandoned leaves nothing,
@@ -35,7 +34,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 }
 
 // checklist H3, F14: a truncated upload leaves no object behind.
-func testFailedPut(t *testing.T, s *blobstore.Store) {
+func testFailedPut(t *testing.T, s gatehouse.BlobStore) {
 	for _, n := range []int64{0, 100, 1 << 20, 9 << 20} { // 9 MiB crosses S3's multipart threshold
 		t.Run(fmt.Sprintf("after %d bytes", n), func(t *testing.T) {
 			key := fmt.Sprintf("fail/%d.conda", n)
@@ -72,7 +71,7 @@ func (r *cancelingReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func testCanceledPut(t *testing.T, s *blobstore.Store) {
+func testCanceledPut(t *testing.T, s gatehouse.BlobStore) {
 	c, cancel := context.WithCancel(ctx(t))
 	defer cancel()
 	err := s.Put(c, "cancel/x", io.LimitReader(&cancelingReader{n: 1 << 20, cancel: cancel}, 4<<20), "")
@@ -83,7 +82,7 @@ func testCanceledPut(t *testing.T, s *blobstore.Store) {
 	wantCode(t, "Attributes after a canceled Put", err, gatehouse.ENOTFOUND)
 }
 
-func testFailedOverwrite(t *testing.T, s *blobstore.Store) {
+func testFailedOverwrite(t *testing.T, s gatehouse.BlobStore) {
 	put(t, s, "keep", []byte("the good version"))
 	err := s.Put(ctx(t), "keep", &failingReader{n: 3, err: io.ErrUnexpectedEOF}, "")
 	if err == nil {
@@ -96,7 +95,7 @@ func testFailedOverwrite(t *testing.T, s *blobstore.Store) {
 
 // testAtomicOverwrite overwrites one key with two versions of different
 // lengths and contents while readers check each read is one whole version.
-func testAtomicOverwrite(t *testing.T, s *blobstore.Store) {
+func testAtomicOverwrite(t *testing.T, s gatehouse.BlobStore) {
 	versions := [][]byte{bytes.Repeat([]byte("A"), 300<<10), bytes.Repeat([]byte("B"), 200<<10)}
 	put(t, s, "atomic", versions[0])
 	c, stop := context.WithCancel(ctx(t))

@@ -18,15 +18,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/blobstore"
 )
 
 // Run runs the suite. open must return an empty store, cleaned up by t;
 // it is called once per subtest.
-func Run(t *testing.T, open func(t *testing.T) *blobstore.Store) {
+func Run(t *testing.T, open func(t *testing.T) gatehouse.BlobStore) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, *blobstore.Store)
+		fn   func(*testing.T, gatehouse.BlobStore)
 	}{
 		{"a stored object reads back whole", testRoundTrip},
 		{"an empty object reads back empty", testEmpty},
@@ -60,14 +59,14 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func put(t *testing.T, s *blobstore.Store, key string, data []byte) {
+func put(t *testing.T, s gatehouse.BlobStore, key string, data []byte) {
 	t.Helper()
 	if err := s.Put(ctx(t), key, bytes.NewReader(data), "application/octet-stream"); err != nil {
 		t.Fatalf("Put(%q): %v", key, err)
 	}
 }
 
-func get(t *testing.T, s *blobstore.Store, key string, offset, length int64) ([]byte, *blobstore.Reader) {
+func get(t *testing.T, s gatehouse.BlobStore, key string, offset, length int64) ([]byte, gatehouse.BlobReader) {
 	t.Helper()
 	r, err := s.NewRangeReader(ctx(t), key, offset, length)
 	if err != nil {
@@ -88,7 +87,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 	}
 }
 
-func keys(t *testing.T, s *blobstore.Store, prefix string) []string {
+func keys(t *testing.T, s gatehouse.BlobStore, prefix string) []string {
 	t.Helper()
 	var out []string
 	err := s.List(ctx(t), prefix, func(key string, _ int64, _ time.Time) error {
@@ -101,7 +100,7 @@ func keys(t *testing.T, s *blobstore.Store, prefix string) []string {
 	return out
 }
 
-func testRoundTrip(t *testing.T, s *blobstore.Store) {
+func testRoundTrip(t *testing.T, s gatehouse.BlobStore) {
 	data := []byte("this is a package file\n")
 	before := time.Now().Add(-time.Minute)
 	put(t, s, "linux-64/numpy-2.0.0-py312_0.conda", data)
@@ -127,7 +126,7 @@ func testRoundTrip(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testEmpty(t *testing.T, s *blobstore.Store) {
+func testEmpty(t *testing.T, s gatehouse.BlobStore) {
 	put(t, s, "empty", nil)
 	got, r := get(t, s, "empty", 0, -1)
 	if len(got) != 0 || r.Size() != 0 {
@@ -138,7 +137,7 @@ func testEmpty(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testRanges(t *testing.T, s *blobstore.Store) {
+func testRanges(t *testing.T, s gatehouse.BlobStore) {
 	data := []byte("0123456789")
 	put(t, s, "r", data)
 	good := []struct {
@@ -184,7 +183,7 @@ func testRanges(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testOverwrite(t *testing.T, s *blobstore.Store) {
+func testOverwrite(t *testing.T, s gatehouse.BlobStore) {
 	put(t, s, "k", []byte("first version, longer"))
 	put(t, s, "k", []byte("second"))
 	got, r := get(t, s, "k", 0, -1)
@@ -196,7 +195,7 @@ func testOverwrite(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testDelete(t *testing.T, s *blobstore.Store) {
+func testDelete(t *testing.T, s gatehouse.BlobStore) {
 	put(t, s, "d/x", []byte("x"))
 	if err := s.Delete(ctx(t), "d/x"); err != nil {
 		t.Fatalf("Delete: %v", err)
@@ -214,7 +213,7 @@ func testDelete(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testList(t *testing.T, s *blobstore.Store) {
+func testList(t *testing.T, s gatehouse.BlobStore) {
 	// "ch/a-b" sorts before "ch/a/1" ('-' < '/') though a directory walk
 	// visits the directory "a" first.
 	sizes := map[string]int{"ch/a/1": 1, "ch/a/2": 22, "ch/b/1": 3, "ch/ab": 4, "ch/a-b": 6, "ch/a.c/d": 7, "other": 5}
@@ -258,7 +257,7 @@ func testList(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testListCallback(t *testing.T, s *blobstore.Store) {
+func testListCallback(t *testing.T, s gatehouse.BlobStore) {
 	for i := range 5 {
 		put(t, s, fmt.Sprintf("gc/%d", i), []byte("x"))
 	}
@@ -286,7 +285,7 @@ func testListCallback(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testListMany(t *testing.T, s *blobstore.Store) {
+func testListMany(t *testing.T, s gatehouse.BlobStore) {
 	// "pg/k007-y" sorts before "pg/k007/x1" and "pg/k007/x2", against the
 	// order a directory walk visits them, across more than one
 	// 1000-object page.
@@ -323,7 +322,7 @@ func testListMany(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testNotFound(t *testing.T, s *blobstore.Store) {
+func testNotFound(t *testing.T, s gatehouse.BlobStore) {
 	const key = "linux-64/secret-name-1.0-0.conda"
 	_, err := s.NewRangeReader(ctx(t), key, 0, -1)
 	wantCode(t, "NewRangeReader of a missing key", err, gatehouse.ENOTFOUND)
@@ -336,7 +335,7 @@ func testNotFound(t *testing.T, s *blobstore.Store) {
 	wantCode(t, "ranged read of a missing key", err, gatehouse.ENOTFOUND)
 }
 
-func testInvalidKeys(t *testing.T, s *blobstore.Store) {
+func testInvalidKeys(t *testing.T, s gatehouse.BlobStore) {
 	bad := []struct{ name, key string }{
 		{"empty", ""},
 		{"dot-dot", ".."},
@@ -382,7 +381,7 @@ func longKey(n int) string {
 	return k + strings.Repeat("k", n-len(k)-len(".conda")) + ".conda"
 }
 
-func testUnusualKeys(t *testing.T, s *blobstore.Store) {
+func testUnusualKeys(t *testing.T, s gatehouse.BlobStore) {
 	keys0 := []string{
 		"pkgs/naïve-1.0-0.conda",
 		"with space/a b.tar.bz2",
@@ -404,7 +403,7 @@ func testUnusualKeys(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testConcurrentPuts(t *testing.T, s *blobstore.Store) {
+func testConcurrentPuts(t *testing.T, s gatehouse.BlobStore) {
 	const n = 16
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -450,7 +449,7 @@ func (r *streamReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func testLarge(t *testing.T, s *blobstore.Store) {
+func testLarge(t *testing.T, s gatehouse.BlobStore) {
 	const size = 8 << 20
 	sum := sha256.New()
 	src := &streamReader{rng: rand.NewChaCha8([32]byte{7}), left: size, h: sum}
@@ -483,7 +482,7 @@ func testLarge(t *testing.T, s *blobstore.Store) {
 	}
 }
 
-func testPing(t *testing.T, s *blobstore.Store) {
+func testPing(t *testing.T, s gatehouse.BlobStore) {
 	if err := s.Ping(ctx(t)); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
