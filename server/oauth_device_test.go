@@ -12,7 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/secret"
-	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/login"
 	"golang.org/x/oauth2"
 )
 
@@ -106,7 +106,7 @@ func TestOAuthDeviceFlowEndsInAWorkingKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DeviceAccessToken: %v", err)
 	}
-	if !strings.HasPrefix(tok.AccessToken, service.AccessTokenPrefix) || tok.Extra("scope") != "channels" {
+	if !strings.HasPrefix(tok.AccessToken, login.AccessTokenPrefix) || tok.Extra("scope") != "channels" {
 		t.Errorf("token %q… scope %v", tok.AccessToken[:4], tok.Extra("scope"))
 	}
 	r := e.apiCall(http.MethodPost, "/api/auth/api-keys", "Bearer "+tok.AccessToken, `{"tags": ["gatehouse/test"]}`, nil)

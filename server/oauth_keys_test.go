@@ -8,7 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/secret"
-	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/login"
 	"golang.org/x/oauth2"
 )
 
@@ -103,7 +103,7 @@ func TestCLIKeyRefusals(t *testing.T) {
 		{"an unknown field", "Bearer " + both, `{"scope": ["user"]}`, http.StatusBadRequest, ""},
 		{"no credential", "", `{}`, http.StatusUnauthorized, ""},
 		{"a token of the wrong shape", "Bearer gat-short", `{}`, http.StatusUnauthorized, ""},
-		{"a token nobody issued", "Bearer " + service.AccessTokenPrefix + secret.Token(), `{}`, http.StatusUnauthorized, ""},
+		{"a token nobody issued", "Bearer " + login.AccessTokenPrefix + secret.Token(), `{}`, http.StatusUnauthorized, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name+" is refused and creates nothing", func(t *testing.T) {
@@ -232,6 +232,6 @@ func TestLoginTokensAreStoredHashed(t *testing.T) { // checklist A4
 	tok := e.login(t, "alice", "", "cli-buildhost")
 	key := jsonOf(t, e.cliKey(t, "Bearer "+tok, `{}`, ""))["api_key"].(string)
 	dump := e.dump()
-	assertNoSecret(t, "the database", dump, strings.TrimPrefix(tok, service.AccessTokenPrefix))
+	assertNoSecret(t, "the database", dump, strings.TrimPrefix(tok, login.AccessTokenPrefix))
 	assertNoSecret(t, "the database", dump, key)
 }

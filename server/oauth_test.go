@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/secret"
-	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/login"
 	"golang.org/x/oauth2"
 )
 
@@ -104,7 +104,7 @@ func TestOAuthCodeFlowWithPKCEEndsInAWorkingKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	if !strings.HasPrefix(tok.AccessToken, service.AccessTokenPrefix) || tok.TokenType != "Bearer" || tok.ExpiresIn != 600 {
+	if !strings.HasPrefix(tok.AccessToken, login.AccessTokenPrefix) || tok.TokenType != "Bearer" || tok.ExpiresIn != 600 {
 		t.Errorf("token %q type %q expires_in %d; want gat-..., Bearer, 600", tok.AccessToken[:4], tok.TokenType, tok.ExpiresIn)
 	}
 	if got := tok.Extra("scope"); got != "user channels" {

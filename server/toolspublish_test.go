@@ -21,7 +21,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
-	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -35,7 +35,7 @@ type toolsFixture struct {
 
 func newToolsFixture(t *testing.T) *toolsFixture {
 	t.Helper()
-	subdir, installPath, ok := service.CLITarget(runtime.GOOS, runtime.GOARCH)
+	subdir, installPath, ok := toolschannel.CLITarget(runtime.GOOS, runtime.GOARCH)
 	if !ok {
 		t.Skipf("no conda subdir for %s/%s", runtime.GOOS, runtime.GOARCH)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/service/login"
 )
 
 // Auth implements gatehouse.AuthService.
@@ -23,7 +24,7 @@ func (a *Auth) Authenticate(ctx context.Context, c gatehouse.Credential, addr ne
 		err error
 	)
 	switch {
-	case strings.HasPrefix(c.Key, AccessTokenPrefix):
+	case strings.HasPrefix(c.Key, login.AccessTokenPrefix):
 		// A login token (CLI login): never an API key.
 		p, err = a.accessToken(ctx, c.Key, addr)
 	case c.Key != "":

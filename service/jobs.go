@@ -69,7 +69,7 @@ func (c *core) sweepLoop(ctx context.Context) {
 		} else if n > 0 {
 			c.log.Info("swept orphaned package files", "count", n)
 		}
-		if _, err := c.sweepLogins(ctx); err != nil && ctx.Err() == nil {
+		if _, err := c.login.Sweep(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("sweeping expired login codes failed", "err", err)
 		}
 		select {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
+	"github.com/gatehouse-dev/gatehouse/service/login"
 )
 
 // Keys implements gatehouse.KeyService.
@@ -103,7 +104,7 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 	case name != "":
 	case req.Hostname != "":
 		name = "cli-" + req.Hostname
-	case p.Method == gatehouse.AuthOAuth && p.Key != nil && p.Key.Name != "" && p.Key.Name != oauthStandInName:
+	case p.Method == gatehouse.AuthOAuth && p.Key != nil && p.Key.Name != "" && p.Key.Name != login.StandInName:
 		name = p.Key.Name
 	default:
 		name = "cli"

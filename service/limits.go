@@ -17,12 +17,7 @@ import (
 type limiters struct {
 	addrs    *ratelimit.Limiter
 	accounts *ratelimit.Limiter
-	// Wrong user codes of the device login and failed token requests
-	// have budgets of their own, so mistyped codes never block signing in
-	// (checklist D4).
-	loginAddrs    *ratelimit.Limiter
-	loginAccounts *ratelimit.Limiter
-	metrics       *metrics
+	metrics  *metrics
 }
 
 const maxLimitedSubjects = 100_000
@@ -32,11 +27,9 @@ func newLimiters(cfg Config, m *metrics) *limiters {
 		return ratelimit.New(ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: maxLimitedSubjects, Clock: cfg.Clock})
 	}
 	return &limiters{
-		addrs:         mk(cfg.FailureLimit, cfg.FailureRefill),
-		accounts:      mk(cfg.AccountFailureLimit, 30*time.Second),
-		loginAddrs:    mk(cfg.FailureLimit, cfg.FailureRefill),
-		loginAccounts: mk(cfg.AccountFailureLimit, 30*time.Second),
-		metrics:       m,
+		addrs:    mk(cfg.FailureLimit, cfg.FailureRefill),
+		accounts: mk(cfg.AccountFailureLimit, 30*time.Second),
+		metrics:  m,
 	}
 }
 

@@ -14,11 +14,12 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/service/login"
+	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -69,10 +70,11 @@ type Services struct {
 	Packages *Packages
 	Gate     *Gate
 	Audit    *Audit
-	Login    *Login
+	Login    *login.Service
 
 	core    *core
 	started bool
+	ctx     context.Context // ends at Close
 	stop    context.CancelFunc
 	bg      sync.WaitGroup
 }
@@ -86,7 +88,6 @@ var (
 	_ gatehouse.PackageService = (*Packages)(nil)
 	_ gatehouse.GateService    = (*Gate)(nil)
 	_ gatehouse.AuditService   = (*Audit)(nil)
-	_ gatehouse.LoginService   = (*Login)(nil)
 )
 
 // core is what every service shares.
@@ -103,9 +104,7 @@ type core struct {
 	gate     *gatekeeper
 	clients  *clientRecorder
 	limits   *limiters
-	// lastLoginSweep is when expired login grants and tokens were last
-	// deleted, in UnixNano of the clock.
-	lastLoginSweep atomic.Int64
+	login    *login.Service
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start
@@ -157,9 +156,12 @@ func New(cfg Config) (*Services, error) {
 		return nil, err
 	}
 	c.clients = newClientRecorder(c)
+	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
+		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
+		RateLimited: c.metrics.rateLimited.Inc})
 	return &Services{
 		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
-		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: &Login{c},
+		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login,
 		core: c,
 	}, nil
 }
@@ -173,13 +175,29 @@ func (s *Services) Start() {
 	}
 	s.started = true
 	ctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
+	s.ctx, s.stop = ctx, stop
 	c := s.core
 	s.run(func() { c.keys.touchLoop(ctx) })
 	s.run(func() { c.clients.loop(ctx) })
 	s.run(func() { c.gate.run(ctx) })
 	s.run(func() { c.sweepLoop(ctx) })
 	s.run(func() { c.followChanges(ctx) })
+}
+
+// PublishCLIInBackground publishes the binary at path (this server's
+// own) in the tools channel as a background job of the services (see
+// PublishCLI): a failure is logged, and Close stops a build in progress.
+// Call it after Start, once the tools channel exists.
+func (s *Services) PublishCLIInBackground(path, version string) {
+	if !s.started {
+		return
+	}
+	ctx := s.ctx
+	s.run(func() {
+		if err := s.PublishCLI(ctx, path, version); err != nil && ctx.Err() == nil {
+			s.core.log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
+		}
+	})
 }
 
 func (s *Services) run(job func()) {
@@ -239,4 +257,14 @@ func (c *core) absURL(path string) string {
 	u.Path = path
 	u.RawQuery = ""
 	return u.String()
+}
+
+// PublishCLI publishes the executable at binaryPath as the conda package
+// "gatehouse" in the tools channel, through the same path as an upload
+// (see toolschannel.Publisher.Publish).
+func (s *Services) PublishCLI(ctx context.Context, binaryPath, version string) error {
+	c := s.core
+	return toolschannel.New(toolschannel.Config{Store: c.store, Packages: s.Packages, Spool: c.cfg.Spool,
+		MaxUploadSize: c.cfg.MaxUploadSize, ToolsChannel: c.cfg.ToolsChannel, PublicURL: c.cfg.PublicURL,
+		Clock: c.now, Logger: c.log}).Publish(ctx, binaryPath, version)
 }

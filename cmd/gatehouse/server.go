@@ -301,12 +301,13 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	}()
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "public_url", public, "version", version)
 	if cfg.PublishCLI {
-		// In the background, so readiness does not wait; stopped and
-		// waited for before the stores close.
-		pctx, stopPublish := context.WithCancel(ctx)
-		published := make(chan struct{})
-		go func() { defer close(published); publishCLI(pctx, srv, log) }()
-		defer func() { stopPublish(); <-published }()
+		// In the background, so readiness does not wait; the services
+		// stop it at Close, before the stores close.
+		if exe, err := os.Executable(); err != nil {
+			log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
+		} else {
+			srv.Services().PublishCLIInBackground(exe, version)
+		}
 	}
 	select {
 	case err := <-errc:
@@ -348,16 +349,4 @@ func bootstrap(ctx context.Context, svc *service.Services, cfg *serverConfig, lo
 		log.Info("created the initial administrator", "username", cfg.InitialAdmin)
 	}
 	return svc.Channels.EnsureToolsChannel(ctx, cfg.ToolsChannel)
-}
-
-// publishCLI publishes this binary in the tools channel, so clients behind
-// the registration gate can install the CLI. Failures are logged, not fatal.
-func publishCLI(ctx context.Context, srv *server.Server, log *slog.Logger) {
-	exe, err := os.Executable()
-	if err == nil {
-		err = srv.PublishCLI(ctx, exe, version)
-	}
-	if err != nil && ctx.Err() == nil {
-		log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
-	}
 }

@@ -1,6 +1,5 @@
 package web
 
-
 // accountPages registers Account Settings, organization, channel and
 // administration pages. Every route goes through webPage (a signed-in
 // user; CSRF token and same-origin checks on POST), and only POST routes

@@ -1,4 +1,4 @@
-package service
+package toolschannel
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/condabuild"
@@ -17,10 +18,8 @@ import (
 
 func TestSpoolBuildLeavesNothingBehindOnFailure(t *testing.T) {
 	// checklist F1, F14: a failed build leaves no spool file and says why.
-	f := newFixture(t, nil)
-	f.svc.core.cfg.MaxUploadSize = 2000
-	f.svc.core.cfg.Spool = spool.Dir(t.TempDir())
-	meta := condabuild.Meta{Name: "gatehouse", Version: "1.0", Build: "h0_0", Subdir: "linux-64", Timestamp: f.clock.Now()}
+	c := New(Config{MaxUploadSize: 2000, Spool: spool.Dir(t.TempDir())})
+	meta := condabuild.Meta{Name: "gatehouse", Version: "1.0", Build: "h0_0", Subdir: "linux-64", Timestamp: time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)}
 	boom := errors.New("disk on fire")
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -45,7 +44,7 @@ func TestSpoolBuildLeavesNothingBehindOnFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" fails cleanly", func(t *testing.T) {
-			u, err := f.svc.core.spoolBuild(meta, tt.files)
+			u, err := c.spoolBuild(meta, tt.files)
 			if err == nil {
 				spool.Remove(u)
 				t.Fatal("spoolBuild succeeded")
@@ -53,7 +52,7 @@ func TestSpoolBuildLeavesNothingBehindOnFailure(t *testing.T) {
 			if !tt.want(err) {
 				t.Errorf("spoolBuild = %v; not the cause", err)
 			}
-			if entries, _ := os.ReadDir(string(f.svc.core.cfg.Spool)); len(entries) != 0 {
+			if entries, _ := os.ReadDir(string(c.cfg.Spool)); len(entries) != 0 {
 				t.Errorf("the spool directory keeps %d files", len(entries))
 			}
 		})

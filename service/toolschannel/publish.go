@@ -1,4 +1,6 @@
-package service
+// Package toolschannel publishes the gatehouse CLI into the tools channel,
+// the channel the registration gate never closes.
+package toolschannel
 
 import (
 	"context"
@@ -7,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -22,6 +26,34 @@ import (
 // `conda install -c <server>/repo/gatehouse-tools --override-channels
 // gatehouse`, the way Anaconda's anaconda-tools channel serves
 // anaconda-registration. At start the server packages its own binary.
+
+// Config is what publishing needs.
+type Config struct {
+	Store    gatehouse.Store
+	Packages gatehouse.PackageService
+	// Spool is where the package is built before it is uploaded, and
+	// MaxUploadSize bounds it as it bounds any upload.
+	Spool         spool.Dir
+	MaxUploadSize int64
+	ToolsChannel  string
+	PublicURL     *url.URL
+	Clock         gatehouse.Clock
+	Logger        *slog.Logger
+}
+
+// Publisher publishes the CLI.
+type Publisher struct{ cfg Config }
+
+// New returns a Publisher.
+func New(cfg Config) *Publisher { return &Publisher{cfg: cfg} }
+
+// absURL returns the public URL of path.
+func (c *Publisher) absURL(path string) string {
+	u := *c.cfg.PublicURL
+	u.Path = path
+	u.RawQuery = ""
+	return u.String()
+}
 
 // cliPackageName is the conda package the CLI is published as.
 const cliPackageName = "gatehouse"
@@ -80,13 +112,13 @@ func cliCondaVersion(v string) (string, error) {
 	return v, nil
 }
 
-// PublishCLI publishes the executable at binaryPath (the running server's
+// Publish publishes the executable at binaryPath (the running server's
 // own, from os.Executable) as the conda package "gatehouse" in the tools
 // channel, in the subdir of the platform the server runs on. version is
 // the binary's version, mapped to a conda version by the rules of
 // cliCondaVersion. The build string is h<first 8 hex digits of the
 // binary's sha256>_0, so a new binary is a new package and a binary
-// already published is left alone: then PublishCLI does nothing and
+// already published is left alone: then Publish does nothing and
 // returns nil. It is also nil when another replica publishes the same
 // file at the same moment.
 //
@@ -94,9 +126,9 @@ func cliCondaVersion(v string) (string, error) {
 // validation, blob store, audit log), in the name of the tools channel's
 // owner (for a channel owned by an organization, its first owner). The
 // tools channel must exist; cmd/gatehouse creates it at start. Callers run
-// PublishCLI in the background: building the package compresses the
+// Publish in the background: building the package compresses the
 // binary twice, about two seconds for a 50 MB binary.
-func (s *Services) PublishCLI(ctx context.Context, binaryPath, version string) error {
+func (c *Publisher) Publish(ctx context.Context, binaryPath, version string) error {
 	subdir, installPath, ok := CLITarget(runtime.GOOS, runtime.GOARCH)
 	if !ok {
 		return fmt.Errorf("publishing the CLI: no conda subdir is known for %s/%s", runtime.GOOS, runtime.GOARCH)
@@ -105,8 +137,7 @@ func (s *Services) PublishCLI(ctx context.Context, binaryPath, version string) e
 	if err != nil {
 		return fmt.Errorf("publishing the CLI: %w", err)
 	}
-	c := s.core
-	ch, err := c.store.ChannelByName(ctx, c.cfg.ToolsChannel)
+	ch, err := c.cfg.Store.ChannelByName(ctx, c.cfg.ToolsChannel)
 	if err != nil {
 		return fmt.Errorf("publishing the CLI: looking up the tools channel %q: %w", c.cfg.ToolsChannel, err)
 	}
@@ -135,11 +166,11 @@ func (s *Services) PublishCLI(ctx context.Context, binaryPath, version string) e
 		Summary:     "Gatehouse command-line client: register this machine, log in, manage API keys",
 		Description: "The gatehouse binary published by the Gatehouse server at " + c.absURL("/") + " (binary sha256 " + binSHA + ").",
 		Home:        c.absURL("/"),
-		Timestamp:   c.now(),
+		Timestamp:   c.cfg.Clock(),
 	}
 	filename := meta.Filename()
-	log := c.log.With("channel", ch.Name, "subdir", subdir, "package", filename)
-	if _, err := c.store.PackageByFilename(ctx, ch.ID, subdir, filename); err == nil {
+	log := c.cfg.Logger.With("channel", ch.Name, "subdir", subdir, "package", filename)
+	if _, err := c.cfg.Store.PackageByFilename(ctx, ch.ID, subdir, filename); err == nil {
 		log.Info("the gatehouse CLI is already in the tools channel")
 		return nil
 	} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
@@ -157,7 +188,7 @@ func (s *Services) PublishCLI(ctx context.Context, binaryPath, version string) e
 		return fmt.Errorf("publishing the CLI: building %s: %w", filename, err)
 	}
 	defer spool.Remove(u)
-	pkg, err := s.Packages.add(ctx, &gatehouse.Principal{User: owner, Method: gatehouse.AuthSystem}, ch, u, false)
+	_, pkg, err := c.cfg.Packages.Upload(ctx, &gatehouse.Principal{User: owner, Method: gatehouse.AuthSystem}, ch.Name, u, false)
 	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 		// Another replica, started with the same binary, was first.
 		log.Info("the gatehouse CLI was published meanwhile by another server")
@@ -172,7 +203,7 @@ func (s *Services) PublishCLI(ctx context.Context, binaryPath, version string) e
 
 // spoolBuild builds the package into a spooled upload, through the same
 // size limit and digests as an upload.
-func (c *core) spoolBuild(meta condabuild.Meta, files []condabuild.File) (*gatehouse.Upload, error) {
+func (c *Publisher) spoolBuild(meta condabuild.Meta, files []condabuild.File) (*gatehouse.Upload, error) {
 	pr, pw := io.Pipe()
 	built := make(chan error, 1)
 	go func() {
@@ -198,17 +229,17 @@ func (c *core) spoolBuild(meta condabuild.Meta, files []condabuild.File) (*gateh
 
 // channelOwner is the user the server acts as in ch: its owner, or the
 // first owner of the organization that owns it.
-func (c *core) channelOwner(ctx context.Context, ch *gatehouse.Channel) (*gatehouse.User, error) {
+func (c *Publisher) channelOwner(ctx context.Context, ch *gatehouse.Channel) (*gatehouse.User, error) {
 	if ch.OwnerUserID != 0 {
-		return c.store.UserByID(ctx, ch.OwnerUserID)
+		return c.cfg.Store.UserByID(ctx, ch.OwnerUserID)
 	}
-	members, err := c.store.OrgMembers(ctx, ch.OwnerOrgID)
+	members, err := c.cfg.Store.OrgMembers(ctx, ch.OwnerOrgID)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range members {
 		if m.Role == gatehouse.OrgOwner {
-			return c.store.UserByID(ctx, m.UserID)
+			return c.cfg.Store.UserByID(ctx, m.UserID)
 		}
 	}
 	return nil, fmt.Errorf("channel %q has no owner to publish in the name of", ch.Name)

@@ -1,33 +1,129 @@
-package service
+// Package login implements gatehouse.LoginService: CLI logins through
+// OAuth 2.0 for public clients. The authorization code grant with PKCE
+// (S256) and a loopback redirect (RFC 8252), and the device authorization
+// grant (RFC 8628), both end in a short-lived access token ("gat-..."),
+// which the CLI spends on creating its API key. Codes, device codes and
+// tokens are random, stored as SHA-256 only, and used at most once: a
+// grant moves from approved to used in one conditional update, so a
+// replay, even a concurrent one, gets invalid_grant and no token
+// (checklist D1). Every decision is audited, in the transaction of the
+// change it records.
+package login
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"log/slog"
+	"math"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/ratelimit"
 	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
-// Login implements gatehouse.LoginService: CLI logins through OAuth 2.0
-// for public clients. The authorization code grant with PKCE (S256) and a
-// loopback redirect (RFC 8252), and the device authorization grant (RFC
-// 8628), both end in a short-lived access token ("gat-..."), which the CLI
-// spends on creating its API key. Codes, device codes and tokens are
-// random, stored as SHA-256 only, and used at most once: a grant moves
-// from approved to used in one conditional update, so a replay, even a
-// concurrent one, gets invalid_grant and no token (checklist D1).
-type Login struct{ *core }
+// Config is what the login service needs.
+type Config struct {
+	Store     gatehouse.Store
+	Clock     gatehouse.Clock
+	Logger    *slog.Logger
+	PublicURL *url.URL
+	// FailureLimit wrong user codes or failed token requests from one
+	// address in a burst, then one more per FailureRefill;
+	// AccountFailureLimit wrong user codes per account (checklist D4).
+	FailureLimit        int
+	FailureRefill       time.Duration
+	AccountFailureLimit int
+	// RateLimited is called for every request refused as over budget
+	// (a metric); nil does nothing.
+	RateLimited func()
+}
+
+// Service implements gatehouse.LoginService.
+type Service struct {
+	cfg   Config
+	store gatehouse.Store
+	now   gatehouse.Clock
+	log   *slog.Logger
+	// addrs and accounts count wrong user codes and failed token requests;
+	// they are apart from the limiters of keys and passwords, so mistyped
+	// codes never block signing in.
+	addrs, accounts *ratelimit.Limiter
+	// lastSweep is when expired grants and tokens were last deleted, in
+	// UnixNano of the clock.
+	lastSweep atomic.Int64
+}
+
+var _ gatehouse.LoginService = (*Service)(nil)
+
+// New returns the login service; cfg's limits must be set.
+func New(cfg Config) *Service {
+	if cfg.RateLimited == nil {
+		cfg.RateLimited = func() {}
+	}
+	mk := func(burst int, refill time.Duration) *ratelimit.Limiter {
+		return ratelimit.New(ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: 100_000, Clock: cfg.Clock})
+	}
+	return &Service{cfg: cfg, store: cfg.Store, now: cfg.Clock, log: cfg.Logger,
+		addrs: mk(cfg.FailureLimit, cfg.FailureRefill), accounts: mk(cfg.AccountFailureLimit, 30*time.Second)}
+}
+
+// addrSubject is who an address's failures count against.
+func addrSubject(a netip.Addr) string { return ratelimit.AddrSubject(a, 128) }
+
+func rateLimited(wait time.Duration, msg string) error {
+	return &gatehouse.Error{Code: gatehouse.ERATELIMITED, Reason: "TOO MANY ATTEMPTS",
+		RetryAfter: time.Duration(seconds(wait)) * time.Second, Message: msg}
+}
+
+// seconds rounds a wait up to whole seconds, at least one.
+func seconds(wait time.Duration) int { return max(1, int(math.Ceil(wait.Seconds()))) }
+
+// event starts an audit event for p's action.
+func event(p *gatehouse.Principal, action, target string) *gatehouse.AuditEvent {
+	e := &gatehouse.AuditEvent{Action: action, Target: target, Success: true}
+	if p.User != nil {
+		e.ActorID, e.Actor = p.User.ID, p.User.Username
+	}
+	if p.Addr.IsValid() {
+		e.IP = p.Addr.String()
+	}
+	return e
+}
+
+// audit appends e in tx, with the change it records.
+func (s *Service) audit(ctx context.Context, tx gatehouse.Store, e *gatehouse.AuditEvent) error {
+	e.Time = s.now()
+	return tx.AppendAudit(ctx, e)
+}
+
+// record appends e on its own; a failure is logged.
+func (s *Service) record(ctx context.Context, e *gatehouse.AuditEvent) {
+	e.Time = s.now()
+	if err := s.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit write failed", "action", e.Action, "err", err)
+	}
+}
+
+// absURL returns the public URL of path.
+func (s *Service) absURL(path string) string {
+	u := *s.cfg.PublicURL
+	u.Path = path
+	u.RawQuery = ""
+	return u.String()
+}
 
 // Lifetimes. Checklist D1: a code used after 10 minutes fails; D4: device
 // codes expire within 10 minutes.
 const (
 	codeLifetime        = 5 * time.Minute
 	deviceLifetime      = 10 * time.Minute
-	accessTokenLifetime = 10 * time.Minute
+	AccessTokenLifetime = 10 * time.Minute
 	// deviceInterval is how often a device-flow client may poll.
 	deviceInterval = 5 * time.Second
 	// pollSlack forgives a poll that arrives a little early, because the
@@ -58,17 +154,17 @@ var publicClients = map[string]string{
 	"b4ad7f1d-c784-46b5-a9fe-106e50441f5a": "anaconda-auth (conda)",
 }
 
-// oauthStandInName names a login token that names no machine.
-const oauthStandInName = "CLI login"
+// StandInName names a login token that names no machine.
+const StandInName = "CLI login"
 
 // Client returns the name of a known public client.
-func (s *Login) Client(clientID string) (string, bool) {
+func (s *Service) Client(clientID string) (string, bool) {
 	name, ok := publicClients[clientID]
 	return name, ok
 }
 
 // DeviceInterval is how often a device-flow client may poll.
-func (s *Login) DeviceInterval() time.Duration { return deviceInterval }
+func (s *Service) DeviceInterval() time.Duration { return deviceInterval }
 
 func loginDetail(clientID, machine string, scopes gatehouse.Scopes, flow string) string {
 	return "client=" + clientID + " machine=" + machine + " scopes=" + scopes.String() + " flow=" + flow
@@ -83,7 +179,7 @@ func loginTarget(machine string) string {
 }
 
 // ApproveCode stores an approved code grant and returns its code.
-func (s *Login) ApproveCode(ctx context.Context, p *gatehouse.Principal, req gatehouse.CodeGrantRequest) (string, error) {
+func (s *Service) ApproveCode(ctx context.Context, p *gatehouse.Principal, req gatehouse.CodeGrantRequest) (string, error) {
 	code := secret.Token()
 	now := s.now()
 	g := &gatehouse.OAuthGrant{
@@ -95,7 +191,7 @@ func (s *Login) ApproveCode(ctx context.Context, p *gatehouse.Principal, req gat
 		if err := tx.CreateGrant(ctx, g); err != nil {
 			return err
 		}
-		e := s.event(p, gatehouse.AuditOAuthApprove, loginTarget(req.ClientName))
+		e := event(p, gatehouse.AuditOAuthApprove, loginTarget(req.ClientName))
 		e.Detail = loginDetail(req.ClientID, req.ClientName, req.Scopes, "code") + " grant=" + strconv.FormatInt(g.ID, 10)
 		return s.audit(ctx, tx, e)
 	})
@@ -106,8 +202,8 @@ func (s *Login) ApproveCode(ctx context.Context, p *gatehouse.Principal, req gat
 }
 
 // DenyCode records that p denied a code-flow login.
-func (s *Login) DenyCode(ctx context.Context, p *gatehouse.Principal, req gatehouse.CodeGrantRequest) {
-	e := s.event(p, gatehouse.AuditOAuthDeny, loginTarget(req.ClientName))
+func (s *Service) DenyCode(ctx context.Context, p *gatehouse.Principal, req gatehouse.CodeGrantRequest) {
+	e := event(p, gatehouse.AuditOAuthDeny, loginTarget(req.ClientName))
 	e.Detail = loginDetail(req.ClientID, req.ClientName, req.Scopes, "code")
 	s.record(ctx, e)
 }
@@ -117,7 +213,7 @@ func (s *Login) DenyCode(ctx context.Context, p *gatehouse.Principal, req gateho
 const createGrantAttempts = 5
 
 // StartDevice creates a pending device grant.
-func (s *Login) StartDevice(ctx context.Context, req gatehouse.DeviceRequest) (string, *gatehouse.OAuthGrant, error) {
+func (s *Service) StartDevice(ctx context.Context, req gatehouse.DeviceRequest) (string, *gatehouse.OAuthGrant, error) {
 	now := s.now()
 	deviceCode := secret.Token()
 	g := &gatehouse.OAuthGrant{
@@ -140,16 +236,16 @@ func (s *Login) StartDevice(ctx context.Context, req gatehouse.DeviceRequest) (s
 
 // PendingDevice finds the pending grant of a typed user code. Wrong codes
 // are throttled per address and per account (checklist D4).
-func (s *Login) PendingDevice(ctx context.Context, p *gatehouse.Principal, code string) (*gatehouse.OAuthGrant, error) {
+func (s *Service) PendingDevice(ctx context.Context, p *gatehouse.Principal, code string) (*gatehouse.OAuthGrant, error) {
 	ip, account := addrSubject(p.Addr), strconv.FormatInt(p.User.ID, 10)
 	for _, l := range []struct {
 		lim interface {
 			Blocked(string) (bool, time.Duration)
 		}
 		key string
-	}{{s.limits.loginAddrs, ip}, {s.limits.loginAccounts, account}} {
+	}{{s.addrs, ip}, {s.accounts, account}} {
 		if blocked, wait := l.lim.Blocked(l.key); blocked {
-			s.metrics.rateLimited.Inc()
+			s.cfg.RateLimited()
 			return nil, rateLimited(wait, "Too many wrong codes. Wait "+strconv.Itoa(seconds(wait))+" seconds, then type the code your terminal shows.")
 		}
 	}
@@ -158,8 +254,8 @@ func (s *Login) PendingDevice(ctx context.Context, p *gatehouse.Principal, code 
 		return nil, err
 	}
 	if err != nil || !s.now().Before(g.ExpiresAt) {
-		s.limits.loginAddrs.Fail(ip)
-		s.limits.loginAccounts.Fail(account)
+		s.addrs.Fail(ip)
+		s.accounts.Fail(account)
 		return nil, gatehouse.Errorf(gatehouse.EINVALID,
 			"The code %s is not valid: it may be mistyped, used already, or expired (codes last 10 minutes). Check your terminal, or start the sign-in again there.", code)
 	}
@@ -168,7 +264,7 @@ func (s *Login) PendingDevice(ctx context.Context, p *gatehouse.Principal, code 
 
 // DecideDevice approves or denies a pending device grant; a grant decided
 // already is ECONFLICT.
-func (s *Login) DecideDevice(ctx context.Context, p *gatehouse.Principal, g *gatehouse.OAuthGrant, approve bool) error {
+func (s *Service) DecideDevice(ctx context.Context, p *gatehouse.Principal, g *gatehouse.OAuthGrant, approve bool) error {
 	to, action := gatehouse.GrantApproved, gatehouse.AuditOAuthApprove
 	if !approve {
 		to, action = gatehouse.GrantDenied, gatehouse.AuditOAuthDeny
@@ -177,7 +273,7 @@ func (s *Login) DecideDevice(ctx context.Context, p *gatehouse.Principal, g *gat
 		if err := tx.SetGrantStatus(ctx, g.ID, gatehouse.GrantPending, to, p.User.ID); err != nil {
 			return err
 		}
-		e := s.event(p, action, loginTarget(g.ClientName))
+		e := event(p, action, loginTarget(g.ClientName))
 		e.Detail = loginDetail(g.ClientID, g.ClientName, g.Scopes, "device") + " grant=" + strconv.FormatInt(g.ID, 10)
 		return s.audit(ctx, tx, e)
 	})
@@ -201,17 +297,17 @@ var (
 // Redeem trades a code (with its PKCE verifier) or an approved device
 // code for an access token, exactly once. Failed attempts count against
 // the address.
-func (s *Login) Redeem(ctx context.Context, req gatehouse.TokenRequest, addr netip.Addr) (*gatehouse.IssuedToken, error) {
+func (s *Service) Redeem(ctx context.Context, req gatehouse.TokenRequest, addr netip.Addr) (*gatehouse.IssuedToken, error) {
 	s.maybeSweep(ctx)
 	ip := addrSubject(addr)
-	if blocked, wait := s.limits.loginAddrs.Blocked(ip); blocked {
-		s.metrics.rateLimited.Inc()
+	if blocked, wait := s.addrs.Blocked(ip); blocked {
+		s.cfg.RateLimited()
 		e := rateLimited(wait, "Too many failed attempts from this address. Wait "+strconv.Itoa(seconds(wait))+" seconds and try again.").(*gatehouse.Error)
 		e.Reason = "invalid_request"
 		return nil, e
 	}
 	if _, ok := publicClients[req.ClientID]; !ok {
-		s.limits.loginAddrs.Fail(ip)
+		s.addrs.Fail(ip)
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Reason: "invalid_client", Message: "Unknown client_id."}
 	}
 	var (
@@ -235,7 +331,7 @@ func (s *Login) Redeem(ctx context.Context, req gatehouse.TokenRequest, addr net
 	if err != nil {
 		switch gatehouse.ErrorReason(err) {
 		case "invalid_grant":
-			s.limits.loginAddrs.Fail(ip)
+			s.addrs.Fail(ip)
 			e := &gatehouse.AuditEvent{Action: gatehouse.AuditOAuthToken, Target: "login", IP: addr.String(),
 				Detail: "client=" + req.ClientID + " grant_type=" + req.GrantType + ": " + gatehouse.ErrorMessage(err)}
 			if g != nil {
@@ -243,7 +339,7 @@ func (s *Login) Redeem(ctx context.Context, req gatehouse.TokenRequest, addr net
 			}
 			s.record(ctx, e)
 		case "slow_down":
-			s.limits.loginAddrs.Fail(ip)
+			s.addrs.Fail(ip)
 		}
 		return nil, err
 	}
@@ -255,7 +351,7 @@ func (s *Login) Redeem(ctx context.Context, req gatehouse.TokenRequest, addr net
 // too: the client it was issued to never makes that mistake, so whoever
 // did holds a stolen code. On failure the grant is returned when known,
 // for the audit record.
-func (s *Login) exchangeCode(ctx context.Context, req gatehouse.TokenRequest) (*gatehouse.OAuthGrant, error) {
+func (s *Service) exchangeCode(ctx context.Context, req gatehouse.TokenRequest) (*gatehouse.OAuthGrant, error) {
 	if req.Code == "" || req.RedirectURI == "" || req.CodeVerifier == "" {
 		return nil, oauthErr("invalid_request", "code, redirect_uri and code_verifier are required (PKCE).")
 	}
@@ -305,7 +401,7 @@ func pkceMatches(verifier, challenge string) bool {
 
 // exchangeDevice answers a device-flow poll: pending (or slow_down when
 // polled faster than the interval), denied, expired, or the token, once.
-func (s *Login) exchangeDevice(ctx context.Context, req gatehouse.TokenRequest) (*gatehouse.OAuthGrant, error) {
+func (s *Service) exchangeDevice(ctx context.Context, req gatehouse.TokenRequest) (*gatehouse.OAuthGrant, error) {
 	if req.DeviceCode == "" {
 		return nil, oauthErr("invalid_request", "device_code is required.")
 	}
@@ -348,7 +444,7 @@ func (s *Login) exchangeDevice(ctx context.Context, req gatehouse.TokenRequest) 
 
 // issueToken creates the access token for a grant just used, for its
 // user as they are now.
-func (s *Login) issueToken(ctx context.Context, g *gatehouse.OAuthGrant, addr netip.Addr) (*gatehouse.IssuedToken, error) {
+func (s *Service) issueToken(ctx context.Context, g *gatehouse.OAuthGrant, addr netip.Addr) (*gatehouse.IssuedToken, error) {
 	u, err := s.store.UserByID(ctx, g.UserID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND || err == nil && u.Disabled {
 		return nil, oauthErr("invalid_grant", "The account that approved this sign-in is disabled or gone.")
@@ -358,85 +454,39 @@ func (s *Login) issueToken(ctx context.Context, g *gatehouse.OAuthGrant, addr ne
 	token := AccessTokenPrefix + secret.Token()
 	now := s.now()
 	t := &gatehouse.AccessToken{Hash: secret.Hash(token), UserID: u.ID, Scopes: g.Scopes, ClientName: g.ClientName,
-		CreatedAt: now, ExpiresAt: now.Add(accessTokenLifetime)}
+		CreatedAt: now, ExpiresAt: now.Add(AccessTokenLifetime)}
 	p := &gatehouse.Principal{User: u, Addr: addr}
 	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
 		if err := tx.CreateAccessToken(ctx, t); err != nil {
 			return err
 		}
-		e := s.event(p, gatehouse.AuditOAuthToken, loginTarget(g.ClientName))
+		e := event(p, gatehouse.AuditOAuthToken, loginTarget(g.ClientName))
 		e.Detail = "client=" + g.ClientID + " flow=" + g.Kind + " scopes=" + g.Scopes.String() + " grant=" + strconv.FormatInt(g.ID, 10)
 		return s.audit(ctx, tx, e)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &gatehouse.IssuedToken{Token: token, Scopes: g.Scopes, ExpiresIn: accessTokenLifetime}, nil
-}
-
-var errBadAccessToken = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID TOKEN",
-	Message: "This login token is not valid. Run gatehouse login again."}
-
-// accessToken verifies an access token. Failures count against the
-// address like bad keys (checklist B7). The principal's Key stands for
-// the token: ID 0, the token's scopes and expiry, the machine's name, so
-// that Principal.Scopes and Require limit the caller to what was granted.
-func (a *Auth) accessToken(ctx context.Context, token string, addr netip.Addr) (*gatehouse.Principal, error) {
-	if err := a.limits.addrBlocked(addr); err != nil {
-		return nil, err
-	}
-	fail := func(err error) (*gatehouse.Principal, error) {
-		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
-			a.limits.addrFailed(addr)
-		}
-		return nil, err
-	}
-	body := token[len(AccessTokenPrefix):]
-	if !secret.IsToken(body) {
-		return fail(errBadAccessToken)
-	}
-	t, u, err := a.store.AccessTokenByHash(ctx, secret.Hash(token))
-	switch gatehouse.ErrorCode(err) {
-	case "":
-	case gatehouse.ENOTFOUND:
-		return fail(errBadAccessToken)
-	default:
-		return nil, err
-	}
-	switch {
-	case !a.now().Before(t.ExpiresAt):
-		return fail(&gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "TOKEN EXPIRED",
-			Message: "This login token expired: they last " + strconv.Itoa(int(accessTokenLifetime.Minutes())) + " minutes. Run gatehouse login again."})
-	case u.Disabled:
-		return fail(&gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "ACCOUNT DISABLED",
-			Message: "This account is disabled. Ask an administrator to enable it."})
-	}
-	name := t.ClientName
-	if name == "" {
-		name = oauthStandInName
-	}
-	stand := &gatehouse.APIKey{UserID: u.ID, Name: name, Hash: t.Hash, Hint: AccessTokenPrefix + "…", Scopes: t.Scopes,
-		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, CreatedVia: string(gatehouse.AuthOAuth)}
-	return &gatehouse.Principal{User: u, Key: stand, Method: gatehouse.AuthOAuth}, nil
+	return &gatehouse.IssuedToken{Token: token, Scopes: g.Scopes, ExpiresIn: AccessTokenLifetime}, nil
 }
 
 // maybeSweep deletes expired grants and tokens if the last sweep was over
 // a minute ago; only the caller that wins the compare-and-swap sweeps.
-func (s *Login) maybeSweep(ctx context.Context) {
+func (s *Service) maybeSweep(ctx context.Context) {
 	now := s.now().UnixNano()
-	last := s.lastLoginSweep.Load()
-	if now-last < int64(sweepLoginsEvery) || !s.lastLoginSweep.CompareAndSwap(last, now) {
+	last := s.lastSweep.Load()
+	if now-last < int64(sweepLoginsEvery) || !s.lastSweep.CompareAndSwap(last, now) {
 		return
 	}
-	if n, err := s.sweepLogins(ctx); err != nil {
+	if n, err := s.Sweep(ctx); err != nil {
 		s.log.Warn("deleting expired sign-ins failed", "err", err)
 	} else if n > 0 {
 		s.log.Debug("deleted expired sign-ins", "count", n)
 	}
 }
 
-// sweepLogins deletes grants and access tokens that expired over an hour
+// Sweep deletes grants and access tokens that expired over an hour
 // ago, and returns how many.
-func (c *core) sweepLogins(ctx context.Context) (int64, error) {
-	return c.store.DeleteExpiredOAuth(ctx, c.now().Add(-loginKeepExpired))
+func (s *Service) Sweep(ctx context.Context) (int64, error) {
+	return s.store.DeleteExpiredOAuth(ctx, s.now().Add(-loginKeepExpired))
 }
