@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/password"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/login"
 )
@@ -35,9 +34,7 @@ func (a *Auth) Authenticate(ctx context.Context, c gatehouse.Credential, addr ne
 			}
 		}
 	case c.Present():
-		if err = a.limits.addrBlocked(addr); err == nil {
-			p, err = a.checkPassword(ctx, c.Username, c.Password, addr)
-		}
+		p, err = a.checkPassword(ctx, c.Username, c.Password, addr)
 	default:
 		return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "No credential was sent.")
 	}
@@ -51,9 +48,6 @@ func (a *Auth) Authenticate(ctx context.Context, c gatehouse.Credential, addr ne
 // SignIn checks the sign-in form's username and password and audits a
 // success (checkPassword audits failures).
 func (a *Auth) SignIn(ctx context.Context, username, pw string, addr netip.Addr, via string) (*gatehouse.Principal, error) {
-	if err := a.limits.addrBlocked(addr); err != nil {
-		return nil, err
-	}
 	p, err := a.checkPassword(ctx, username, pw, addr)
 	if err != nil {
 		return nil, err
@@ -68,31 +62,44 @@ func (a *Auth) SignIn(ctx context.Context, username, pw string, addr netip.Addr,
 var errBadPassword = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID CREDENTIALS", Message: "Wrong username or password."}
 
 // checkPassword checks a username and password, with the same cost
-// whether or not the user exists, and audits a failure.
+// whether or not the user exists, and audits a failure. The budgets of the
+// address and the account are reserved before the (bounded, costly) check
+// and given back only if it succeeds.
 func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr netip.Addr) (*gatehouse.Principal, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	ip := ""
 	if addr.IsValid() {
 		ip = addr.String()
 	}
-	if err := a.limits.accountBlocked(username); err != nil {
-		a.record(ctx, &gatehouse.AuditEvent{Actor: username, Action: gatehouse.AuditSignIn, IP: ip, Detail: "throttled"})
+	done, throttled, err := a.limits.reservePassword(addr, username)
+	if err != nil {
+		if throttled {
+			a.record(ctx, &gatehouse.AuditEvent{Actor: username, Action: gatehouse.AuditSignIn, IP: ip, Detail: "throttled"})
+		}
 		return nil, err
 	}
 	u, err := a.store.UserByName(ctx, username)
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		done(true) // not the caller's failure
 		return nil, err
 	}
 	ok := false
 	if u == nil {
-		password.VerifyDummy(pw)
-	} else if ok, err = password.Verify(u.PasswordHash, pw); err != nil {
-		a.log.Error("stored password hash is malformed", "user_id", u.ID, "err", err)
-		ok = false
+		err = a.hasher.dummy(ctx, pw)
+	} else {
+		var malformed error
+		ok, malformed, err = a.hasher.verify(ctx, u.PasswordHash, pw)
+		if malformed != nil {
+			a.log.Error("stored password hash is malformed", "user_id", u.ID, "err", malformed)
+			ok = false
+		}
+	}
+	if err != nil { // busy, or the caller went away: nothing was checked
+		done(true)
+		return nil, err
 	}
 	if !ok || u.Disabled {
-		a.limits.addrFailed(addr)
-		a.limits.accountFailed(username)
+		done(false)
 		detail := "wrong username or password"
 		if ok && u.Disabled {
 			detail = "account disabled"
@@ -107,6 +114,7 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 		}
 		return nil, errBadPassword
 	}
+	done(true)
 	return &gatehouse.Principal{User: u, Method: gatehouse.AuthPassword}, nil
 }
 

@@ -56,6 +56,35 @@ func (l *limiters) accountBlocked(username string) error {
 
 func (l *limiters) accountFailed(username string) { l.accounts.Fail("account:" + username) }
 
+// reservePassword takes one failure from the address's and the account's
+// budgets before a password is checked, so concurrent guesses cannot all
+// pass a "blocked?" test before any is counted (checklist E7, E10, E11).
+// The caller checks the password, then calls done(true) to give both
+// back, or done(false) to keep them spent. A refusal says which budget ran
+// out; blockedAccount tells the caller to audit a throttled account.
+func (l *limiters) reservePassword(a netip.Addr, username string) (done func(ok bool), blockedAccount bool, err error) {
+	ra, ok, wait := l.addrs.Reserve(addrSubject(a))
+	if !ok {
+		l.metrics.rateLimited.Inc()
+		return nil, false, rateLimited(wait, fmt.Sprintf("Too many failed attempts from this address. Wait %d seconds and try again.", seconds(wait)))
+	}
+	rc, ok, wait := l.accounts.Reserve("account:" + username)
+	if !ok {
+		ra.Succeeded() // not tried: the address keeps its token
+		l.metrics.rateLimited.Inc()
+		return nil, true, rateLimited(wait, "Too many failed sign-ins for this account. Wait a little and try again.")
+	}
+	return func(ok bool) {
+		if ok {
+			ra.Succeeded()
+			rc.Succeeded()
+		} else {
+			ra.Failed()
+			rc.Failed()
+		}
+	}, false, nil
+}
+
 // seconds rounds a wait up to whole seconds, at least one, as
 // Retry-After counts it.
 func seconds(wait time.Duration) int {

@@ -47,6 +47,10 @@ type Config struct {
 	FailureRefill       time.Duration
 	AccountFailureLimit int
 
+	// PasswordConcurrency bounds the argon2id hashes and checks that run
+	// at once (each holds 19 MiB); 0 is one per core.
+	PasswordConcurrency int
+
 	// Spool is where uploads wait while they are checked; the sweeper
 	// removes what crashes left there.
 	Spool spool.Dir
@@ -104,6 +108,7 @@ type core struct {
 	gate     *gatekeeper
 	clients  *clientRecorder
 	limits   *limiters
+	hasher   *hasher
 	login    *login.Service
 }
 
@@ -149,6 +154,7 @@ func New(cfg Config) (*Services, error) {
 	c := &core{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, now: cfg.Clock, log: cfg.Logger}
 	c.metrics = newMetrics(cfg.Registry)
 	c.limits = newLimiters(cfg, c.metrics)
+	c.hasher = newHasher(cfg.PasswordConcurrency)
 	c.keys = newKeyCache(c)
 	c.channels = newChannelCache(c)
 	c.gate = newGatekeeper(c)

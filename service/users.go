@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/password"
 )
 
 // Users implements gatehouse.UserService.
@@ -33,7 +32,7 @@ func (s *Users) CreateUser(ctx context.Context, p *gatehouse.Principal, req gate
 	if len(req.Email) > 254 || (req.Email != "" && !strings.Contains(req.Email, "@")) {
 		return nil, gatehouse.FieldErrorf("email", "That is not an email address.")
 	}
-	hash, err := password.Hash(req.Password)
+	hash, err := s.hasher.hash(ctx, req.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -106,20 +105,32 @@ func (s *Users) UpdateUser(ctx context.Context, p *gatehouse.Principal, name str
 
 // ChangePassword checks the current password, stores the new hash, and
 // ends every session of the user (other browsers must sign in again). API
-// keys are separate credentials and keep working.
+// keys are separate credentials and keep working. The current password is
+// guessed under the same budgets and bounds as a sign-in (checklist E11):
+// a stolen session or key is no oracle.
 func (s *Users) ChangePassword(ctx context.Context, p *gatehouse.Principal, current, next string) error {
 	u := p.User
-	ok, err := password.Verify(u.PasswordHash, current)
-	if err != nil || !ok {
+	done, _, err := s.limits.reservePassword(p.Addr, u.Username)
+	if err != nil {
+		return err
+	}
+	ok, malformed, err := s.hasher.verify(ctx, u.PasswordHash, current)
+	if err != nil {
+		done(true)
+		return err
+	}
+	if malformed != nil || !ok {
+		done(false)
 		e := s.event(p, gatehouse.AuditPasswordChange, "")
 		e.Success, e.Detail = false, "wrong current password"
 		s.record(ctx, e)
 		return gatehouse.FieldErrorf("current_password", "The current password is wrong.")
 	}
+	done(true)
 	if err := gatehouse.ValidatePassword("new_password", next); err != nil {
 		return err
 	}
-	hash, err := password.Hash(next)
+	hash, err := s.hasher.hash(ctx, next)
 	if err != nil {
 		return err
 	}
@@ -150,7 +161,7 @@ func (s *Users) EnsureInitialAdmin(ctx context.Context, username, pw string) (bo
 	if err := gatehouse.ValidatePassword("password", pw); err != nil {
 		return false, err
 	}
-	hash, err := password.Hash(pw)
+	hash, err := s.hasher.hash(ctx, pw)
 	if err != nil {
 		return false, err
 	}
