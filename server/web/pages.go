@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/server/authn"
@@ -251,11 +252,37 @@ func (s *Pages) absURL(path string) string {
 	return u.String()
 }
 
-// localRedirect accepts only paths on this site, so ?next= cannot send a
-// signed-in user elsewhere.
+// localRedirect returns next if it is a path on this site, and the API
+// Keys tab otherwise, so ?next= cannot send a signed-in browser elsewhere
+// (checklist E12). The target is judged as a browser will read it: no
+// control or whitespace character anywhere (browsers strip tabs and
+// newlines, so "/\t/evil.example" would become "//evil.example"), no
+// backslash (read as a slash), no scheme, no host, and a path that starts
+// with exactly one slash, decoded or not.
 func localRedirect(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/settings/keys"
+	const home = "/settings/keys"
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
+	}
+	for _, r := range next {
+		if r < 0x21 || r == 0x7f || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	// What the path decodes to must pass the same checks: %09, %5C and
+	// %2F%2F are what a browser's URL parser may turn into a host.
+	dec, err := url.PathUnescape(u.EscapedPath())
+	if err != nil || !strings.HasPrefix(dec, "/") || strings.HasPrefix(dec, "//") {
+		return home
+	}
+	for _, r := range dec {
+		if r < 0x21 || r == 0x7f || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return home
+		}
 	}
 	return next
 }

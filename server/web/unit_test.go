@@ -69,3 +69,50 @@ func TestLoginAtMatchesHowTheCLIReadsIt(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalRedirectKeepsSignedInBrowsersOnThisSite(t *testing.T) {
+	// checklist E12: targets that decode, or that a browser reads, as
+	// another site fall back to the API Keys tab.
+	for next, want := range map[string]string{
+		"/channels/lab":                    "/channels/lab",
+		"/oauth/authorize?client_id=x&a=b": "/oauth/authorize?client_id=x&a=b",
+		"/device?user_code=BCDF-GHJK":      "/device?user_code=BCDF-GHJK",
+		"":                                 "/settings/keys",
+		"https://evil.example/":            "/settings/keys",
+		"//evil.example/x":                 "/settings/keys",
+		"/\\evil.example/x":                "/settings/keys",
+		"/%09/evil.example/x":              "/settings/keys",
+		"/\t/evil.example/x":               "/settings/keys",
+		"/%0a/evil.example":                "/settings/keys",
+		"/%2F/evil.example":                "/settings/keys",
+		"/%5Cevil.example":                 "/settings/keys",
+		"/ /evil.example":                  "/settings/keys",
+		"/\u00a0/evil.example":             "/settings/keys",
+		"/\u200b/evil.example":             "/settings/keys",
+		"javascript:alert(1)":              "/settings/keys",
+		"/%zz":                             "/settings/keys",
+	} {
+		if got := localRedirect(next); got != want {
+			t.Errorf("localRedirect(%q) = %q, want %q", next, got, want)
+		}
+	}
+}
+
+func FuzzLocalRedirect(f *testing.F) {
+	for _, s := range []string{"/channels/lab", "//x", "/%09/x", "/\\x", "/%2F%2Fx", "https://x", "/a?b=c#d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := localRedirect(next)
+		if got == "/settings/keys" {
+			return
+		}
+		// Whatever passes is resolved by a browser against this site and
+		// stays on it.
+		base, _ := url.Parse("https://gatehouse.test/login")
+		u, err := base.Parse(got)
+		if err != nil || u.Host != "gatehouse.test" || u.Scheme != "https" {
+			t.Fatalf("localRedirect(%q) = %q, which leaves the site (%v)", next, got, u)
+		}
+	})
+}
