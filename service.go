@@ -243,6 +243,8 @@ type DeviceRequest struct {
 	ClientID   string
 	ClientName string
 	Scopes     Scopes
+	// Addr is the address asking, whose starts are limited (checklist D4).
+	Addr netip.Addr
 }
 
 // TokenRequest is a token endpoint request (RFC 6749 §4.1.3, RFC 8628

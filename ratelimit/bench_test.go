@@ -9,7 +9,7 @@ import (
 // BenchmarkBlockedUnknown is the cost every credential check pays for a
 // client that has never failed.
 func BenchmarkBlockedUnknown(b *testing.B) {
-	l := New(Options{Burst: 10, Refill: time.Minute})
+	l := New[string](Options{Burst: 10, Refill: time.Minute})
 	b.ReportAllocs()
 	for b.Loop() {
 		if blocked, _ := l.Blocked("192.0.2.1"); blocked {
@@ -20,7 +20,7 @@ func BenchmarkBlockedUnknown(b *testing.B) {
 
 // BenchmarkReserveSucceeded is the cost a correct password pays.
 func BenchmarkReserveSucceeded(b *testing.B) {
-	l := New(Options{Burst: 10, Refill: time.Minute})
+	l := New[string](Options{Burst: 10, Refill: time.Minute})
 	b.ReportAllocs()
 	for b.Loop() {
 		r, ok, _ := l.Reserve("account:alice")
@@ -32,7 +32,7 @@ func BenchmarkReserveSucceeded(b *testing.B) {
 }
 
 func BenchmarkReserveSucceededParallel(b *testing.B) {
-	l := New(Options{Burst: 1000, Refill: time.Minute})
+	l := New[string](Options{Burst: 1000, Refill: time.Minute})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

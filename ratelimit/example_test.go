@@ -9,7 +9,7 @@ import (
 )
 
 func ExampleLimiter_Reserve() {
-	l := ratelimit.New(ratelimit.Options{Burst: 2, Refill: 30 * time.Second})
+	l := ratelimit.New[string](ratelimit.Options{Burst: 2, Refill: 30 * time.Second})
 	subject := ratelimit.AddrSubject(netip.MustParseAddr("2001:db8::7"), ratelimit.DefaultIPv6PrefixLen)
 	checkPassword := func(pw string) bool { return pw == "correct horse" } // stands for argon2
 

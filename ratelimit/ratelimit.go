@@ -37,20 +37,21 @@ type Options struct {
 	Clock func() time.Time
 }
 
-// Limiter keeps a failure budget per subject. It is safe for concurrent
+// Limiter keeps a failure budget per subject: an address (see
+// [AddrKey]), an account name, anything comparable. It is safe for concurrent
 // use.
-type Limiter struct {
+type Limiter[K comparable] struct {
 	clock   func() time.Time // nil: time.Since(base)
 	base    time.Time        // the zero of the buckets' time line
 	refill  int64            // nanoseconds per token
 	window  int64            // burst × refill: an empty bucket's time to refill
-	buckets *cache.Cache[string, *bucket]
+	buckets *cache.Cache[K, *bucket]
 }
 
 // New returns a Limiter. It panics if Burst or Refill is not positive, or
 // their product overflows: those are programming errors, as configuration
 // is validated before.
-func New(o Options) *Limiter {
+func New[K comparable](o Options) *Limiter[K] {
 	if o.Burst < 1 || o.Refill <= 0 {
 		panic("ratelimit: Options.Burst and Options.Refill must be positive")
 	}
@@ -64,20 +65,20 @@ func New(o Options) *Limiter {
 	if o.Clock != nil {
 		base = o.Clock()
 	}
-	return &Limiter{
+	return &Limiter[K]{
 		clock:  o.Clock,
 		base:   base,
 		refill: int64(o.Refill),
 		window: int64(o.Burst) * int64(o.Refill),
 		// No TTL: a bucket's state is in the bucket, not in its age.
-		buckets: cache.New[string, *bucket](cache.Options{MaxEntries: o.MaxSubjects}),
+		buckets: cache.New[K, *bucket](cache.Options{MaxEntries: o.MaxSubjects}),
 	}
 }
 
 // now is the time on the buckets' time line. It is measured on the
 // monotonic clock when it can be, so a wall-clock step does not refill or
 // drain every budget; time.Since reads only that clock, which is cheaper.
-func (l *Limiter) now() int64 {
+func (l *Limiter[K]) now() int64 {
 	if l.clock == nil {
 		return int64(time.Since(l.base))
 	}
@@ -86,7 +87,7 @@ func (l *Limiter) now() int64 {
 
 // Blocked reports whether subject has used up its budget, and if so how
 // long until it may try again. An unknown subject costs no memory.
-func (l *Limiter) Blocked(subject string) (blocked bool, retryAfter time.Duration) {
+func (l *Limiter[K]) Blocked(subject K) (blocked bool, retryAfter time.Duration) {
 	b, ok := l.buckets.Get(subject)
 	if !ok {
 		return false, 0
@@ -98,7 +99,7 @@ func (l *Limiter) Blocked(subject string) (blocked bool, retryAfter time.Duratio
 // Fail records one failure of subject, for checks cheap enough to make
 // first and count after (a malformed or unknown API key). Where checking
 // is slow and may run in parallel, use Reserve.
-func (l *Limiter) Fail(subject string) {
+func (l *Limiter[K]) Fail(subject K) {
 	l.bucket(subject).take(l.now(), l.refill, l.window)
 }
 
@@ -111,7 +112,7 @@ func (l *Limiter) Fail(subject string) {
 // Because tokens are taken up front, at most Burst checks of one subject
 // run at once, even when they all succeed: use Reserve for password-like
 // checks, and Blocked with Fail where many parallel successes are normal.
-func (l *Limiter) Reserve(subject string) (r *Reservation, ok bool, retryAfter time.Duration) {
+func (l *Limiter[K]) Reserve(subject K) (r *Reservation, ok bool, retryAfter time.Duration) {
 	b := l.bucket(subject)
 	ok, w := b.take(l.now(), l.refill, l.window)
 	if !ok {
@@ -121,13 +122,13 @@ func (l *Limiter) Reserve(subject string) (r *Reservation, ok bool, retryAfter t
 }
 
 // Len reports how many subjects are remembered, for metrics and tests.
-func (l *Limiter) Len() int {
+func (l *Limiter[K]) Len() int {
 	return l.buckets.Len()
 }
 
 // bucket returns subject's bucket, creating a full one if there is none.
 // Racing callers get the same bucket.
-func (l *Limiter) bucket(subject string) *bucket {
+func (l *Limiter[K]) bucket(subject K) *bucket {
 	if b, ok := l.buckets.Get(subject); ok {
 		return b
 	}

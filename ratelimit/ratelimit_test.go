@@ -35,11 +35,11 @@ const (
 	refill = 10 * time.Second
 )
 
-func newLimiter(clk *fakeClock) *Limiter {
-	return New(Options{Burst: burst, Refill: refill, Clock: clk.Now})
+func newLimiter(clk *fakeClock) *Limiter[string] {
+	return New[string](Options{Burst: burst, Refill: refill, Clock: clk.Now})
 }
 
-func fail(l *Limiter, subject string, n int) {
+func fail(l *Limiter[string], subject string, n int) {
 	for range n {
 		l.Fail(subject)
 	}
@@ -48,43 +48,43 @@ func fail(l *Limiter, subject string, n int) {
 func TestBudget(t *testing.T) {
 	tests := []struct {
 		name        string
-		steps       func(l *Limiter, clk *fakeClock)
+		steps       func(l *Limiter[string], clk *fakeClock)
 		wantBlocked bool
 		wantRetry   time.Duration
 	}{
-		{"a subject with no failures is not blocked", func(l *Limiter, clk *fakeClock) {}, false, 0},
-		{"a subject with fewer than Burst failures is not blocked", func(l *Limiter, clk *fakeClock) {
+		{"a subject with no failures is not blocked", func(l *Limiter[string], clk *fakeClock) {}, false, 0},
+		{"a subject with fewer than Burst failures is not blocked", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "s", burst-1)
 		}, false, 0},
-		{"a subject with Burst failures is blocked for one refill", func(l *Limiter, clk *fakeClock) {
+		{"a subject with Burst failures is blocked for one refill", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "s", burst)
 		}, true, refill},
-		{"the wait shrinks as time passes", func(l *Limiter, clk *fakeClock) {
+		{"the wait shrinks as time passes", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "s", burst)
 			clk.Advance(4 * time.Second)
 		}, true, refill - 4*time.Second},
-		{"failures while blocked do not push the wait further", func(l *Limiter, clk *fakeClock) {
+		{"failures while blocked do not push the wait further", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "s", burst+20)
 		}, true, refill},
-		{"one refill frees one attempt", func(l *Limiter, clk *fakeClock) {
+		{"one refill frees one attempt", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "s", burst)
 			clk.Advance(refill)
 		}, false, 0},
-		{"one refill frees only one attempt", func(l *Limiter, clk *fakeClock) {
+		{"one refill frees only one attempt", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "s", burst)
 			clk.Advance(refill)
 			fail(l, "s", 1)
 		}, true, refill},
-		{"Burst refills give the whole budget back", func(l *Limiter, clk *fakeClock) {
+		{"Burst refills give the whole budget back", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "s", burst)
 			clk.Advance(burst * refill)
 			fail(l, "s", burst-1)
 		}, false, 0},
-		{"a long quiet time does not save up more than Burst", func(l *Limiter, clk *fakeClock) {
+		{"a long quiet time does not save up more than Burst", func(l *Limiter[string], clk *fakeClock) {
 			clk.Advance(1000 * refill)
 			fail(l, "s", burst)
 		}, true, refill},
-		{"another subject's failures do not count", func(l *Limiter, clk *fakeClock) {
+		{"another subject's failures do not count", func(l *Limiter[string], clk *fakeClock) {
 			fail(l, "other", burst)
 		}, false, 0},
 	}
@@ -182,7 +182,7 @@ func TestConcurrentGuesses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := New(Options{Burst: budget, Refill: time.Hour, Clock: newFakeClock().Now})
+			l := New[string](Options{Burst: budget, Refill: time.Hour, Clock: newFakeClock().Now})
 			verified := 0
 			for _, w := range tt.waves {
 				verified += guessWave(l, "192.0.2.1", w.correct, w.wrong)
@@ -198,7 +198,7 @@ func TestConcurrentGuesses(t *testing.T) {
 // let through hold their reservation until every guess has tried, as a
 // slow password check would; it returns how many wrong guesses were
 // verified.
-func guessWave(l *Limiter, subject string, correct, wrong int) int {
+func guessWave(l *Limiter[string], subject string, correct, wrong int) int {
 	n := correct + wrong
 	var verifiedWrong atomic.Int32
 	var tried sync.WaitGroup
@@ -232,7 +232,7 @@ func guessWave(l *Limiter, subject string, correct, wrong int) int {
 // TestIPv6NetworkIsOneSubject: checklist B8.
 func TestIPv6NetworkIsOneSubject(t *testing.T) {
 	// checklist B8
-	l := New(Options{Burst: 10, Refill: time.Minute, Clock: newFakeClock().Now})
+	l := New[string](Options{Burst: 10, Refill: time.Minute, Clock: newFakeClock().Now})
 	for i := range 10 {
 		a := mustAddr(t, fmt.Sprintf("2001:db8:0:1:%x:%x::%x", i*7919&0xffff, i*104729&0xffff, i+1))
 		l.Fail(AddrSubject(a, DefaultIPv6PrefixLen))
@@ -255,7 +255,7 @@ func TestIPv6NetworkIsOneSubject(t *testing.T) {
 }
 
 func TestMappedIPv4IsTheIPv4Subject(t *testing.T) {
-	l := New(Options{Burst: 2, Refill: time.Minute, Clock: newFakeClock().Now})
+	l := New[string](Options{Burst: 2, Refill: time.Minute, Clock: newFakeClock().Now})
 	fail(l, AddrSubject(mustAddr(t, "::ffff:192.0.2.7"), 64), 2)
 	if blocked, _ := l.Blocked(AddrSubject(mustAddr(t, "192.0.2.7"), 64)); !blocked {
 		t.Fatal("failures from the IPv4-mapped form did not count against the IPv4 address")
@@ -271,7 +271,7 @@ func TestBoundedMemory(t *testing.T) {
 	if raceEnabled {
 		flood = 100_000
 	}
-	l := New(Options{Burst: 5, Refill: time.Minute, MaxSubjects: maxSubjects, Clock: newFakeClock().Now})
+	l := New[string](Options{Burst: 5, Refill: time.Minute, MaxSubjects: maxSubjects, Clock: newFakeClock().Now})
 	for i := range flood {
 		l.Fail(fmt.Sprintf("198.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff))
 	}
@@ -288,7 +288,7 @@ func TestBoundedMemory(t *testing.T) {
 // be forgotten; see the package comment.)
 func TestFloodDoesNotResetAnActiveSubject(t *testing.T) {
 	const maxSubjects = 1000
-	l := New(Options{Burst: 5, Refill: time.Hour, MaxSubjects: maxSubjects, Clock: newFakeClock().Now})
+	l := New[string](Options{Burst: 5, Refill: time.Hour, MaxSubjects: maxSubjects, Clock: newFakeClock().Now})
 	const hot = "203.0.113.9"
 	fail(l, hot, 5)
 	for i := range 10 * maxSubjects {
@@ -310,5 +310,5 @@ func TestNewPanicsOnAnEmptyBudget(t *testing.T) {
 			t.Fatal("New with Burst 0 did not panic")
 		}
 	}()
-	New(Options{Refill: time.Second})
+	New[string](Options{Refill: time.Second})
 }

@@ -36,3 +36,22 @@ func AddrSubject(a netip.Addr, ipv6PrefixLen int) string {
 	p, _ := a.Prefix(bits) // cannot fail: a is IPv6 and 0 < bits < 128
 	return p.String()
 }
+
+// AddrKey is AddrSubject as a comparable value, for limiters keyed by
+// network: it costs no allocation, which matters on the request path. The
+// zero Addr is the zero Prefix.
+func AddrKey(a netip.Addr, ipv6PrefixLen int) netip.Prefix {
+	if !a.IsValid() {
+		return netip.Prefix{}
+	}
+	a = a.WithZone("").Unmap()
+	bits := a.BitLen()
+	if a.Is6() && ipv6PrefixLen < 128 {
+		bits = ipv6PrefixLen
+		if bits <= 0 {
+			bits = DefaultIPv6PrefixLen
+		}
+	}
+	p, _ := a.Prefix(bits) // cannot fail: bits is within the address's length
+	return p
+}

@@ -59,6 +59,9 @@ type Config struct {
 	// AccountFailureLimit is the same budget per account name (checklist
 	// E7), whatever address the attempts come from.
 	AccountFailureLimit int
+	// IPv6PrefixLen is the IPv6 network whose addresses share one failure
+	// budget (checklist B8); 0 is a /64.
+	IPv6PrefixLen int
 	// Registry receives the server's Prometheus metrics; nil means a
 	// fresh registry, served at /metrics.
 	Registry *prometheus.Registry
@@ -137,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 	svc, err := service.New(service.Config{
 		Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit,
-		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
+		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, RequireRegistration: cfg.RequireRegistration,
 	})

@@ -15,46 +15,41 @@ import (
 // (checklist E7: slowed, never locked). Successes cost nothing. Their
 // memory is bounded (checklist I5).
 type limiters struct {
-	addrs    *ratelimit.Limiter
-	accounts *ratelimit.Limiter
+	addrs    *ratelimit.Limiter[netip.Prefix]
+	accounts *ratelimit.Limiter[string]
 	metrics  *metrics
+	// v6Bits is the IPv6 network that counts as one address (checklist
+	// B8): guesses spread over a /64 share one budget.
+	v6Bits int
 }
 
 const maxLimitedSubjects = 100_000
 
 func newLimiters(cfg Config, m *metrics) *limiters {
-	mk := func(burst int, refill time.Duration) *ratelimit.Limiter {
-		return ratelimit.New(ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: maxLimitedSubjects, Clock: cfg.Clock})
+	opts := func(burst int, refill time.Duration) ratelimit.Options {
+		return ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: maxLimitedSubjects, Clock: cfg.Clock}
 	}
 	return &limiters{
-		addrs:    mk(cfg.FailureLimit, cfg.FailureRefill),
-		accounts: mk(cfg.AccountFailureLimit, 30*time.Second),
+		addrs:    ratelimit.New[netip.Prefix](opts(cfg.FailureLimit, cfg.FailureRefill)),
+		accounts: ratelimit.New[string](opts(cfg.AccountFailureLimit, 30*time.Second)),
 		metrics:  m,
+		v6Bits:   cfg.IPv6PrefixLen,
 	}
 }
 
-// addrSubject is who an address's failures count against.
-func addrSubject(a netip.Addr) string { return ratelimit.AddrSubject(a, 128) }
+// addrSubject is who an address's failures count against: the address,
+// or its IPv6 network.
+func (l *limiters) addrSubject(a netip.Addr) netip.Prefix { return ratelimit.AddrKey(a, l.v6Bits) }
 
 func (l *limiters) addrBlocked(a netip.Addr) error {
-	if blocked, wait := l.addrs.Blocked(addrSubject(a)); blocked {
+	if blocked, wait := l.addrs.Blocked(l.addrSubject(a)); blocked {
 		l.metrics.rateLimited.Inc()
 		return rateLimited(wait, fmt.Sprintf("Too many failed attempts from this address. Wait %d seconds and try again.", seconds(wait)))
 	}
 	return nil
 }
 
-func (l *limiters) addrFailed(a netip.Addr) { l.addrs.Fail(addrSubject(a)) }
-
-func (l *limiters) accountBlocked(username string) error {
-	if blocked, wait := l.accounts.Blocked("account:" + username); blocked {
-		l.metrics.rateLimited.Inc()
-		return rateLimited(wait, "Too many failed sign-ins for this account. Wait a little and try again.")
-	}
-	return nil
-}
-
-func (l *limiters) accountFailed(username string) { l.accounts.Fail("account:" + username) }
+func (l *limiters) addrFailed(a netip.Addr) { l.addrs.Fail(l.addrSubject(a)) }
 
 // reservePassword takes one failure from the address's and the account's
 // budgets before a password is checked, so concurrent guesses cannot all
@@ -63,7 +58,7 @@ func (l *limiters) accountFailed(username string) { l.accounts.Fail("account:" +
 // back, or done(false) to keep them spent. A refusal says which budget ran
 // out; blockedAccount tells the caller to audit a throttled account.
 func (l *limiters) reservePassword(a netip.Addr, username string) (done func(ok bool), blockedAccount bool, err error) {
-	ra, ok, wait := l.addrs.Reserve(addrSubject(a))
+	ra, ok, wait := l.addrs.Reserve(l.addrSubject(a))
 	if !ok {
 		l.metrics.rateLimited.Inc()
 		return nil, false, rateLimited(wait, fmt.Sprintf("Too many failed attempts from this address. Wait %d seconds and try again.", seconds(wait)))

@@ -46,6 +46,9 @@ type Config struct {
 	FailureLimit        int
 	FailureRefill       time.Duration
 	AccountFailureLimit int
+	// IPv6PrefixLen is the IPv6 network whose addresses share one failure
+	// budget (checklist B8); 0 is a /64, 128 the exact address.
+	IPv6PrefixLen int
 
 	// PasswordConcurrency bounds the argon2id hashes and checks that run
 	// at once (each holds 19 MiB); 0 is one per core.
@@ -164,7 +167,7 @@ func New(cfg Config) (*Services, error) {
 	c.clients = newClientRecorder(c)
 	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
-		RateLimited: c.metrics.rateLimited.Inc})
+		IPv6PrefixLen: cfg.IPv6PrefixLen, RateLimited: c.metrics.rateLimited.Inc})
 	return &Services{
 		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
 		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login,

@@ -45,6 +45,7 @@ type serverConfig struct {
 	ToolsChannel        string
 	RepodataMaxAge      time.Duration
 	MaxUploadSize       int64
+	IPv6PrefixLen       int64
 	PublishCLI          bool
 
 	InitialAdmin         string
@@ -114,6 +115,9 @@ func (c *serverConfig) Validate() error {
 	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("--max-upload-size: must be positive"))
+	}
+	if c.IPv6PrefixLen < 16 || c.IPv6PrefixLen > 128 {
+		errs = append(errs, errors.New("--ipv6-prefix: want a network length from 16 to 128, such as 64"))
 	}
 	if c.InitialAdmin != "" {
 		if err := gatehouse.ValidateName("username", c.InitialAdmin); err != nil {
@@ -194,15 +198,18 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	dur(&cfg.RepodataMaxAge, "repodata-max-age", 30*time.Second, "Cache-Control max-age of repodata")
-	maxUpload := int64(2 << 30)
-	if v := getenv(envName("max-upload-size")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			maxUpload = n
-		} else {
-			maxUpload = -1
+	num := func(p *int64, name string, def int64, usage string) {
+		if v := getenv(envName(name)); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				def = n
+			} else {
+				def = -1 // reported by Validate
+			}
 		}
+		f.Int64Var(p, name, def, usage+" (env "+envName(name)+")")
 	}
-	f.Int64Var(&cfg.MaxUploadSize, "max-upload-size", maxUpload, "largest package file accepted, in bytes (env "+envName("max-upload-size")+")")
+	num(&cfg.MaxUploadSize, "max-upload-size", 2<<30, "largest package file accepted, in bytes")
+	num(&cfg.IPv6PrefixLen, "ipv6-prefix", 64, "IPv6 network length whose addresses share one failure budget (128: each address alone)")
 	publishCLI := true
 	if v := getenv(envName("publish-cli")); v != "" {
 		if publishCLI, publishErr = strconv.ParseBool(v); publishErr != nil {
@@ -280,6 +287,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
+		IPv6PrefixLen: int(cfg.IPv6PrefixLen),
 	})
 	if err != nil {
 		ln.Close()

@@ -44,7 +44,8 @@ func (o *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	deviceCode, g, err := o.cfg.Login.StartDevice(r.Context(), gatehouse.DeviceRequest{
-		ClientID: clientID, Scopes: parseOAuthScope(form.Get("scope")), ClientName: requestClientName(form.Get)})
+		ClientID: clientID, Scopes: parseOAuthScope(form.Get("scope")), ClientName: requestClientName(form.Get),
+		Addr: o.cfg.Addrs.Client(r)})
 	if err != nil {
 		o.cfg.Reply.OAuth(w, r, err)
 		return

@@ -39,6 +39,12 @@ type Config struct {
 	FailureLimit        int
 	FailureRefill       time.Duration
 	AccountFailureLimit int
+	// IPv6PrefixLen is the IPv6 network that counts as one address
+	// (checklist B8); 0 is a /64.
+	IPv6PrefixLen int
+	// DeviceStarts is how many device logins one address may start in a
+	// burst, then one more a minute (checklist D4); 0 is 10.
+	DeviceStarts int
 	// RateLimited is called for every request refused as over budget
 	// (a metric); nil does nothing.
 	RateLimited func()
@@ -53,7 +59,11 @@ type Service struct {
 	// addrs and accounts count wrong user codes and failed token requests;
 	// they are apart from the limiters of keys and passwords, so mistyped
 	// codes never block signing in.
-	addrs, accounts *ratelimit.Limiter
+	addrs    *ratelimit.Limiter[netip.Prefix]
+	accounts *ratelimit.Limiter[int64]
+	// starts counts device logins started per address (checklist D4):
+	// each is a row kept for an hour, so they are not free.
+	starts *ratelimit.Limiter[netip.Prefix]
 	// lastSweep is when expired grants and tokens were last deleted, in
 	// UnixNano of the clock.
 	lastSweep atomic.Int64
@@ -66,15 +76,23 @@ func New(cfg Config) *Service {
 	if cfg.RateLimited == nil {
 		cfg.RateLimited = func() {}
 	}
-	mk := func(burst int, refill time.Duration) *ratelimit.Limiter {
-		return ratelimit.New(ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: 100_000, Clock: cfg.Clock})
+	opts := func(burst int, refill time.Duration) ratelimit.Options {
+		return ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: 100_000, Clock: cfg.Clock}
+	}
+	if cfg.DeviceStarts <= 0 {
+		cfg.DeviceStarts = 10
 	}
 	return &Service{cfg: cfg, store: cfg.Store, now: cfg.Clock, log: cfg.Logger,
-		addrs: mk(cfg.FailureLimit, cfg.FailureRefill), accounts: mk(cfg.AccountFailureLimit, 30*time.Second)}
+		addrs:    ratelimit.New[netip.Prefix](opts(cfg.FailureLimit, cfg.FailureRefill)),
+		accounts: ratelimit.New[int64](opts(cfg.AccountFailureLimit, 30*time.Second)),
+		starts:   ratelimit.New[netip.Prefix](opts(cfg.DeviceStarts, time.Minute)),
+	}
 }
 
 // addrSubject is who an address's failures count against.
-func addrSubject(a netip.Addr) string { return ratelimit.AddrSubject(a, 128) }
+func (s *Service) addrSubject(a netip.Addr) netip.Prefix {
+	return ratelimit.AddrKey(a, s.cfg.IPv6PrefixLen)
+}
 
 func rateLimited(wait time.Duration, msg string) error {
 	return &gatehouse.Error{Code: gatehouse.ERATELIMITED, Reason: "TOO MANY ATTEMPTS",
@@ -214,6 +232,12 @@ const createGrantAttempts = 5
 
 // StartDevice creates a pending device grant.
 func (s *Service) StartDevice(ctx context.Context, req gatehouse.DeviceRequest) (string, *gatehouse.OAuthGrant, error) {
+	r, ok, wait := s.starts.Reserve(s.addrSubject(req.Addr))
+	if !ok {
+		s.cfg.RateLimited()
+		return "", nil, rateLimited(wait, "Too many sign-ins were started from this address. Wait "+strconv.Itoa(seconds(wait))+" seconds, or finish the one your terminal shows.")
+	}
+	r.Failed() // every start spends its token: a start is what is limited
 	now := s.now()
 	deviceCode := secret.Token()
 	g := &gatehouse.OAuthGrant{
@@ -237,17 +261,14 @@ func (s *Service) StartDevice(ctx context.Context, req gatehouse.DeviceRequest) 
 // PendingDevice finds the pending grant of a typed user code. Wrong codes
 // are throttled per address and per account (checklist D4).
 func (s *Service) PendingDevice(ctx context.Context, p *gatehouse.Principal, code string) (*gatehouse.OAuthGrant, error) {
-	ip, account := addrSubject(p.Addr), strconv.FormatInt(p.User.ID, 10)
-	for _, l := range []struct {
-		lim interface {
-			Blocked(string) (bool, time.Duration)
-		}
-		key string
-	}{{s.addrs, ip}, {s.accounts, account}} {
-		if blocked, wait := l.lim.Blocked(l.key); blocked {
-			s.cfg.RateLimited()
-			return nil, rateLimited(wait, "Too many wrong codes. Wait "+strconv.Itoa(seconds(wait))+" seconds, then type the code your terminal shows.")
-		}
+	ip, account := s.addrSubject(p.Addr), p.User.ID
+	blocked, wait := s.addrs.Blocked(ip)
+	if !blocked {
+		blocked, wait = s.accounts.Blocked(account)
+	}
+	if blocked {
+		s.cfg.RateLimited()
+		return nil, rateLimited(wait, "Too many wrong codes. Wait "+strconv.Itoa(seconds(wait))+" seconds, then type the code your terminal shows.")
 	}
 	g, err := s.store.GrantByUserCode(ctx, code)
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
@@ -299,7 +320,7 @@ var (
 // the address.
 func (s *Service) Redeem(ctx context.Context, req gatehouse.TokenRequest, addr netip.Addr) (*gatehouse.IssuedToken, error) {
 	s.maybeSweep(ctx)
-	ip := addrSubject(addr)
+	ip := s.addrSubject(addr)
 	if blocked, wait := s.addrs.Blocked(ip); blocked {
 		s.cfg.RateLimited()
 		e := rateLimited(wait, "Too many failed attempts from this address. Wait "+strconv.Itoa(seconds(wait))+" seconds and try again.").(*gatehouse.Error)
