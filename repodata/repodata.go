@@ -231,3 +231,7 @@ func etag(data []byte) string {
 	sum := sha256.Sum256(data)
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
+
+// Len is how many built files and subdir lists the index holds, for
+// metrics and for the tests that prove clients cannot grow it.
+func (x *Index) Len() int { return x.built.Len() + x.subdirs.Len() }

@@ -96,6 +96,7 @@ type Server struct {
 	handler  http.Handler
 	metrics  *metrics
 	addrs    *authn.Addrs
+	index    *index.Index
 	patterns []string
 }
 
@@ -177,8 +178,9 @@ func (s *Server) routes() (http.Handler, error) {
 	})
 	login := oauth.New(oauth.Config{Login: svc.Login, Keys: svc.Keys, Pages: pages, Addrs: s.addrs,
 		Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL})
+	s.index = index.New(cfg.Store, cfg.Clock)
 	channels := repo.New(repo.Config{
-		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Index: index.New(cfg.Store, cfg.Clock),
+		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Index: s.index,
 		Blobs: cfg.Blobs, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry,
 	})
