@@ -21,7 +21,7 @@ func TestHasherRunsAtMostItsSlotsAtOnceAndSendsTheRestAway(t *testing.T) {
 	errs := make(chan error, 10)
 	for range 10 {
 		wg.Go(func() {
-			errs <- h.run(context.Background(), func() {
+			errs <- h.run(context.Background(), func() error {
 				n := running.Add(1)
 				for {
 					p := peak.Load()
@@ -31,6 +31,7 @@ func TestHasherRunsAtMostItsSlotsAtOnceAndSendsTheRestAway(t *testing.T) {
 				}
 				<-release
 				running.Add(-1)
+				return nil
 			})
 		})
 	}

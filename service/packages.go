@@ -38,7 +38,11 @@ func (s *Packages) Upload(ctx context.Context, p *gatehouse.Principal, channel s
 
 // add inspects a spooled upload and publishes it in ch.
 func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel, u *gatehouse.Upload, replace bool) (*gatehouse.Package, error) {
-	info, err := conda.Inspect(u.File, u.Size, u.Filename, s.cfg.Limits)
+	var info *conda.Package
+	err := s.inspections.run(ctx, func() (err error) {
+		info, err = s.inspect(u.File, u.Size, u.Filename, s.cfg.Limits)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

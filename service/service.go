@@ -10,6 +10,7 @@ package service
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -53,6 +54,10 @@ type Config struct {
 	// PasswordConcurrency bounds the argon2id hashes and checks that run
 	// at once (each holds 19 MiB); 0 is one per core.
 	PasswordConcurrency int
+
+	// InspectConcurrency bounds the packages inspected at once, each
+	// within its decompression budget (checklist F15); 0 is one per core.
+	InspectConcurrency int
 
 	// Spool is where uploads wait while they are checked; the sweeper
 	// removes what crashes left there.
@@ -112,7 +117,11 @@ type core struct {
 	clients  *clientRecorder
 	limits   *limiters
 	hasher   *hasher
-	login    *login.Service
+	// inspections bound the packages inspected at once (checklist F15).
+	inspections *slots
+	// inspect reads an uploaded package: conda.Inspect (tests watch it).
+	inspect func(r io.ReaderAt, size int64, filename string, lim conda.Limits) (*conda.Package, error)
+	login   *login.Service
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start
@@ -154,10 +163,11 @@ func New(cfg Config) (*Services, error) {
 	if cfg.ToolsChannel == "" {
 		cfg.ToolsChannel = "gatehouse-tools"
 	}
-	c := &core{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, now: cfg.Clock, log: cfg.Logger}
+	c := &core{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, now: cfg.Clock, log: cfg.Logger, inspect: conda.Inspect}
 	c.metrics = newMetrics(cfg.Registry)
 	c.limits = newLimiters(cfg, c.metrics)
 	c.hasher = newHasher(cfg.PasswordConcurrency)
+	c.inspections = newSlots(cfg.InspectConcurrency, inspectWait, errInspectBusy)
 	c.keys = newKeyCache(c)
 	c.channels = newChannelCache(c)
 	c.gate = newGatekeeper(c)
