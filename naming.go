@@ -77,3 +77,11 @@ func validChannelChars(s string) bool {
 }
 
 func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// CanonicalChannelName is the form in which two channel names that look
+// alike in a URL are equal: '_' read as '-', trailing '.' and '-'
+// dropped. "conda_forge" and "conda-forge." are "conda-forge" (checklist
+// G6). The store keeps it beside the name.
+func CanonicalChannelName(name string) string {
+	return strings.TrimRight(strings.ReplaceAll(name, "_", "-"), ".-")
+}

@@ -79,6 +79,9 @@ type Config struct {
 	// ToolsChannel is exempt from the registration gate, so the tooling
 	// that registers can always be installed (default gatehouse-tools).
 	ToolsChannel string
+	// ReservedChannels only administrators may create; nil is
+	// service.DefaultReservedChannels.
+	ReservedChannels []string
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
 	// TrustedProxies are peers whose X-Forwarded-For is believed.
@@ -143,7 +146,7 @@ func New(cfg Config) (*Server, error) {
 		Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit,
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
-		ToolsChannel: cfg.ToolsChannel, RequireRegistration: cfg.RequireRegistration,
+		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, RequireRegistration: cfg.RequireRegistration,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -18,6 +18,13 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 	if err := gatehouse.ValidateChannelName(req.Name); err != nil {
 		return nil, err
 	}
+	// Well-known names are reserved: with channel_alias pointing here,
+	// "-c conda-forge" must not install from whoever took the name
+	// (checklist G6). Administrators may create them (an upstream mirror).
+	unavailable := gatehouse.Errorf(gatehouse.ECONFLICT, "The channel name %q is not available. Choose another name.", req.Name)
+	if s.reserved[gatehouse.CanonicalChannelName(req.Name)] && !p.Scopes().Has(gatehouse.ScopeAdmin) {
+		return nil, unavailable
+	}
 	if req.Visibility == "" {
 		req.Visibility = gatehouse.Public
 	}
@@ -44,6 +51,12 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 	}
 	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
 		if err := tx.CreateChannel(ctx, ch); err != nil {
+			if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+				// Taken, privately or not, or a look-alike: one answer
+				// for every reason, so it reveals no private name
+				// (checklist J6).
+				return unavailable
+			}
 			return err
 		}
 		e := s.event(p, gatehouse.AuditChannelCreate, "channel:"+ch.Name)
@@ -228,8 +241,18 @@ func (s *Channels) Readable(ctx context.Context, p *gatehouse.Principal, name st
 // EnsureToolsChannel makes sure the registration-exempt tools channel
 // exists, public, owned by the first administrator.
 func (s *Channels) EnsureToolsChannel(ctx context.Context, name string) error {
-	if _, err := s.store.ChannelByName(ctx, name); err == nil {
-		return nil
+	if ch, err := s.store.ChannelByName(ctx, name); err == nil {
+		// The tools channel is exempt from the gate and serves the CLI
+		// every client installs: only the server's administrators may
+		// own it, never a user who took the name first (checklist C9).
+		if ch.OwnerUserID != 0 {
+			if u, err := s.store.UserByID(ctx, ch.OwnerUserID); err != nil {
+				return fmt.Errorf("looking up the owner of the tools channel: %w", err)
+			} else if u.IsAdmin && !u.Disabled {
+				return nil
+			}
+		}
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "The tools channel %q is owned by %s, who is not an administrator of this server: it is exempt from the registration gate and serves the CLI to everyone, so only an administrator may own it. Choose another --tools-channel, or have an administrator take the channel over.", name, ch.Owner)
 	} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return fmt.Errorf("looking up the tools channel: %w", err)
 	}

@@ -20,6 +20,10 @@ type clientRecorder struct {
 
 	mu      sync.Mutex
 	pending map[clientKey]*gatehouse.Client
+	// flushing is held for a whole flush, so a flush asked for waits for
+	// one in progress: after it returns, every client counted before is
+	// written.
+	flushing sync.Mutex
 	// known are the clients written already, so only new ones wake the
 	// writer; bounded (a forgotten one is merely written early again).
 	known *cache.Cache[clientKey, struct{}]
@@ -71,6 +75,8 @@ func (r *clientRecorder) seen(p *gatehouse.Principal, ua string) {
 }
 
 func (r *clientRecorder) flush() {
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
 	r.mu.Lock()
 	batch := r.pending
 	r.pending = make(map[clientKey]*gatehouse.Client, len(batch))

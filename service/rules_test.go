@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,5 +239,55 @@ func TestFirstStartIsAuditedInTheServersName(t *testing.T) {
 	events, _ = db.ListAudit(t.Context(), gatehouse.AuditFilter{})
 	if len(events) != 1 || events[0].Action != gatehouse.AuditUserCreate || events[0].Actor != systemActor || events[0].Target != "user:root" {
 		t.Errorf("first start audited as %+v", events)
+	}
+}
+
+func TestWellKnownAndLookAlikeChannelNamesAreNotAvailable(t *testing.T) {
+	// checklist G6, J6: with channel_alias pointing here, "-c conda-forge"
+	// must not install from whoever took the name; a taken name, private
+	// or not, reserved or a look-alike, gets one answer.
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	bob, carol := f.user("bob", false), f.user("carol", false)
+	if _, err := f.svc.Channels.CreateChannel(ctx, f.session(carol), gatehouse.ChannelRequest{Name: "secret-lab", Visibility: gatehouse.Private}); err != nil {
+		t.Fatal(err)
+	}
+	var messages []string
+	for _, name := range []string{"conda-forge", "conda_forge", "defaults", "main", "bioconda", "api", "repo", "secret-lab", "secret_lab", "secret-lab."} {
+		_, err := f.svc.Channels.CreateChannel(ctx, f.session(bob), gatehouse.ChannelRequest{Name: name})
+		if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+			t.Errorf("%q: %v, want conflict", name, err)
+			continue
+		}
+		messages = append(messages, strings.ReplaceAll(gatehouse.ErrorMessage(err), name, "NAME"))
+	}
+	for _, m := range messages[1:] {
+		if m != messages[0] {
+			t.Errorf("the answers differ: %q vs %q", m, messages[0])
+		}
+	}
+	if _, err := f.svc.Channels.CreateChannel(ctx, f.session(f.admin), gatehouse.ChannelRequest{Name: "conda-forge"}); err != nil {
+		t.Errorf("an administrator creating a reserved name (an upstream mirror): %v", err)
+	}
+}
+
+func TestTheToolsChannelMustBelongToAnAdministrator(t *testing.T) {
+	// checklist C9: a user who took the name first must not own the
+	// channel the gate never closes.
+	f := newFixture(t, nil)
+	mallory := f.user("mallory", false)
+	if _, err := f.svc.Channels.CreateChannel(t.Context(), f.session(mallory), gatehouse.ChannelRequest{Name: "gatehouse-tools"}); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+		t.Errorf("a user creating the tools channel: %v, want not available", err)
+	}
+	// Taken before this server named it its tools channel.
+	if err := f.store.CreateChannel(t.Context(), &gatehouse.Channel{Name: "gatehouse-tools", Visibility: gatehouse.Public, OwnerUserID: mallory.ID}); err != nil {
+		t.Fatal(err)
+	}
+	err := f.svc.Channels.EnsureToolsChannel(t.Context(), "gatehouse-tools")
+	if gatehouse.ErrorCode(err) != gatehouse.EFORBIDDEN || !strings.Contains(gatehouse.ErrorMessage(err), "mallory") {
+		t.Errorf("EnsureToolsChannel = %v, want a refusal naming the owner", err)
+	}
+	if err := f.svc.Channels.EnsureToolsChannel(t.Context(), "admins-tools"); err != nil {
+		t.Errorf("a fresh tools channel: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,8 +69,21 @@ type Config struct {
 	Limits conda.Limits
 	// ToolsChannel is exempt from the registration gate.
 	ToolsChannel string
+	// ReservedChannels are names only administrators may take (and their
+	// look-alikes); nil is DefaultReservedChannels.
+	ReservedChannels []string
 	// RequireRegistration are networks gated by configuration.
 	RequireRegistration []netip.Prefix
+}
+
+// DefaultReservedChannels are the well-known channel names conda users
+// type with -c, and the names of this server's own paths: with a
+// channel_alias pointing here they would resolve to whoever took them.
+var DefaultReservedChannels = []string{
+	"anaconda", "bioconda", "conda", "conda-forge", "defaults", "free", "main", "msys2", "nodefaults",
+	"pkgs", "pro", "r", "local", "nvidia", "pytorch", "intel",
+	"admin", "api", "app", "channels", "device", "healthz", "login", "metrics", "oauth", "readyz",
+	"register", "repo", "settings", "static",
 }
 
 // Services are the implementations, one per interface of the root package.
@@ -117,6 +131,8 @@ type core struct {
 	clients  *clientRecorder
 	limits   *limiters
 	hasher   *hasher
+	// reserved are the canonical forms of the reserved channel names.
+	reserved map[string]bool
 	// inspections bound the packages inspected at once (checklist F15).
 	inspections *slots
 	// inspect reads an uploaded package: conda.Inspect (tests watch it).
@@ -167,6 +183,13 @@ func New(cfg Config) (*Services, error) {
 	c.metrics = newMetrics(cfg.Registry)
 	c.limits = newLimiters(cfg, c.metrics)
 	c.hasher = newHasher(cfg.PasswordConcurrency)
+	if cfg.ReservedChannels == nil {
+		cfg.ReservedChannels = DefaultReservedChannels
+	}
+	c.reserved = make(map[string]bool, len(cfg.ReservedChannels))
+	for _, n := range append(cfg.ReservedChannels, cfg.ToolsChannel) {
+		c.reserved[gatehouse.CanonicalChannelName(strings.ToLower(strings.TrimSpace(n)))] = true
+	}
 	c.inspections = newSlots(cfg.InspectConcurrency, inspectWait, errInspectBusy)
 	c.keys = newKeyCache(c)
 	c.channels = newChannelCache(c)

@@ -25,7 +25,8 @@ func channelDest(c *gatehouse.Channel) []any {
 // CreateChannel inserts c and sets c.ID, c.Owner (the owner's name) and
 // c.Revision (1). Exactly one of OwnerUserID and OwnerOrgID must be set
 // (EINVALID otherwise), and name it a user or organization that exists
-// (ENOTFOUND otherwise). ECONFLICT if the name is taken; EINVALID if it
+// (ENOTFOUND otherwise). ECONFLICT if the name is taken, or a name that
+// looks alike (the same gatehouse.CanonicalChannelName); EINVALID if it
 // breaks conda's rule. A zero Visibility is Private, a zero CreatedAt now.
 func (db *DB) CreateChannel(ctx context.Context, c *gatehouse.Channel) error {
 	if err := gatehouse.ValidateChannelName(c.Name); err != nil {
@@ -49,13 +50,30 @@ func (db *DB) CreateChannel(ctx context.Context, c *gatehouse.Channel) error {
 		return err
 	}
 	got := new(gatehouse.Channel)
+	canonical := gatehouse.CanonicalChannelName(c.Name)
+	taken := gatehouse.Errorf(gatehouse.ECONFLICT, "The channel name %q is taken; choose another.", c.Name)
 	err := db.inTx(ctx, "create channel", func(tx *sql.Tx) error {
+		if db.dialect == Postgres {
+			// Two look-alikes created at once must not both pass the
+			// check below: serialize creations of one canonical name.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('gatehouse channel ' || $1))`, canonical); err != nil {
+				return wrapErr(err, "lock the channel name")
+			}
+		}
+		var found int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM channels WHERE canonical_name = $1`, canonical).Scan(&found)
+		if err != nil {
+			return wrapErr(err, "check the channel name")
+		}
+		if found > 0 {
+			return taken
+		}
 		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO channels (name, visibility, owner_user_id, owner_org_id, created_at, revision)
-			VALUES ($1, $2, $3, $4, $5, 1) RETURNING id`,
-			c.Name, string(vis), nullID(c.OwnerUserID), nullID(c.OwnerOrgID), db.tv(created)).Scan(&id)
+		err = tx.QueryRowContext(ctx, `INSERT INTO channels (name, canonical_name, visibility, owner_user_id, owner_org_id, created_at, revision)
+			VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING id`,
+			c.Name, canonical, string(vis), nullID(c.OwnerUserID), nullID(c.OwnerOrgID), db.tv(created)).Scan(&id)
 		if _, ok := uniqueViolation(err); ok {
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "The channel name %q is taken; choose another.", c.Name)
+			return taken
 		} else if foreignKeyViolation(err) {
 			if c.OwnerUserID != 0 {
 				return notFound("No user with ID %d to own the channel.", c.OwnerUserID)

@@ -43,6 +43,7 @@ type serverConfig struct {
 	TrustedProxies      string
 	RequireRegistration string
 	ToolsChannel        string
+	ReservedChannels    string
 	RepodataMaxAge      time.Duration
 	MaxUploadSize       int64
 	IPv6PrefixLen       int64
@@ -66,6 +67,18 @@ func prefixes(flag, list string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// splitList reads a comma-separated list; the empty string is an empty
+// list, not a missing one.
+func splitList(list string) []string {
+	out := []string{}
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // envName maps a flag to its environment variable.
@@ -106,6 +119,11 @@ func (c *serverConfig) Validate() error {
 	}
 	if _, err := prefixes("require-registration", c.RequireRegistration); err != nil {
 		errs = append(errs, err)
+	}
+	for _, n := range splitList(c.ReservedChannels) {
+		if err := gatehouse.ValidateChannelName(n); err != nil {
+			errs = append(errs, fmt.Errorf("--reserved-channels: %q: %s", n, gatehouse.ErrorMessage(err)))
+		}
 	}
 	if err := gatehouse.ValidateChannelName(c.ToolsChannel); err != nil {
 		errs = append(errs, fmt.Errorf("--tools-channel %q: %s", c.ToolsChannel, gatehouse.ErrorMessage(err)))
@@ -187,6 +205,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	str(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated networks of reverse proxies whose X-Forwarded-For is believed")
 	str(&cfg.RequireRegistration, "require-registration", "", "comma-separated networks that must register before using channels (administrators can add more on the web)")
 	str(&cfg.ToolsChannel, "tools-channel", "gatehouse-tools", "channel exempt from the registration gate, serving the gatehouse CLI")
+	str(&cfg.ReservedChannels, "reserved-channels", strings.Join(service.DefaultReservedChannels, ","), "comma-separated channel names only administrators may create (and their look-alikes)")
 	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
 		if v := getenv(envName(name)); v != "" {
 			if d, err := time.ParseDuration(v); err == nil {
@@ -287,7 +306,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
-		IPv6PrefixLen: int(cfg.IPv6PrefixLen),
+		IPv6PrefixLen: int(cfg.IPv6PrefixLen), ReservedChannels: splitList(cfg.ReservedChannels),
 	})
 	if err != nil {
 		ln.Close()

@@ -129,7 +129,9 @@ var channelTests = []test{
 	{"channels list by name, byte by byte, with their owners", func(t *testing.T, s gatehouse.Store) {
 		alice := mkUser(t, s, "alice")
 		acme := mkOrg(t, s, "acme", alice.ID)
-		for _, n := range []string{"b_x", "ba", "b.x", "a", "b-x", "b0"} {
+		// Distinct names, not look-alikes of one another, whose bytes
+		// sort '-' < '.' < '0' < '_' < 'a'.
+		for _, n := range []string{"b_z", "ba", "b.y", "a", "b-x", "b0"} {
 			if n == "ba" {
 				mkChannel(t, s, n, 0, acme.ID, gatehouse.Private)
 			} else {
@@ -142,8 +144,20 @@ var channelTests = []test{
 		for _, c := range cs {
 			got = append(got, c.Name+"@"+c.Owner+":"+string(c.Visibility))
 		}
-		equal(t, "channels", got, []string{"a@alice:public", "b-x@alice:public", "b.x@alice:public",
-			"b0@alice:public", "b_x@alice:public", "ba@acme:private"})
+		equal(t, "channels", got, []string{"a@alice:public", "b-x@alice:public", "b.y@alice:public",
+			"b0@alice:public", "b_z@alice:public", "ba@acme:private"})
+	}},
+	{"a name that looks like a taken one (_ for -, a trailing . or -) is taken too (checklist G6)", func(t *testing.T, s gatehouse.Store) {
+		alice := mkUser(t, s, "alice")
+		mkChannel(t, s, "conda-forge", alice.ID, 0, gatehouse.Public)
+		for _, n := range []string{"conda_forge", "conda-forge.", "conda-forge-", "conda_forge._"} {
+			err := s.CreateChannel(t.Context(), &gatehouse.Channel{Name: n, Visibility: gatehouse.Public, OwnerUserID: alice.ID, CreatedAt: t0})
+			wantCode(t, err, gatehouse.ECONFLICT)
+		}
+		mkChannel(t, s, "conda-forge2", alice.ID, 0, gatehouse.Public) // a different name is free
+		cs, err := s.ListChannels(t.Context())
+		must(t, err)
+		equal(t, "channels", len(cs), 2)
 	}},
 	{"setting the visibility changes only the visibility; an unknown channel is not found, an unknown visibility invalid", func(t *testing.T, s gatehouse.Store) {
 		alice := mkUser(t, s, "alice")
