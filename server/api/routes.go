@@ -49,13 +49,27 @@ func (a *API) routes() []route {
 	}
 }
 
+// RouteScopes returns the scope each route of the table needs, by
+// pattern, for route audits: the OpenAPI test checks the document's
+// x-gatehouse-scope against it. The extra routes of Routes and the
+// OpenAPI document need no scope up front and are not listed.
+func RouteScopes() map[string]gatehouse.Scopes {
+	out := map[string]gatehouse.Scopes{}
+	for _, rt := range new(API).routes() {
+		out[rt.pattern] = rt.need
+	}
+	return out
+}
+
 // Routes registers the API on mux, with extra routes (served by other
 // packages, such as key creation after a CLI login) authenticated the
-// same way. Unknown /api paths get a JSON 404.
+// same way, and the OpenAPI document, which needs no credential. Unknown
+// /api paths get a JSON 404.
 func (a *API) Routes(mux Mux, extra map[string]Handler) {
 	for _, rt := range a.routes() {
 		mux.Handle(rt.pattern, a.Authenticated(rt.need, rt.handler))
 	}
+	mux.HandleFunc("GET "+OpenAPIPath, handleOpenAPI)
 	// No scope is required up front for extra routes: a login token
 	// carries only the scopes it was granted; the service checks what it
 	// needs.
