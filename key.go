@@ -130,6 +130,10 @@ const (
 	RevokedByUser   = "revoked"
 	RevokedReplaced = "replaced"
 	RevokedLogout   = "logout"
+	// RevokedReplayedLogin: the authorization code of the login that made
+	// the key was presented again, so it may be in a thief's hands
+	// (checklist D9).
+	RevokedReplayedLogin = "login replayed"
 )
 
 // KeyStatus is a key's state at some moment.

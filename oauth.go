@@ -49,6 +49,7 @@ type OAuthGrant struct {
 }
 
 // AccessToken is a short-lived OAuth access token; only its hash is kept.
+// It mints one key: UsedAt is set when it has (checklist D9).
 type AccessToken struct {
 	ID         int64
 	Hash       []byte
@@ -57,6 +58,9 @@ type AccessToken struct {
 	ClientName string
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
+	// GrantID is the grant it was issued for.
+	GrantID int64
+	UsedAt  time.Time // zero until it minted a key
 }
 
 // OAuthStore keeps grants and access tokens.
@@ -84,6 +88,15 @@ type OAuthStore interface {
 	// AccessTokenByHash returns the token and its user as they are now
 	// (disabled included). ENOTFOUND if none. Expiry is the caller's.
 	AccessTokenByHash(ctx context.Context, hash []byte) (*AccessToken, *User, error)
+	// UseAccessToken marks the token spent at at: ECONFLICT if it was
+	// already (a second key from one login), ENOTFOUND if it is gone.
+	UseAccessToken(ctx context.Context, id int64, at time.Time) error
+	// LinkLoginKey records that the key was minted through the grant.
+	LinkLoginKey(ctx context.Context, grantID, keyID int64) error
+	// GrantKeys returns the unrevoked keys minted through the grant.
+	GrantKeys(ctx context.Context, grantID int64) ([]*APIKey, error)
+	// DeleteGrantTokens deletes the access tokens issued for the grant.
+	DeleteGrantTokens(ctx context.Context, grantID int64) (int64, error)
 	// DeleteExpiredOAuth removes grants and tokens that expired before t.
 	DeleteExpiredOAuth(ctx context.Context, t time.Time) (int64, error)
 }

@@ -16,8 +16,10 @@ const (
 // Principal is the authenticated caller of one request: the user as they
 // are at this moment, and the key they used, if any.
 type Principal struct {
-	User   *User
-	Key    *APIKey // nil unless Method is AuthKey (or AuthOAuth: the token's stand-in)
+	User *User
+	Key  *APIKey // nil unless Method is AuthKey (or AuthOAuth: the token's stand-in)
+	// Token is the login token of an AuthOAuth caller, nil otherwise.
+	Token  *AccessToken
 	Method AuthMethod
 	// Addr is the client's address, for the audit log and rate limits;
 	// the zero Addr when the server acts for itself.

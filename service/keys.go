@@ -20,12 +20,14 @@ type Keys struct{ *core }
 // unrevoked one replaces it, revoking the old one at once. The key, the
 // revocation and their audit events commit together.
 func (k *Keys) CreateKey(ctx context.Context, p *gatehouse.Principal, req gatehouse.KeyRequest) (*gatehouse.NewKey, error) {
-	return k.create(ctx, p, p.Key, req)
+	return k.create(ctx, p, p.Key, req, nil)
 }
 
 // create applies the rules of CreateKey, delegating from parent (nil: a
-// session, a password, or a login token whose scopes were checked).
-func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gatehouse.APIKey, req gatehouse.KeyRequest) (*gatehouse.NewKey, error) {
+// session, a password, or a login token whose scopes were checked). also,
+// if not nil, runs in the key's transaction once the key has its ID.
+func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gatehouse.APIKey, req gatehouse.KeyRequest,
+	also func(tx gatehouse.Store, key *gatehouse.APIKey) error) (*gatehouse.NewKey, error) {
 	now := k.now()
 	req.Name = strings.TrimSpace(req.Name)
 	if err := gatehouse.ValidateKeyName(req.Name); err != nil {
@@ -54,6 +56,11 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 		var err error
 		if replaced, err = tx.CreateKey(ctx, key); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx, key); err != nil {
+				return err
+			}
 		}
 		if replaced != nil {
 			e := k.event(p, gatehouse.AuditKeyReplace, keyTarget(replaced))
@@ -115,12 +122,30 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 			return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "This login granted %s only; sign in again and approve the scopes the key needs.",
 				strings.Join(p.Scopes().Labels(), " and "))
 		}
-		return k.create(ctx, &gatehouse.Principal{User: p.User, Method: gatehouse.AuthOAuth, Addr: p.Addr}, nil, keyReq)
+		// A login token mints one key (checklist D9): it is spent in the
+		// key's own transaction, so two requests racing with one token
+		// cannot both succeed; and the key is tied to the login's grant,
+		// so a replay of its authorization code revokes it.
+		tok := p.Token
+		return k.create(ctx, &gatehouse.Principal{User: p.User, Method: gatehouse.AuthOAuth, Addr: p.Addr}, nil, keyReq,
+			func(tx gatehouse.Store, key *gatehouse.APIKey) error {
+				if tok == nil {
+					return nil
+				}
+				if err := tx.UseAccessToken(ctx, tok.ID, now); err != nil {
+					if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT || gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+						return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "TOKEN USED",
+							Message: "This login token has made its key already; a login makes one key. Run gatehouse login again."}
+					}
+					return err
+				}
+				return tx.LinkLoginKey(ctx, tok.GrantID, key.ID)
+			})
 	}
 	if err := p.Require(gatehouse.ScopeUser); err != nil {
 		return nil, err
 	}
-	return k.create(ctx, p, p.Key, keyReq)
+	return k.create(ctx, p, p.Key, keyReq, nil)
 }
 
 // ListKeys returns all of p's user's keys, newest first.

@@ -200,7 +200,12 @@ func New(cfg Config) (*Services, error) {
 	c.clients = newClientRecorder(c)
 	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
-		IPv6PrefixLen: cfg.IPv6PrefixLen, RateLimited: c.metrics.rateLimited.Inc})
+		IPv6PrefixLen: cfg.IPv6PrefixLen, RateLimited: c.metrics.rateLimited.Inc,
+		KeysRevoked: func(keys []*gatehouse.APIKey) {
+			for _, k := range keys {
+				c.keys.forget(k.Hash)
+			}
+		}})
 	return &Services{
 		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
 		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login,

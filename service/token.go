@@ -53,5 +53,5 @@ func (a *Auth) accessToken(ctx context.Context, token string, addr netip.Addr) (
 	}
 	stand := &gatehouse.APIKey{UserID: u.ID, Name: name, Hash: t.Hash, Hint: login.AccessTokenPrefix + "…", Scopes: t.Scopes,
 		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, CreatedVia: string(gatehouse.AuthOAuth)}
-	return &gatehouse.Principal{User: u, Key: stand, Method: gatehouse.AuthOAuth}, nil
+	return &gatehouse.Principal{User: u, Key: stand, Token: t, Method: gatehouse.AuthOAuth}, nil
 }

@@ -182,7 +182,7 @@ func (db *DB) ListKeys(ctx context.Context, userID int64) ([]*gatehouse.APIKey, 
 // A7), EINVALID for an unknown reason.
 func (db *DB) RevokeKey(ctx context.Context, userID, keyID int64, at time.Time, reason string) (*gatehouse.APIKey, error) {
 	switch reason {
-	case gatehouse.RevokedByUser, gatehouse.RevokedReplaced, gatehouse.RevokedLogout:
+	case gatehouse.RevokedByUser, gatehouse.RevokedReplaced, gatehouse.RevokedLogout, gatehouse.RevokedReplayedLogin:
 	default:
 		return nil, gatehouse.FieldErrorf("reason", "Unknown revocation reason %q.", reason)
 	}

@@ -21,11 +21,11 @@ func grantDest(g *gatehouse.OAuthGrant) []any {
 		(*dbTime)(&g.CreatedAt), (*dbTime)(&g.ExpiresAt), (*dbTime)(&g.LastPolledAt)}
 }
 
-const tokenCols = `t.id, t.hash, t.user_id, t.scopes, t.client_name, t.created_at, t.expires_at`
+const tokenCols = `t.id, t.hash, t.user_id, t.scopes, t.client_name, t.created_at, t.expires_at, t.grant_id, t.used_at`
 
 func tokenDest(t *gatehouse.AccessToken) []any {
 	return []any{&t.ID, &t.Hash, &t.UserID, (*dbScopes)(&t.Scopes), &t.ClientName,
-		(*dbTime)(&t.CreatedAt), (*dbTime)(&t.ExpiresAt)}
+		(*dbTime)(&t.CreatedAt), (*dbTime)(&t.ExpiresAt), &t.GrantID, (*dbTime)(&t.UsedAt)}
 }
 
 func validGrantStatus(s string) bool {
@@ -196,9 +196,9 @@ func (db *DB) CreateAccessToken(ctx context.Context, t *gatehouse.AccessToken) e
 		return err
 	}
 	var id int64
-	err := db.q.QueryRowContext(ctx, `INSERT INTO oauth_tokens (hash, user_id, scopes, client_name, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		t.Hash, t.UserID, int64(t.Scopes), t.ClientName, db.tv(created), db.tv(t.ExpiresAt)).Scan(&id)
+	err := db.q.QueryRowContext(ctx, `INSERT INTO oauth_tokens (hash, user_id, scopes, client_name, created_at, expires_at, grant_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		t.Hash, t.UserID, int64(t.Scopes), t.ClientName, db.tv(created), db.tv(t.ExpiresAt), t.GrantID).Scan(&id)
 	if _, ok := uniqueViolation(err); ok {
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "An access token with this hash already exists.")
 	} else if foreignKeyViolation(err) {
@@ -250,4 +250,66 @@ func (db *DB) DeleteExpiredOAuth(ctx context.Context, t time.Time) (int64, error
 		return 0, err
 	}
 	return total, nil
+}
+
+// UseAccessToken marks the token spent, once: a conditional update, so
+// two requests racing with one token cannot both mint a key.
+func (db *DB) UseAccessToken(ctx context.Context, id int64, at time.Time) error {
+	if err := checkTimes(at); err != nil {
+		return err
+	}
+	res, err := db.q.ExecContext(ctx, `UPDATE oauth_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, id, db.tv(at))
+	if err != nil {
+		return wrapErr(err, "use access token")
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var used int
+	err = db.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM oauth_tokens WHERE id = $1`, id).Scan(&used)
+	if err != nil {
+		return wrapErr(err, "use access token")
+	}
+	if used == 0 {
+		return notFound("No such access token.")
+	}
+	return gatehouse.Errorf(gatehouse.ECONFLICT, "This login token has made its key already.")
+}
+
+// LinkLoginKey records that the key was minted through the grant.
+func (db *DB) LinkLoginKey(ctx context.Context, grantID, keyID int64) error {
+	_, err := db.q.ExecContext(ctx, `INSERT INTO login_keys (grant_id, key_id) VALUES ($1, $2)`, grantID, keyID)
+	if foreignKeyViolation(err) {
+		return notFound("No key with ID %d.", keyID)
+	}
+	return wrapErr(err, "link login key")
+}
+
+// GrantKeys returns the unrevoked keys minted through the grant.
+func (db *DB) GrantKeys(ctx context.Context, grantID int64) ([]*gatehouse.APIKey, error) {
+	rows, err := db.q.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys k JOIN login_keys l ON l.key_id = k.id
+		WHERE l.grant_id = $1 AND k.revoked_at IS NULL ORDER BY k.id`, grantID)
+	if err != nil {
+		return nil, wrapErr(err, "list the keys of a grant")
+	}
+	defer rows.Close()
+	var out []*gatehouse.APIKey
+	for rows.Next() {
+		k := new(gatehouse.APIKey)
+		if err := rows.Scan(keyDest(k)...); err != nil {
+			return nil, wrapErr(err, "read a key of a grant")
+		}
+		out = append(out, k)
+	}
+	return out, wrapErr(rows.Err(), "list the keys of a grant")
+}
+
+// DeleteGrantTokens deletes the access tokens issued for the grant.
+func (db *DB) DeleteGrantTokens(ctx context.Context, grantID int64) (int64, error) {
+	res, err := db.q.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE grant_id = $1`, grantID)
+	if err != nil {
+		return 0, wrapErr(err, "delete the tokens of a grant")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }

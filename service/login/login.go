@@ -45,6 +45,9 @@ type Config struct {
 	// DeviceStarts is how many device logins one address may start in a
 	// burst, then one more a minute (checklist D4); 0 is 10.
 	DeviceStarts int
+	// KeysRevoked is told of keys revoked here, to evict them from the
+	// caches of this process (other replicas hear it from the store).
+	KeysRevoked func([]*gatehouse.APIKey)
 	// RateLimited is called for every request refused as over budget
 	// (a metric); nil does nothing.
 	RateLimited func()
@@ -384,6 +387,14 @@ func (s *Service) exchangeCode(ctx context.Context, req gatehouse.TokenRequest) 
 	default:
 		return nil, err
 	}
+	if g.Kind == gatehouse.GrantCode && g.Status == gatehouse.GrantUsed {
+		// A code presented after its use is stolen, or its first use
+		// was: what it issued is revoked (checklist D9).
+		if err := s.revokeIssue(ctx, g); err != nil {
+			return g, err
+		}
+		return g, errInvalidGrant
+	}
 	if g.Kind != gatehouse.GrantCode || g.Status != gatehouse.GrantApproved || !s.now().Before(g.ExpiresAt) {
 		return g, errInvalidGrant
 	}
@@ -401,6 +412,42 @@ func (s *Service) exchangeCode(ctx context.Context, req gatehouse.TokenRequest) 
 		return g, err
 	}
 	return g, nil
+}
+
+// revokeIssue deletes the access tokens a grant issued and revokes the
+// keys they minted, and audits it.
+func (s *Service) revokeIssue(ctx context.Context, g *gatehouse.OAuthGrant) error {
+	if _, err := s.store.DeleteGrantTokens(ctx, g.ID); err != nil {
+		return err
+	}
+	keys, err := s.store.GrantKeys(ctx, g.ID)
+	if err != nil {
+		return err
+	}
+	var revoked []*gatehouse.APIKey
+	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		for _, k := range keys {
+			rk, err := tx.RevokeKey(ctx, k.UserID, k.ID, s.now(), gatehouse.RevokedReplayedLogin)
+			if err != nil {
+				return err
+			}
+			revoked = append(revoked, rk)
+			e := &gatehouse.AuditEvent{ActorID: k.UserID, Action: gatehouse.AuditKeyRevoke,
+				Target: "key:" + strconv.FormatInt(k.ID, 10) + " (" + k.Name + ")",
+				Detail: "reason=" + gatehouse.RevokedReplayedLogin + " grant=" + strconv.FormatInt(g.ID, 10)}
+			if err := s.audit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(revoked) > 0 && s.cfg.KeysRevoked != nil {
+		s.cfg.KeysRevoked(revoked)
+	}
+	return nil
 }
 
 // pkceMatches checks an S256 code verifier against the challenge
@@ -475,7 +522,7 @@ func (s *Service) issueToken(ctx context.Context, g *gatehouse.OAuthGrant, addr 
 	token := AccessTokenPrefix + secret.Token()
 	now := s.now()
 	t := &gatehouse.AccessToken{Hash: secret.Hash(token), UserID: u.ID, Scopes: g.Scopes, ClientName: g.ClientName,
-		CreatedAt: now, ExpiresAt: now.Add(AccessTokenLifetime)}
+		CreatedAt: now, ExpiresAt: now.Add(AccessTokenLifetime), GrantID: g.ID}
 	p := &gatehouse.Principal{User: u, Addr: addr}
 	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
 		if err := tx.CreateAccessToken(ctx, t); err != nil {

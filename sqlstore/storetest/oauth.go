@@ -347,4 +347,42 @@ var oauthTests = []test{
 		wantCode(t, err, gatehouse.EUNAVAILABLE)
 		equal(t, "status after the failed calls", grantByHash(t, s, g.CodeHash).Status, gatehouse.GrantApproved)
 	}},
+	{"a token is spent once, keeps its grant, and the keys of a grant are found and its tokens deleted (checklist D9)", func(t *testing.T, s gatehouse.Store) {
+		ctx := t.Context()
+		alice := mkUser(t, s, "alice")
+		g := mkGrant(t, s, codeGrant(alice.ID, t0))
+		tok := &gatehouse.AccessToken{Hash: randomHash(), UserID: alice.ID, Scopes: gatehouse.ScopeUser,
+			CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute), GrantID: g.ID}
+		must(t, s.CreateAccessToken(ctx, tok))
+		got, _, err := s.AccessTokenByHash(ctx, tok.Hash)
+		must(t, err)
+		equal(t, "grant of the token", got.GrantID, g.ID)
+		equal(t, "unused", got.UsedAt.IsZero(), true)
+		must(t, s.UseAccessToken(ctx, tok.ID, t0.Add(time.Minute)))
+		wantCode(t, s.UseAccessToken(ctx, tok.ID, t0.Add(2*time.Minute)), gatehouse.ECONFLICT)
+		wantCode(t, s.UseAccessToken(ctx, tok.ID+999, t0), gatehouse.ENOTFOUND)
+		got, _, err = s.AccessTokenByHash(ctx, tok.Hash)
+		must(t, err)
+		equal(t, "used at", got.UsedAt, stored(t0.Add(time.Minute)))
+
+		k := mkKey(t, s, alice.ID, "laptop", t0)
+		other := mkKey(t, s, alice.ID, "ci", t0)
+		must(t, s.LinkLoginKey(ctx, g.ID, k.ID))
+		wantCode(t, s.LinkLoginKey(ctx, g.ID, k.ID+999), gatehouse.ENOTFOUND)
+		keys, err := s.GrantKeys(ctx, g.ID)
+		must(t, err)
+		if len(keys) != 1 || keys[0].ID != k.ID {
+			t.Fatalf("keys of the grant: %+v, want the linked one only (not %d)", keys, other.ID)
+		}
+		_, err = s.RevokeKey(ctx, alice.ID, k.ID, t0.Add(time.Hour), gatehouse.RevokedReplayedLogin)
+		must(t, err)
+		keys, err = s.GrantKeys(ctx, g.ID)
+		must(t, err)
+		equal(t, "unrevoked keys of the grant after the revocation", len(keys), 0)
+		n, err := s.DeleteGrantTokens(ctx, g.ID)
+		must(t, err)
+		equal(t, "tokens deleted", n, int64(1))
+		_, _, err = s.AccessTokenByHash(ctx, tok.Hash)
+		wantCode(t, err, gatehouse.ENOTFOUND)
+	}},
 }
