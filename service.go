@@ -290,25 +290,33 @@ type LoginService interface {
 }
 
 // IndexFile is one file of a channel's index (repodata.json, its
-// compressed forms, channeldata.json), built once per change of the
-// channel and served as it is.
+// compressed forms, the shard index and shards, channeldata.json), built
+// once per change of the channel and served as it is: from Data when it
+// is small and in memory, else from the file at Path on local disk
+// (sendfile).
 type IndexFile struct {
-	Data        []byte
+	Data []byte
+	Path string
+	Size int64
+	// ContentType of the bytes (before Encoding).
 	ContentType string
-	// Encoding is the Content-Encoding Data is in ("gzip"), or "".
+	// Encoding is the Content-Encoding the bytes are in ("gzip"), or "".
 	Encoding string
 	// ETag is one strong validator per content, shared by every encoding
 	// of it (conda keeps one ETag per subdir).
 	ETag    string
 	ModTime time.Time
+	// Immutable files are content-addressed (shards): cacheable for ever.
+	Immutable bool
 }
 
 // IndexService serves channel indexes: never built per request.
 type IndexService interface {
 	// File returns an index file of the channel at its current revision:
 	// "channeldata.json", "<subdir>/repodata.json" (in gzip when gzip is
-	// true) and "<subdir>/repodata.json.zst". A subdir without packages
-	// that conda does not know is ENOTFOUND, and costs no memory.
+	// true), "<subdir>/repodata.json.zst", "<subdir>/repodata_shards.msgpack.zst"
+	// and "<subdir>/shards/<sha256>.msgpack.zst" (CEP-16). A subdir without
+	// packages that conda does not know is ENOTFOUND, and costs no memory.
 	File(ctx context.Context, ch *Channel, name string, gzip bool) (*IndexFile, error)
 	// Package returns the channel's package file for a download,
 	// ENOTFOUND if there is none.

@@ -280,6 +280,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
+		IndexDir: filepath.Join(cfg.Data, "index"),
 	})
 	if err != nil {
 		ln.Close()

@@ -155,7 +155,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Formats clients probe that are not served: a fast 404 moves them on to
 // the next one (protocols.md, "Fetch order today").
 var notServed = map[string]bool{
-	"repodata_shards.msgpack.zst": true, "repodata.json.bz2": true, "current_repodata.json": true,
+	"repodata.json.bz2": true, "current_repodata.json": true,
 	"current_repodata.json.zst": true, "current_repodata.json.bz2": true, "run_exports.json": true,
 	"run_exports.json.zst": true, "repodata_from_packages.json": true, "patch_instructions.json": true,
 }
@@ -171,14 +171,25 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 			h.cfg.Reply.Conda(w, r, err)
 			return
 		}
-		h.setCacheHeaders(w, ch)
-		serveIndexFile(w, r, f)
+		h.setCacheHeaders(w, ch, false)
+		h.serveIndexFile(w, r, f)
 		return
 	case "notices.json":
 		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "This channel has no notices."))
 		return
 	}
 	subdir, file, ok := strings.Cut(rest, "/")
+	if shard, isShard := strings.CutPrefix(file, "shards/"); isShard && ok && !strings.Contains(shard, "/") {
+		// CEP-16 shards: content-addressed, so cacheable for ever.
+		f, err := h.cfg.Index.File(r.Context(), ch, rest, false)
+		if err != nil {
+			h.cfg.Reply.Conda(w, r, err)
+			return
+		}
+		h.setCacheHeaders(w, ch, f.Immutable)
+		h.serveIndexFile(w, r, f)
+		return
+	}
 	if !ok || !gatehouse.ValidSubdir(subdir) || file == "" || strings.Contains(file, "/") {
 		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name))
 		return
@@ -188,33 +199,37 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 		return
 	}
 	switch file {
-	case "repodata.json", "repodata.json.zst":
+	case "repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst":
 		f, err := h.cfg.Index.File(r.Context(), ch, rest, file == "repodata.json" && acceptsGzip(r))
 		if err != nil {
 			h.cfg.Reply.Conda(w, r, err)
 			return
 		}
-		h.setCacheHeaders(w, ch)
-		serveIndexFile(w, r, f)
+		h.setCacheHeaders(w, ch, false)
+		h.serveIndexFile(w, r, f)
 	default:
 		pkg, err := h.cfg.Index.Package(r.Context(), ch, subdir, file)
 		if err != nil {
 			h.cfg.Reply.Conda(w, r, err)
 			return
 		}
-		h.setCacheHeaders(w, ch)
+		h.setCacheHeaders(w, ch, false)
 		h.servePackage(w, r, pkg)
 	}
 }
 
 // setCacheHeaders: public channels may be cached by anyone unless the gate
 // is on; everything else only by the client (checklist C8).
-func (h *Handler) setCacheHeaders(w http.ResponseWriter, ch *gatehouse.Channel) {
+func (h *Handler) setCacheHeaders(w http.ResponseWriter, ch *gatehouse.Channel, immutable bool) {
 	hd := w.Header()
+	age := "max-age=" + h.maxAge
+	if immutable {
+		age = "max-age=31536000, immutable"
+	}
 	if ch.Visibility == gatehouse.Public && (!h.cfg.Gate.Active() || h.cfg.Gate.ToolsChannel() == ch.Name) {
-		hd.Set("Cache-Control", "public, max-age="+h.maxAge)
+		hd.Set("Cache-Control", "public, "+age)
 	} else {
-		hd.Set("Cache-Control", "private, max-age="+h.maxAge)
+		hd.Set("Cache-Control", "private, "+age)
 	}
 	hd.Set("Vary", "Authorization, Accept-Encoding")
 }
