@@ -130,6 +130,8 @@ type ChannelRequest struct {
 	Name       string
 	Visibility Visibility // "": public
 	Owner      string     // a user or organization; "": the caller
+	// Upstream makes a proxy or mirror channel; nil a hosted one.
+	Upstream *UpstreamRequest
 }
 
 // ChannelAccess is a channel with the caller's role on it.
@@ -156,6 +158,25 @@ type ChannelService interface {
 	// EnsureToolsChannel creates the gate-exempt tools channel, public and
 	// owned by the first administrator, if it does not exist.
 	EnsureToolsChannel(ctx context.Context, name string) error
+	// Upstream returns the channel's upstream (credential left out), nil
+	// for a hosted channel.
+	Upstream(ch *Channel) *Upstream
+	// Sync starts a mirror's sync (a proxy's refresh) now; the channel's
+	// administrators may. It returns at once; the status shows progress.
+	Sync(ctx context.Context, p *Principal, name string) (*Channel, *Upstream, error)
+}
+
+// UpstreamService is what the conda endpoints need of upstream channels.
+type UpstreamService interface {
+	// Fetch stores a proxy channel's package file from its upstream,
+	// verified against its record; one fetch per file, whoever asks.
+	Fetch(ctx context.Context, ch *Channel, p *Package) error
+	// Filtered is the 403 naming the filter that keeps a file out of the
+	// channel, or nil.
+	Filtered(ch *Channel, subdir, filename string) error
+	// Freshness says how old the channel's upstream data is and whether
+	// the last refresh failed; ok is false for hosted channels.
+	Freshness(channelID int64) (age time.Duration, stale bool, ok bool)
 }
 
 // Upload is a package file received and spooled, with its digests

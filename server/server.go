@@ -78,6 +78,11 @@ type Config struct {
 	ToolsChannel string
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
+	// UpstreamKey seals upstream channels' credentials (32 bytes, hex or
+	// base64); ProxyTTL and MirrorInterval pace their refreshes.
+	UpstreamKey    string
+	ProxyTTL       time.Duration
+	MirrorInterval time.Duration
 	// IndexDir holds the built channel indexes (derived data, rebuilt
 	// when missing); "" is a temporary directory removed at Close.
 	IndexDir string
@@ -147,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, RequireRegistration: cfg.RequireRegistration,
+		UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -217,7 +223,7 @@ func (s *Server) routes() (http.Handler, error) {
 	channels := repo.New(repo.Config{
 		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Index: s.index,
 		Blobs: cfg.Blobs, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
-		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry,
+		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry, Upstreams: svc.Upstreams,
 	})
 
 	mux := &recordingMux{ServeMux: http.NewServeMux()}

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/service/login"
 	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
 	"github.com/gatehouse-dev/gatehouse/spool"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -58,6 +59,13 @@ type Config struct {
 	ToolsChannel string
 	// RequireRegistration are networks gated by configuration.
 	RequireRegistration []netip.Prefix
+
+	// UpstreamKey seals upstream credentials (32 bytes, hex or base64);
+	// "" refuses upstream channels with a token.
+	UpstreamKey string
+	// ProxyTTL and MirrorInterval: see upstream.Config.
+	ProxyTTL       time.Duration
+	MirrorInterval time.Duration
 }
 
 // Services are the implementations, one per interface of the root package.
@@ -71,6 +79,8 @@ type Services struct {
 	Gate     *Gate
 	Audit    *Audit
 	Login    *login.Service
+	// Upstreams runs proxy and mirror channels (gatehouse.UpstreamService).
+	Upstreams *upstream.Manager
 
 	core    *core
 	started bool
@@ -103,8 +113,9 @@ type core struct {
 	channels *channelCache
 	gate     *gatekeeper
 	clients  *clientRecorder
-	limits   *limiters
-	login    *login.Service
+	limits    *limiters
+	login     *login.Service
+	upstreams *upstream.Manager
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start
@@ -156,12 +167,24 @@ func New(cfg Config) (*Services, error) {
 		return nil, err
 	}
 	c.clients = newClientRecorder(c)
+	var sealer *upstream.Sealer
+	if cfg.UpstreamKey != "" {
+		var err error
+		if sealer, err = upstream.NewSealer(cfg.UpstreamKey); err != nil {
+			return nil, err
+		}
+	}
+	c.upstreams = upstream.New(upstream.Config{Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger,
+		Sealer: sealer, Spool: cfg.Spool, MaxFileSize: cfg.MaxUploadSize, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval})
+	if err := c.upstreams.Load(context.Background()); err != nil {
+		return nil, err
+	}
 	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
 		RateLimited: c.metrics.rateLimited.Inc})
 	return &Services{
 		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
-		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login,
+		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Upstreams: c.upstreams,
 		core: c,
 	}, nil
 }
@@ -182,6 +205,7 @@ func (s *Services) Start() {
 	s.run(func() { c.gate.run(ctx) })
 	s.run(func() { c.sweepLoop(ctx) })
 	s.run(func() { c.followChanges(ctx) })
+	s.run(func() { c.upstreams.Run(ctx); c.upstreams.Wait() })
 }
 
 // PublishCLIInBackground publishes the binary at path (this server's

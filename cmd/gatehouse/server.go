@@ -46,6 +46,9 @@ type serverConfig struct {
 	RepodataMaxAge      time.Duration
 	MaxUploadSize       int64
 	PublishCLI          bool
+	UpstreamKey         string
+	ProxyTTL            time.Duration
+	MirrorInterval      time.Duration
 
 	InitialAdmin         string
 	InitialAdminPassword string
@@ -125,6 +128,9 @@ func (c *serverConfig) Validate() error {
 
 // redacted is the configuration with secrets hidden (checklist H6).
 func (c serverConfig) redacted() serverConfig {
+	if c.UpstreamKey != "" {
+		c.UpstreamKey = "<redacted>"
+	}
 	if c.InitialAdminPassword != "" {
 		c.InitialAdminPassword = "<redacted>"
 	}
@@ -194,6 +200,9 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	dur(&cfg.RepodataMaxAge, "repodata-max-age", 30*time.Second, "Cache-Control max-age of repodata")
+	str(&cfg.UpstreamKey, "upstream-key", "", "32 random bytes (hex or base64) that encrypt the tokens of private upstream channels")
+	dur(&cfg.ProxyTTL, "proxy-ttl", 10*time.Minute, "how long a proxy channel uses upstream repodata before fetching it again")
+	dur(&cfg.MirrorInterval, "mirror-interval", time.Hour, "how often mirror channels sync")
 	maxUpload := int64(2 << 30)
 	if v := getenv(envName("max-upload-size")); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -280,7 +289,8 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
-		IndexDir: filepath.Join(cfg.Data, "index"),
+		IndexDir: filepath.Join(cfg.Data, "index"), UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL,
+		MirrorInterval: cfg.MirrorInterval,
 	})
 	if err != nil {
 		ln.Close()

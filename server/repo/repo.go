@@ -28,6 +28,9 @@ type Config struct {
 	Channels gatehouse.ChannelService
 	Gate     gatehouse.GateService
 	Index    gatehouse.IndexService
+	// Upstreams serves proxy channels' files and says how fresh their
+	// repodata is; nil when there are none.
+	Upstreams gatehouse.UpstreamService
 	Blobs    gatehouse.BlobStore
 	Addrs    *authn.Addrs
 	Reply    *reply.Replier
@@ -210,11 +213,16 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 	default:
 		pkg, err := h.cfg.Index.Package(r.Context(), ch, subdir, file)
 		if err != nil {
+			if h.cfg.Upstreams != nil && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+				if ferr := h.cfg.Upstreams.Filtered(ch, subdir, file); ferr != nil {
+					err = ferr
+				}
+			}
 			h.cfg.Reply.Conda(w, r, err)
 			return
 		}
 		h.setCacheHeaders(w, ch, false)
-		h.servePackage(w, r, pkg)
+		h.servePackage(w, r, ch, pkg)
 	}
 }
 
@@ -222,6 +230,16 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 // is on; everything else only by the client (checklist C8).
 func (h *Handler) setCacheHeaders(w http.ResponseWriter, ch *gatehouse.Channel, immutable bool) {
 	hd := w.Header()
+	if h.cfg.Upstreams != nil && !immutable {
+		// A proxy or mirror says how old its copy of the upstream is, and
+		// when the last refresh failed that it is serving the last good one.
+		if age, stale, ok := h.cfg.Upstreams.Freshness(ch.ID); ok {
+			hd.Set("X-Upstream-Age", strconv.Itoa(int(age/time.Second)))
+			if stale {
+				hd.Set("Warning", `110 gatehouse "Response is Stale: the upstream channel could not be refreshed"`)
+			}
+		}
+	}
 	age := "max-age=" + h.maxAge
 	if immutable {
 		age = "max-age=31536000, immutable"
