@@ -109,10 +109,10 @@ type core struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	keys     *keyCache
-	channels *channelCache
-	gate     *gatekeeper
-	clients  *clientRecorder
+	keys      *keyCache
+	channels  *channelCache
+	gate      *gatekeeper
+	clients   *clientRecorder
 	limits    *limiters
 	login     *login.Service
 	upstreams *upstream.Manager

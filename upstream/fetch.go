@@ -115,4 +115,3 @@ func (m *Manager) Filtered(ch *gatehouse.Channel, subdir, filename string) error
 	}
 	return nil
 }
-

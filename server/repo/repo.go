@@ -31,10 +31,10 @@ type Config struct {
 	// Upstreams serves proxy channels' files and says how fresh their
 	// repodata is; nil when there are none.
 	Upstreams gatehouse.UpstreamService
-	Blobs    gatehouse.BlobStore
-	Addrs    *authn.Addrs
-	Reply    *reply.Replier
-	Logger   *slog.Logger
+	Blobs     gatehouse.BlobStore
+	Addrs     *authn.Addrs
+	Reply     *reply.Replier
+	Logger    *slog.Logger
 	// PublicURL is how clients reach the server, for the messages.
 	PublicURL *url.URL
 	// RepodataMaxAge is the Cache-Control max-age of repodata.
