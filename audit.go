@@ -33,6 +33,7 @@ const (
 	AuditChannelUpdate   = "channel.update"
 	AuditChannelGrant    = "channel.grant"
 	AuditChannelRevoke   = "channel.revoke"
+	AuditChannelSync     = "channel.sync"
 	AuditPackageUpload   = "package.upload"
 	AuditPackageDelete   = "package.delete"
 	AuditNetworkRuleAdd  = "network_rule.create"

@@ -130,6 +130,8 @@ type ChannelRequest struct {
 	Name       string
 	Visibility Visibility // "": public
 	Owner      string     // a user or organization; "": the caller
+	// Upstream makes a proxy or mirror channel; nil a hosted one.
+	Upstream *UpstreamRequest
 }
 
 // ChannelAccess is a channel with the caller's role on it.
@@ -156,6 +158,25 @@ type ChannelService interface {
 	// EnsureToolsChannel creates the gate-exempt tools channel, public and
 	// owned by the first administrator, if it does not exist.
 	EnsureToolsChannel(ctx context.Context, name string) error
+	// Upstream returns the channel's upstream (credential left out), nil
+	// for a hosted channel.
+	Upstream(ch *Channel) *Upstream
+	// Sync starts a mirror's sync (a proxy's refresh) now; the channel's
+	// administrators may. It returns at once; the status shows progress.
+	Sync(ctx context.Context, p *Principal, name string) (*Channel, *Upstream, error)
+}
+
+// UpstreamService is what the conda endpoints need of upstream channels.
+type UpstreamService interface {
+	// Fetch stores a proxy channel's package file from its upstream,
+	// verified against its record; one fetch per file, whoever asks.
+	Fetch(ctx context.Context, ch *Channel, p *Package) error
+	// Filtered is the 403 naming the filter that keeps a file out of the
+	// channel, or nil.
+	Filtered(ch *Channel, subdir, filename string) error
+	// Freshness says how old the channel's upstream data is and whether
+	// the last refresh failed; ok is false for hosted channels.
+	Freshness(channelID int64) (age time.Duration, stale bool, ok bool)
 }
 
 // Upload is a package file received and spooled, with its digests
@@ -292,25 +313,33 @@ type LoginService interface {
 }
 
 // IndexFile is one file of a channel's index (repodata.json, its
-// compressed forms, channeldata.json), built once per change of the
-// channel and served as it is.
+// compressed forms, the shard index and shards, channeldata.json), built
+// once per change of the channel and served as it is: from Data when it
+// is small and in memory, else from the file at Path on local disk
+// (sendfile).
 type IndexFile struct {
-	Data        []byte
+	Data []byte
+	Path string
+	Size int64
+	// ContentType of the bytes (before Encoding).
 	ContentType string
-	// Encoding is the Content-Encoding Data is in ("gzip"), or "".
+	// Encoding is the Content-Encoding the bytes are in ("gzip"), or "".
 	Encoding string
 	// ETag is one strong validator per content, shared by every encoding
 	// of it (conda keeps one ETag per subdir).
 	ETag    string
 	ModTime time.Time
+	// Immutable files are content-addressed (shards): cacheable for ever.
+	Immutable bool
 }
 
 // IndexService serves channel indexes: never built per request.
 type IndexService interface {
 	// File returns an index file of the channel at its current revision:
 	// "channeldata.json", "<subdir>/repodata.json" (in gzip when gzip is
-	// true) and "<subdir>/repodata.json.zst". A subdir without packages
-	// that conda does not know is ENOTFOUND, and costs no memory.
+	// true), "<subdir>/repodata.json.zst", "<subdir>/repodata_shards.msgpack.zst"
+	// and "<subdir>/shards/<sha256>.msgpack.zst" (CEP-16). A subdir without
+	// packages that conda does not know is ENOTFOUND, and costs no memory.
 	File(ctx context.Context, ch *Channel, name string, gzip bool) (*IndexFile, error)
 	// Package returns the channel's package file for a download,
 	// ENOTFOUND if there is none.

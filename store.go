@@ -18,6 +18,8 @@ type Store interface {
 	ChannelStore
 	GateStore
 	OAuthStore
+	UpstreamStore
+	IndexStore
 	// Atomic runs fn with a Store whose calls all belong to one
 	// transaction, committed if fn returns nil and rolled back otherwise.
 	// A change and its audit event are written this way, together or not

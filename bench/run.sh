@@ -191,6 +191,38 @@ if [ "$EXTRA" = 1 ] && fetch repodata.json.zst 2>/dev/null; then HAVE_ZST=1; fi
 if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ]; then
   fetch "$BENCH_SMALL_FILE" || die "could not download $REPO/$BENCH_SMALL_FILE from Gatehouse"
 fi
+# Sharded repodata (CEP-16): the shard index, and the shard closest to 1 KB
+# (the per-request cost clients pay hundreds of times in parallel).
+SHARD=""
+if [ "$EXTRA" = 1 ] && fetch repodata_shards.msgpack.zst 2>/dev/null; then
+  SHARD=$(find "$WORK/data/index" -path "*/$BENCH_SUBDIR/shards/*.msgpack.zst" -printf '%s %f\n' 2>/dev/null |
+    awk '{ d = $1 - 1024; if (d < 0) d = -d; print d, $2 }' | sort -n | head -n1 | cut -d' ' -f2)
+  if [ -n "$SHARD" ]; then
+    mkdir -p "$NGX/www$REPO/shards"
+    fetch "shards/$SHARD" || die "could not download shard $SHARD from Gatehouse"
+  fi
+fi
+# A proxied package (warm): a public channel holds the small package, a
+# proxy channel follows it through Gatehouse's own URL, and the file is
+# fetched once through the proxy before the load.
+PROXY_PATH=""
+if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ]; then
+  api() { curl -fsS --max-time 60 -H "$AUTH" -H 'Content-Type: application/json' "$@"; }
+  api -d '{"name":"bench-up","visibility":"public"}' "$GH/api/channels" >/dev/null &&
+    curl -fsS --max-time 60 -H "$AUTH" -F "file=@$NGX/www$REPO/$BENCH_SMALL_FILE" "$GH/api/channels/bench-up/packages" >/dev/null &&
+    api -d "{\"name\":\"bench-proxy\",\"visibility\":\"private\",\"upstream\":{\"url\":\"$GH/repo/bench-up\",\"mode\":\"proxy\",\"filters\":{\"subdirs\":[\"noarch\"]}}}" "$GH/api/channels" >/dev/null ||
+    die "could not set up the proxy channel"
+  for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null --max-time 10 -H "$AUTH" "$GH/repo/bench-proxy/noarch/$BENCH_SMALL_FILE" 2>/dev/null; then
+      PROXY_PATH="/repo/bench-proxy/noarch/$BENCH_SMALL_FILE"
+      break
+    fi
+    sleep 0.2
+  done
+  [ -n "$PROXY_PATH" ] || die "the proxy channel never served $BENCH_SMALL_FILE"
+  mkdir -p "$NGX/www/repo/bench-proxy/noarch"
+  cp "$NGX/www$REPO/$BENCH_SMALL_FILE" "$NGX/www$PROXY_PATH"
+fi
 chmod -R a+rX "$NGX"
 # Records are the keys ending in .conda, less the "packages.conda" map key.
 RECORDS=$(($(grep -o '\.conda": *{' "$NGX/www$REPO/repodata.json" | wc -l) -
@@ -253,6 +285,15 @@ if ((HAVE_ZST)); then
 fi
 if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ]; then
   TARGETS+=("small|$REPO/$BENCH_SMALL_FILE|extra: small package ($(stat -c %s "$NGX/www$REPO/$BENCH_SMALL_FILE") bytes)")
+fi
+if [ -f "$NGX/www$REPO/repodata_shards.msgpack.zst" ]; then
+  TARGETS+=("shard-index|$REPO/repodata_shards.msgpack.zst|shard index ($(stat -c %s "$NGX/www$REPO/repodata_shards.msgpack.zst") bytes)")
+fi
+if [ -n "$SHARD" ]; then
+  TARGETS+=("shard|$REPO/shards/$SHARD|shard ($(stat -c %s "$NGX/www$REPO/shards/$SHARD") bytes)")
+fi
+if [ -n "$PROXY_PATH" ]; then
+  TARGETS+=("proxied|$PROXY_PATH|proxied package, warm ($(stat -c %s "$NGX/www$PROXY_PATH") bytes)")
 fi
 
 # wrk_run <out> <url> <duration>: the same options and headers for both

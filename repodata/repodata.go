@@ -1,52 +1,97 @@
-// Package repodata builds and keeps the index files of channels:
-// repodata.json per subdir with its precompressed forms, and
-// channeldata.json. Each is built once per change of its channel (the
-// channel's revision), never per request, and kept in a bounded cache; a
-// burst of clients after a change triggers one build, not one per client.
+// Package repodata keeps the index files of channels on disk:
+// repodata.json per subdir with its .zst and gzip forms, the CEP-16 shard
+// index and shards, and channeldata.json. The database is the source of
+// truth; the index is derived data each replica builds for itself in its
+// data directory and can always rebuild.
+//
+// A change costs what changed. Each subdir is written as one segment per
+// package name (see segment.go); the store keeps a change log of the names
+// each channel revision touched, so bringing a subdir from revision r to
+// the current one re-renders only those names, writes their shards, and
+// copies every other segment from the previous files in the kernel. The
+// new revision's files get new names, the manifest on disk is replaced,
+// and readers switch to the new revision with one pointer swap: they see
+// the old files or the new ones, never a mix. Old files are removed a
+// little later (readers that opened them keep reading), old shards after
+// ShardRetention (clients that hold an older index still find them).
+//
+// Memory holds, per subdir that clients asked for, one small entry per
+// package name (about 150 bytes), never the records or the files:
+// downloads leave by sendfile.
 package repodata
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/cache"
 	"github.com/gatehouse-dev/gatehouse/conda"
-	"github.com/klauspost/compress/gzip"
 )
 
-// Index implements gatehouse.IndexService over a store.
+// Config configures an Index.
+type Config struct {
+	Store gatehouse.Store
+	// Dir holds the built files; it is created if missing.
+	Dir    string
+	Clock  gatehouse.Clock
+	Logger *slog.Logger
+	// ShardRetention keeps shards no index names any more (default 24 h).
+	ShardRetention time.Duration
+	// MaxChanges is the most change-log rows applied incrementally at
+	// once; more rebuild the subdir (default 20,000).
+	MaxChanges int
+}
+
+// Index implements gatehouse.IndexService.
 type Index struct {
+	cfg   Config
 	store gatehouse.Store
 	now   gatehouse.Clock
-	// built holds built subdirs and channeldata by (channel, subdir), and
-	// subdirs the subdirs that hold packages, per channel: both at the
-	// revision they were built for.
-	built   *cache.Cache[key, *subdir]
-	subdirs *cache.Cache[int64, *subdirSet]
+	log   *slog.Logger
+
+	mu   sync.Mutex
+	subs map[subKey]*sub
+
+	retireMu sync.Mutex
+	retired  []retiredFile
+
+	packages    *cache.Cache[pkgKey, *gatehouse.Package]
+	small       *cache.Cache[string, []byte]
+	channeldata *cache.Cache[int64, *channelData]
+	subdirs     *cache.Cache[int64, *subdirSet]
 }
 
 var _ gatehouse.IndexService = (*Index)(nil)
 
-type key struct {
+type subKey struct {
 	channel int64
-	subdir  string // "" is channeldata.json
+	subdir  string
 }
 
-// subdir is one built subdir (or channeldata.json).
-type subdir struct {
-	revision int64
-	json     []byte
-	zst      []byte
-	gz       []byte
-	etag     string
-	built    time.Time
-	files    map[string]*gatehouse.Package
+// sub is one subdir's current revision and the lock its builders take.
+type sub struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[state]
+}
+
+type pkgKey struct {
+	channel, rev     int64
+	subdir, filename string
+}
+
+type retiredFile struct {
+	path string
+	at   time.Time
 }
 
 type subdirSet struct {
@@ -54,63 +99,142 @@ type subdirSet struct {
 	has      map[string]bool
 }
 
-// maxBuilt bounds the built subdirs kept: only subdirs that hold packages
-// or that conda knows are built at all, so this is per channel a handful.
-const maxBuilt = 4096
+const (
+	// maxSmall bounds the shards kept in memory: the hottest small files,
+	// answered without opening a file.
+	maxSmall     = 2048
+	maxSmallSize = 16 << 10
+	// retireAfter is how long a replaced revision's files stay for
+	// readers that picked them just before the swap.
+	retireAfter = 2 * time.Minute
+)
 
-// New returns an Index over store; now dates the builds.
-func New(store gatehouse.Store, now gatehouse.Clock) *Index {
-	return &Index{store: store, now: now,
-		built:   cache.New[key, *subdir](cache.Options{MaxEntries: maxBuilt, TTL: time.Hour, Clock: now}),
-		subdirs: cache.New[int64, *subdirSet](cache.Options{MaxEntries: maxBuilt, TTL: time.Hour, Clock: now}),
+// New returns an Index writing under cfg.Dir.
+func New(cfg Config) (*Index, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = gatehouse.SystemClock
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ShardRetention == 0 {
+		cfg.ShardRetention = 24 * time.Hour
+	}
+	if cfg.MaxChanges == 0 {
+		cfg.MaxChanges = 20_000
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	opts := func(n int) cache.Options { return cache.Options{MaxEntries: n, TTL: time.Hour, Clock: cfg.Clock} }
+	return &Index{cfg: cfg, store: cfg.Store, now: cfg.Clock, log: cfg.Logger, subs: map[subKey]*sub{},
+		packages:    cache.New[pkgKey, *gatehouse.Package](opts(4096)),
+		small:       cache.New[string, []byte](opts(maxSmall)),
+		channeldata: cache.New[int64, *channelData](opts(256)),
+		subdirs:     cache.New[int64, *subdirSet](opts(4096)),
+	}, nil
 }
 
 // File returns an index file of ch at its current revision.
 func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gzip bool) (*gatehouse.IndexFile, error) {
 	if name == "channeldata.json" {
-		sd, err := x.get(ctx, ch, "", x.buildChannelData)
-		if err != nil {
-			return nil, err
-		}
-		return &gatehouse.IndexFile{Data: sd.json, ContentType: "application/json", ETag: sd.etag, ModTime: sd.built}, nil
+		return x.channelData(ctx, ch)
 	}
 	dir, file, _ := strings.Cut(name, "/")
-	if file != "repodata.json" && file != "repodata.json.zst" {
+	if hex, ok := strings.CutPrefix(file, "shards/"); ok {
+		return x.shard(ch, dir, hex)
+	}
+	switch file {
+	case "repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst":
+	default:
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name)
 	}
-	sd, err := x.subdir(ctx, ch, dir)
+	st, err := x.current(ctx, ch, dir)
 	if err != nil {
 		return nil, err
 	}
-	f := &gatehouse.IndexFile{Data: sd.json, ContentType: "application/json", ETag: sd.etag, ModTime: sd.built}
+	f := &gatehouse.IndexFile{Path: st.path(encJSON), Size: st.Size[encJSON], ContentType: "application/json", ETag: st.ETag, ModTime: st.Built}
 	switch {
+	case file == "repodata_shards.msgpack.zst":
+		f.Path, f.Size, f.ETag, f.ContentType = st.indexPath(), st.IndexSize, st.IndexETag, "application/octet-stream"
 	case file == "repodata.json.zst":
-		f.Data, f.ContentType = sd.zst, "application/zstd"
+		f.Path, f.Size, f.ContentType = st.path(encZstd), st.Size[encZstd], "application/zstd"
 	case gzip:
-		f.Data, f.Encoding = sd.gz, "gzip"
+		f.Path, f.Size, f.Encoding = st.path(encGzip), st.Size[encGzip], "gzip"
 	}
 	return f, nil
 }
 
-// Package returns ch's package file subdir/filename.
-func (x *Index) Package(ctx context.Context, ch *gatehouse.Channel, subdir, filename string) (*gatehouse.Package, error) {
-	sd, err := x.subdir(ctx, ch, subdir)
+// shard returns a shard file: content-addressed, so any shard of the
+// subdir's directory is served whatever the revision, and marked
+// immutable. Small ones are answered from memory.
+func (x *Index) shard(ch *gatehouse.Channel, dir, file string) (*gatehouse.IndexFile, error) {
+	hex, ok := strings.CutSuffix(file, ".msgpack.zst")
+	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" || !gatehouse.ValidSubdir(dir) {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such shard in channel %q.", ch.Name)
+	}
+	path := filepath.Join(x.subdirDir(ch.ID, dir), "shards", file)
+	f := &gatehouse.IndexFile{ContentType: "application/octet-stream", ETag: `"` + hex + `"`, Immutable: true}
+	if data, ok := x.small.Get(path); ok {
+		f.Data, f.Size = data, int64(len(data))
+		return f, nil
+	}
+	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such shard in channel %q; fetch the shard index again.", ch.Name)
 	}
-	if p := sd.files[filename]; p != nil {
-		return p, nil
+	f.ModTime = fi.ModTime().UTC().Truncate(time.Second)
+	if fi.Size() <= maxSmallSize {
+		if data, err := os.ReadFile(path); err == nil {
+			x.small.Set(path, data)
+			f.Data, f.Size = data, int64(len(data))
+			return f, nil
+		}
 	}
-	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "Channel %q has no package %s for %s.", ch.Name, filename, subdir)
+	f.Path, f.Size = path, fi.Size()
+	return f, nil
 }
 
-// subdir returns the built subdir, if the channel has packages there or
-// conda knows it; anything else is ENOTFOUND without a build, so clients
-// asking for made-up subdirs create no entries (checklist I6).
-func (x *Index) subdir(ctx context.Context, ch *gatehouse.Channel, dir string) (*subdir, error) {
+// Package returns ch's package file subdir/filename, from the store (and
+// a small cache per revision).
+func (x *Index) Package(ctx context.Context, ch *gatehouse.Channel, subdir, filename string) (*gatehouse.Package, error) {
+	k := pkgKey{ch.ID, ch.Revision, subdir, filename}
+	if p, ok := x.packages.Get(k); ok {
+		return p, nil
+	}
+	if !gatehouse.ValidSubdir(subdir) {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "Channel %q has no package %s for %s.", ch.Name, filename, subdir)
+	}
+	p, err := x.store.PackageByFilename(ctx, ch.ID, subdir, filename)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "Channel %q has no package %s for %s.", ch.Name, filename, subdir)
+	} else if err != nil {
+		return nil, err
+	}
+	p.Record, p.Meta = nil, nil // not needed for a download; keep the cache small
+	x.packages.Set(k, p)
+	return p, nil
+}
+
+func (x *Index) subdirDir(channel int64, subdir string) string {
+	return filepath.Join(x.cfg.Dir, strconv.FormatInt(channel, 10), subdir)
+}
+
+// current returns the subdir's index at ch's revision or later, bringing
+// it up to date first when it is older. Subdirs conda does not know that
+// hold no packages are ENOTFOUND and cost nothing (checklist I6).
+func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) (*state, error) {
 	if !gatehouse.ValidSubdir(dir) {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name)
+	}
+	k := subKey{ch.ID, dir}
+	x.mu.Lock()
+	s := x.subs[k]
+	x.mu.Unlock()
+	if s != nil {
+		if st := s.cur.Load(); st != nil && st.Rev >= ch.Revision {
+			return st, nil
+		}
 	}
 	if !gatehouse.KnownSubdir(dir) {
 		has, err := x.hasPackages(ctx, ch, dir)
@@ -121,7 +245,102 @@ func (x *Index) subdir(ctx context.Context, ch *gatehouse.Channel, dir string) (
 			return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "Channel %q has no packages for %s.", ch.Name, dir)
 		}
 	}
-	return x.get(ctx, ch, dir, x.buildSubdir)
+	if s == nil {
+		x.mu.Lock()
+		if s = x.subs[k]; s == nil {
+			s = &sub{}
+			x.subs[k] = s
+		}
+		x.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.cur.Load()
+	if st != nil && st.Rev >= ch.Revision {
+		return st, nil
+	}
+	b := &builder{x: x, channel: ch.ID, subdir: dir, dir: x.subdirDir(ch.ID, dir)}
+	if st == nil {
+		if err := os.MkdirAll(filepath.Join(b.dir, "shards"), 0o700); err != nil {
+			return nil, err
+		}
+		if st = b.loadManifest(); st != nil {
+			x.sweepStale(b.dir, st)
+		}
+	}
+	next, err := x.update(ctx, b, st, ch.Revision)
+	if err != nil {
+		if st != nil {
+			// Serve the revision we have; the next request tries again.
+			x.log.Error("updating repodata failed; serving the previous revision", "channel", ch.Name, "subdir", dir, "err", err)
+			s.cur.Store(st)
+			return st, nil
+		}
+		return nil, err
+	}
+	if next != st {
+		s.cur.Store(next)
+		if st != nil && next.Base != st.Base {
+			x.retire(st, next)
+		}
+	}
+	return next, nil
+}
+
+// update brings st (nil: nothing built) to the channel's current
+// revision, at least want.
+func (x *Index) update(ctx context.Context, b *builder, st *state, want int64) (*state, error) {
+	if st == nil {
+		rev, err := x.store.ChannelRevision(ctx, b.channel)
+		if err != nil {
+			return nil, err
+		}
+		return b.full(ctx, max(rev, want))
+	}
+	changes, more, err := x.store.PackageChanges(ctx, b.channel, st.Rev, x.cfg.MaxChanges)
+	if err != nil {
+		return nil, err
+	}
+	rev := max(st.Rev, want)
+	if more {
+		last, err := x.store.ChannelRevision(ctx, b.channel)
+		if err != nil {
+			return nil, err
+		}
+		return b.full(ctx, max(rev, last))
+	}
+	names := map[string]bool{}
+	for _, c := range changes {
+		rev = max(rev, c.Revision)
+		if c.Subdir == b.subdir {
+			names[c.Name] = true
+		}
+	}
+	if len(names) == 0 {
+		next := *st
+		next.Rev = rev
+		return &next, nil
+	}
+	changed := make(map[string]*rendered, len(names))
+	for name := range names {
+		entries, err := loadName(ctx, x.store, b.channel, b.subdir, name)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) == 0 {
+			changed[name] = nil
+			continue
+		}
+		r, err := render(name, entries)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeShard(b.dir, r); err != nil {
+			return nil, err
+		}
+		changed[name] = r
+	}
+	return b.apply(st, rev, changed)
 }
 
 // hasPackages reports whether ch holds packages in dir, from the list of
@@ -142,88 +361,159 @@ func (x *Index) hasPackages(ctx context.Context, ch *gatehouse.Channel, dir stri
 	return set.has[dir], nil
 }
 
-type builder func(ctx context.Context, ch *gatehouse.Channel, dir string) (*subdir, error)
-
-// get returns the entry at the channel's revision, building it (once for
-// all concurrent callers) when the one kept is older.
-func (x *Index) get(ctx context.Context, ch *gatehouse.Channel, dir string, build builder) (*subdir, error) {
-	k := key{ch.ID, dir}
-	if sd, ok := x.built.Get(k); ok && sd.revision >= ch.Revision {
-		return sd, nil
+// retire schedules the files of a replaced revision for removal, and
+// marks the shards it alone named as unreferenced from now (their
+// retention starts).
+func (x *Index) retire(old, next *state) {
+	at := x.now()
+	x.retireMu.Lock()
+	for _, f := range old.files() {
+		x.retired = append(x.retired, retiredFile{f, at})
 	}
-	for {
-		sd, err := x.built.GetOrLoad(ctx, k, func(ctx context.Context) (*subdir, error) {
-			return build(ctx, ch, dir)
+	x.retireMu.Unlock()
+	keep := make(map[[32]byte]bool, len(next.Segs))
+	for i := range next.Segs {
+		keep[next.Segs[i].Shard] = true
+	}
+	dir := filepath.Dir(old.Base)
+	for i := range old.Segs {
+		if h := old.Segs[i].Shard; !keep[h] {
+			os.Chtimes(shardPath(dir, h), at, at)
+		}
+	}
+}
+
+// Sweep removes replaced revisions' files once no reader can be about to
+// open them, and shards unreferenced for longer than ShardRetention. Call
+// it from time to time (the services' sweep does).
+func (x *Index) Sweep() {
+	now := x.now()
+	x.retireMu.Lock()
+	keep := x.retired[:0]
+	var gone []string
+	for _, f := range x.retired {
+		if now.Sub(f.at) >= retireAfter {
+			gone = append(gone, f.path)
+		} else {
+			keep = append(keep, f)
+		}
+	}
+	x.retired = keep
+	x.retireMu.Unlock()
+	for _, p := range gone {
+		os.Remove(p)
+	}
+	x.mu.Lock()
+	subs := make([]*sub, 0, len(x.subs))
+	for _, s := range x.subs {
+		subs = append(subs, s)
+	}
+	x.mu.Unlock()
+	for _, s := range subs {
+		if st := s.cur.Load(); st != nil {
+			x.sweepShards(filepath.Dir(st.Base), st, now)
+		}
+	}
+}
+
+// sweepShards removes shards st does not name whose last use is older
+// than the retention.
+func (x *Index) sweepShards(dir string, st *state, now time.Time) {
+	entries, err := os.ReadDir(filepath.Join(dir, "shards"))
+	if err != nil {
+		return
+	}
+	used := make(map[string]bool, len(st.Segs))
+	for i := range st.Segs {
+		used[filepath.Base(shardPath(dir, st.Segs[i].Shard))] = true
+	}
+	for _, e := range entries {
+		if used[e.Name()] {
+			continue
+		}
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) >= x.cfg.ShardRetention {
+			os.Remove(filepath.Join(dir, "shards", e.Name()))
+		}
+	}
+}
+
+// sweepStale removes, at first load, files of revisions other than st's
+// that a previous process left (its retired files, crashed writes).
+func (x *Index) sweepStale(dir string, st *state) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	mine := filepath.Base(st.Base)
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || n == "manifest" || strings.HasPrefix(n, mine+".") {
+			continue
+		}
+		os.Remove(filepath.Join(dir, n))
+	}
+}
+
+// channelData is a built channeldata.json.
+type channelData struct {
+	revision int64
+	data     []byte
+	etag     string
+	built    time.Time
+}
+
+// channelData builds channeldata.json once per revision. It reads every
+// package's record and metadata: a page of the web UI and conda's
+// channel notices ask for it, solvers do not.
+func (x *Index) channelData(ctx context.Context, ch *gatehouse.Channel) (*gatehouse.IndexFile, error) {
+	cd, ok := x.channeldata.Get(ch.ID)
+	if !ok || cd.revision < ch.Revision {
+		var err error
+		cd, err = x.channeldata.GetOrLoad(ctx, ch.ID, func(ctx context.Context) (*channelData, error) {
+			return x.buildChannelData(ctx, ch)
 		})
 		if err != nil {
 			return nil, err
 		}
-		if sd.revision >= ch.Revision {
-			return sd, nil
+		if cd.revision < ch.Revision {
+			x.channeldata.Delete(ch.ID)
+			if cd, err = x.buildChannelData(ctx, ch); err != nil {
+				return nil, err
+			}
+			x.channeldata.Set(ch.ID, cd)
 		}
-		// An entry of an older revision: replace it and build again.
-		x.built.Delete(k)
 	}
+	return &gatehouse.IndexFile{Data: cd.data, Size: int64(len(cd.data)), ContentType: "application/json", ETag: cd.etag, ModTime: cd.built}, nil
 }
 
-func (x *Index) buildSubdir(ctx context.Context, ch *gatehouse.Channel, dir string) (*subdir, error) {
-	pkgs, err := x.store.ListPackages(ctx, ch.ID, dir)
+func (x *Index) buildChannelData(ctx context.Context, ch *gatehouse.Channel) (*channelData, error) {
+	subdirs, err := x.store.ChannelSubdirs(ctx, ch.ID)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]conda.Entry, len(pkgs))
-	files := make(map[string]*gatehouse.Package, len(pkgs))
-	for i, p := range pkgs {
-		entries[i] = conda.Entry{Filename: p.Filename, Record: p.Record}
-		files[p.Filename] = p
-	}
-	data, err := conda.BuildRepodata(dir, entries)
-	if err != nil {
-		return nil, err
-	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.Write(data)
-	zw.Close()
-	return &subdir{
-		revision: ch.Revision,
-		json:     data,
-		zst:      conda.Zstd(data),
-		gz:       gz.Bytes(),
-		etag:     etag(data),
-		built:    x.now().Truncate(time.Second),
-		files:    files,
-	}, nil
-}
-
-func (x *Index) buildChannelData(ctx context.Context, ch *gatehouse.Channel, _ string) (*subdir, error) {
-	pkgs, err := x.store.ListPackages(ctx, ch.ID, "")
-	if err != nil {
-		return nil, err
-	}
-	subdirs := []string{}
-	seen := map[string]bool{}
-	cps := make([]conda.ChannelPackage, 0, len(pkgs))
-	for _, p := range pkgs {
-		if !seen[p.Subdir] {
-			seen[p.Subdir] = true
-			subdirs = append(subdirs, p.Subdir)
-		}
-		ix, err := conda.ParseIndexJSON(p.Record)
+	var cps []conda.ChannelPackage
+	for _, sd := range subdirs {
+		err := x.store.EachPackage(ctx, ch.ID, sd, "", func(p *gatehouse.Package) error {
+			ix, err := conda.ParseIndexJSON(p.Record)
+			if err != nil {
+				return err
+			}
+			cp := conda.ChannelPackage{Index: *ix}
+			if err := conda.DecodeMeta(p.Meta, &cp); err != nil {
+				return err
+			}
+			cps = append(cps, cp)
+			return nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("package %s/%s has a record that no longer parses: %w", p.Subdir, p.Filename, err)
+			return nil, err
 		}
-		cp := conda.ChannelPackage{Index: *ix}
-		if err := conda.DecodeMeta(p.Meta, &cp); err != nil {
-			return nil, fmt.Errorf("package %s/%s has unreadable metadata: %w", p.Subdir, p.Filename, err)
-		}
-		cps = append(cps, cp)
 	}
 	data, err := conda.BuildChannelData(subdirs, cps)
 	if err != nil {
 		return nil, err
 	}
-	return &subdir{revision: ch.Revision, json: data, etag: etag(data), built: x.now()}, nil
+	return &channelData{revision: ch.Revision, data: data, etag: etag(data), built: x.now()}, nil
 }
 
 // etag is one strong validator per content.
@@ -234,4 +524,9 @@ func etag(data []byte) string {
 
 // Len is how many built files and subdir lists the index holds, for
 // metrics and for the tests that prove clients cannot grow it.
-func (x *Index) Len() int { return x.built.Len() + x.subdirs.Len() }
+func (x *Index) Len() int {
+	x.mu.Lock()
+	n := len(x.subs)
+	x.mu.Unlock()
+	return n + x.packages.Len() + x.small.Len() + x.channeldata.Len() + x.subdirs.Len()
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
 	"github.com/gatehouse-dev/gatehouse/server/api"
+	"github.com/gatehouse-dev/gatehouse/upstream/upstreamtest"
 	"github.com/gatehouse-dev/gatehouse/server/authn"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -454,6 +455,13 @@ func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	c.do(exchange{method: "GET", path: "/api/channels/lab/packages?subdir=noarch", auth: key, want: 200})
 	c.do(exchange{method: "DELETE", path: "/api/channels/lab/packages/noarch/" + filename, auth: key, want: 204})
 	c.do(exchange{method: "DELETE", path: "/api/channels/lab/members/alice", auth: key, want: 204})
+	// A mirror of an upstream, and its sync.
+	up := upstreamtest.Start(upstreamtest.Forge(20, 1))
+	defer up.Close()
+	c.do(exchange{method: "POST", path: "/api/channels", auth: key, want: 201, json: map[string]any{"name": "forge-mirror",
+		"upstream": map[string]any{"url": up.URL, "mode": "mirror", "filters": map[string]any{"exclude": []string{"python*"}, "min_age_days": 0}}}})
+	c.do(exchange{method: "POST", path: "/api/channels/forge-mirror/sync", auth: key, want: 202})
+	c.do(exchange{method: "GET", path: "/api/channels/forge-mirror", auth: key, want: 200})
 	c.do(exchange{method: "DELETE", path: "/api/orgs/lab-team/members/alice", auth: key, want: 204})
 
 	// The registration gate and the clients it saw.

@@ -182,8 +182,11 @@ func TestChannelAnswersEveryFormatClientsProbe(t *testing.T) {
 		method, path string
 		status       int
 	}{
-		{"HEAD", "/repo/pub/noarch/repodata_shards.msgpack.zst", 404},
-		{"GET", "/repo/pub/noarch/repodata_shards.msgpack.zst", 404},
+		{"HEAD", "/repo/pub/noarch/repodata_shards.msgpack.zst", 200},
+		{"GET", "/repo/pub/noarch/repodata_shards.msgpack.zst", 200},
+		{"GET", "/repo/pub/foo-bar/repodata_shards.msgpack.zst", 404},
+		{"GET", "/repo/pub/noarch/shards/" + strings.Repeat("ab", 32) + ".msgpack.zst", 404},
+		{"GET", "/repo/pub/noarch/shards/XYZ.msgpack.zst", 404},
 		{"HEAD", "/repo/pub/noarch/repodata.json.zst", 200},
 		{"HEAD", "/repo/pub/noarch/repodata.json.bz2", 404},
 		{"GET", "/repo/pub/linux-64/current_repodata.json", 404},

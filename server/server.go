@@ -84,6 +84,14 @@ type Config struct {
 	ReservedChannels []string
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
+	// UpstreamKey seals upstream channels' credentials (32 bytes, hex or
+	// base64); ProxyTTL and MirrorInterval pace their refreshes.
+	UpstreamKey    string
+	ProxyTTL       time.Duration
+	MirrorInterval time.Duration
+	// IndexDir holds the built channel indexes (derived data, rebuilt
+	// when missing); "" is a temporary directory removed at Close.
+	IndexDir string
 	// TrustedProxies are peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// RequireRegistration are networks gated by configuration, in
@@ -99,8 +107,11 @@ type Server struct {
 	handler  http.Handler
 	metrics  *metrics
 	addrs    *authn.Addrs
-	index    *index.Index
 	patterns []string
+	index    *index.Index
+	tempDir  string // an IndexDir of our own, removed at Close
+	stop     chan struct{}
+	stopped  chan struct{}
 }
 
 // New validates cfg, builds the services and the handlers, and starts
@@ -147,17 +158,51 @@ func New(cfg Config) (*Server, error) {
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, RequireRegistration: cfg.RequireRegistration,
+		UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, services: svc, metrics: newMetrics(cfg.Registry),
-		addrs: authn.NewAddrs(cfg.TrustedProxies)}
+		addrs: authn.NewAddrs(cfg.TrustedProxies), stop: make(chan struct{}), stopped: make(chan struct{})}
+	if cfg.IndexDir == "" {
+		if s.tempDir, err = os.MkdirTemp("", "gatehouse-index-"); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		cfg.IndexDir = s.tempDir
+	}
+	if s.index, err = index.New(index.Config{Store: cfg.Store, Dir: cfg.IndexDir, Clock: cfg.Clock, Logger: cfg.Logger}); err != nil {
+		s.removeTemp()
+		return nil, fmt.Errorf("server: the index directory: %w", err)
+	}
 	if s.handler, err = s.routes(); err != nil {
+		s.removeTemp()
 		return nil, err
 	}
 	svc.Start()
+	go s.sweepIndex()
 	return s, nil
+}
+
+// sweepIndex removes replaced index files and old shards, every minute.
+func (s *Server) sweepIndex() {
+	defer close(s.stopped)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.index.Sweep()
+		}
+	}
+}
+
+func (s *Server) removeTemp() {
+	if s.tempDir != "" {
+		os.RemoveAll(s.tempDir)
+	}
 }
 
 // routes builds the mux: each room registers its own routes.
@@ -181,11 +226,10 @@ func (s *Server) routes() (http.Handler, error) {
 	})
 	login := oauth.New(oauth.Config{Login: svc.Login, Keys: svc.Keys, Pages: pages, Addrs: s.addrs,
 		Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL})
-	s.index = index.New(cfg.Store, cfg.Clock)
 	channels := repo.New(repo.Config{
 		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Index: s.index,
 		Blobs: cfg.Blobs, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
-		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry,
+		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry, Upstreams: svc.Upstreams,
 	})
 
 	mux := &recordingMux{ServeMux: http.NewServeMux()}
@@ -240,7 +284,18 @@ func (s *Server) PublishCLI(ctx context.Context, binaryPath, version string) err
 }
 
 // Close stops background work (last-used writes are flushed).
-func (s *Server) Close() error { return s.services.Close() }
+func (s *Server) Close() error {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
+	close(s.stop)
+	<-s.stopped
+	err := s.services.Close()
+	s.removeTemp()
+	return err
+}
 
 // HTTPServer wraps h with the timeouts every listener must have
 // (checklist I3: slowloris headers and bodies are cut off).

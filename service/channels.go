@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
 // Channels implements gatehouse.ChannelService.
@@ -49,6 +50,12 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 			return nil, gatehouse.FieldErrorf("owner", "No organization %q that you administer.", owner)
 		}
 	}
+	if req.Upstream != nil {
+		if err := upstream.ValidateRequest(req.Upstream); err != nil {
+			return nil, err
+		}
+	}
+	var up *gatehouse.Upstream
 	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
 		if err := tx.CreateChannel(ctx, ch); err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
@@ -61,10 +68,21 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 		}
 		e := s.event(p, gatehouse.AuditChannelCreate, "channel:"+ch.Name)
 		e.Detail = "owner=" + ch.Owner + " visibility=" + string(ch.Visibility)
+		if req.Upstream != nil {
+			var err error
+			if up, err = s.upstreams.Configure(ctx, tx, ch.ID, *req.Upstream); err != nil {
+				return err
+			}
+			// The URL is the operator's; the token never reaches the log.
+			e.Detail += " upstream=" + up.URL + " mode=" + string(up.Mode)
+		}
 		return s.audit(ctx, tx, e)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if up != nil {
+		s.upstreams.Activate(up)
 	}
 	s.channels.forgetName(ch.Name)
 	return ch, nil
@@ -282,4 +300,26 @@ func (s *Channels) EnsureToolsChannel(ctx context.Context, name string) error {
 		return nil
 	}
 	return nil
+}
+
+// Upstream returns the channel's upstream, nil for a hosted channel.
+func (s *Channels) Upstream(ch *gatehouse.Channel) *gatehouse.Upstream {
+	u, ok := s.upstreams.Upstream(ch.ID)
+	if !ok {
+		return nil
+	}
+	return u
+}
+
+// Sync starts the channel's sync now; its administrators may.
+func (s *Channels) Sync(ctx context.Context, p *gatehouse.Principal, name string) (*gatehouse.Channel, *gatehouse.Upstream, error) {
+	ch, _, err := s.Channel(ctx, p, name, gatehouse.ChannelAdmin)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.upstreams.Sync(ch.ID); err != nil {
+		return nil, nil, err
+	}
+	s.record(ctx, s.event(p, gatehouse.AuditChannelSync, "channel:"+ch.Name))
+	return ch, s.Upstream(ch), nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/service/login"
 	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
 	"github.com/gatehouse-dev/gatehouse/spool"
+	"github.com/gatehouse-dev/gatehouse/upstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -74,6 +75,13 @@ type Config struct {
 	ReservedChannels []string
 	// RequireRegistration are networks gated by configuration.
 	RequireRegistration []netip.Prefix
+
+	// UpstreamKey seals upstream credentials (32 bytes, hex or base64);
+	// "" refuses upstream channels with a token.
+	UpstreamKey string
+	// ProxyTTL and MirrorInterval: see upstream.Config.
+	ProxyTTL       time.Duration
+	MirrorInterval time.Duration
 }
 
 // DefaultReservedChannels are the well-known channel names conda users
@@ -97,6 +105,8 @@ type Services struct {
 	Gate     *Gate
 	Audit    *Audit
 	Login    *login.Service
+	// Upstreams runs proxy and mirror channels (gatehouse.UpstreamService).
+	Upstreams *upstream.Manager
 
 	core    *core
 	started bool
@@ -136,8 +146,9 @@ type core struct {
 	// inspections bound the packages inspected at once (checklist F15).
 	inspections *slots
 	// inspect reads an uploaded package: conda.Inspect (tests watch it).
-	inspect func(r io.ReaderAt, size int64, filename string, lim conda.Limits) (*conda.Package, error)
-	login   *login.Service
+	inspect   func(r io.ReaderAt, size int64, filename string, lim conda.Limits) (*conda.Package, error)
+	login     *login.Service
+	upstreams *upstream.Manager
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start
@@ -198,6 +209,18 @@ func New(cfg Config) (*Services, error) {
 		return nil, err
 	}
 	c.clients = newClientRecorder(c)
+	var sealer *upstream.Sealer
+	if cfg.UpstreamKey != "" {
+		var err error
+		if sealer, err = upstream.NewSealer(cfg.UpstreamKey); err != nil {
+			return nil, err
+		}
+	}
+	c.upstreams = upstream.New(upstream.Config{Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger,
+		Sealer: sealer, Spool: cfg.Spool, MaxFileSize: cfg.MaxUploadSize, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval})
+	if err := c.upstreams.Load(context.Background()); err != nil {
+		return nil, err
+	}
 	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
 		IPv6PrefixLen: cfg.IPv6PrefixLen, RateLimited: c.metrics.rateLimited.Inc,
@@ -208,7 +231,7 @@ func New(cfg Config) (*Services, error) {
 		}})
 	return &Services{
 		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
-		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login,
+		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Upstreams: c.upstreams,
 		core: c,
 	}, nil
 }
@@ -229,6 +252,7 @@ func (s *Services) Start() {
 	s.run(func() { c.gate.run(ctx) })
 	s.run(func() { c.sweepLoop(ctx) })
 	s.run(func() { c.followChanges(ctx) })
+	s.run(func() { c.upstreams.Run(ctx); c.upstreams.Wait() })
 }
 
 // PublishCLIInBackground publishes the binary at path (this server's

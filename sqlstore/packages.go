@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 )
@@ -50,9 +51,21 @@ func checkPackage(p *gatehouse.Package) error {
 // channel's packages starts with it, so on PostgreSQL the row lock it
 // takes makes the changes of one channel queue, in one lock order, and the
 // revision counts them exactly. ENOTFOUND if there is no such channel.
-func (db *DB) bumpRevision(ctx context.Context, tx *sql.Tx, channelID int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE channels SET revision = revision + 1 WHERE id = $1`, channelID)
-	return mustAffect(res, err, "bump the channel revision", "No such channel.")
+func (db *DB) bumpRevision(ctx context.Context, tx *sql.Tx, channelID int64) (int64, error) {
+	var rev int64
+	err := tx.QueryRowContext(ctx, `UPDATE channels SET revision = revision + 1 WHERE id = $1 RETURNING revision`, channelID).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("No such channel.")
+	}
+	return rev, wrapErr(err, "bump the channel revision")
+}
+
+// logChange writes the change-log row saying revision rev changed the
+// records of name in subdir (IndexStore.PackageChanges).
+func (db *DB) logChange(ctx context.Context, tx *sql.Tx, channelID, rev int64, subdir, name string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO package_changes (channel_id, revision, subdir, name, at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT DO NOTHING`, channelID, rev, subdir, name, db.tv(at))
+	return wrapErr(err, "log the change")
 }
 
 // AddPackage inserts p, sets p.ID and bumps the channel's revision, in one
@@ -74,7 +87,11 @@ func (db *DB) AddPackage(ctx context.Context, p *gatehouse.Package, replace bool
 	var id int64
 	err = db.inTx(ctx, "add package", func(tx *sql.Tx) error {
 		replaced = nil
-		if err := db.bumpRevision(ctx, tx, p.ChannelID); err != nil {
+		rev, err := db.bumpRevision(ctx, tx, p.ChannelID)
+		if err != nil {
+			return err
+		}
+		if err := db.logChange(ctx, tx, p.ChannelID, rev, p.Subdir, p.Name, created); err != nil {
 			return err
 		}
 		if replace {
@@ -85,11 +102,16 @@ func (db *DB) AddPackage(ctx context.Context, p *gatehouse.Package, replace bool
 			switch {
 			case err == nil:
 				replaced = old
+				if old.Name != p.Name {
+					if err := db.logChange(ctx, tx, p.ChannelID, rev, old.Subdir, old.Name, created); err != nil {
+						return err
+					}
+				}
 			case !errors.Is(err, sql.ErrNoRows):
 				return wrapErr(err, "remove the replaced package")
 			}
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO packages
+		err = tx.QueryRowContext(ctx, `INSERT INTO packages
 			(channel_id, subdir, filename, name, version, build, size, md5, sha256, record, meta, blob_key, uploader, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 			p.ChannelID, p.Subdir, p.Filename, p.Name, p.Version, p.Build, p.Size, p.MD5, p.SHA256,
@@ -123,16 +145,19 @@ func (db *DB) DeletePackage(ctx context.Context, channelID int64, subdir, filena
 	}
 	p := new(gatehouse.Package)
 	err := db.inTx(ctx, "delete package", func(tx *sql.Tx) error {
-		if err := db.bumpRevision(ctx, tx, channelID); err != nil {
+		rev, err := db.bumpRevision(ctx, tx, channelID)
+		if err != nil {
 			return err
 		}
 		var dest [pkgColCount]any
-		err := tx.QueryRowContext(ctx, `DELETE FROM packages WHERE channel_id = $1 AND subdir = $2 AND filename = $3
+		err = tx.QueryRowContext(ctx, `DELETE FROM packages WHERE channel_id = $1 AND subdir = $2 AND filename = $3
 			RETURNING `+pkgColsBare, channelID, subdir, filename).Scan(pkgDest(p, dest[:])...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("The channel has no %s/%s.", subdir, filename)
+		} else if err != nil {
+			return wrapErr(err, "delete package")
 		}
-		return wrapErr(err, "delete package")
+		return db.logChange(ctx, tx, channelID, rev, p.Subdir, p.Name, db.now())
 	})
 	if err != nil {
 		return nil, err

@@ -48,6 +48,9 @@ type serverConfig struct {
 	MaxUploadSize       int64
 	IPv6PrefixLen       int64
 	PublishCLI          bool
+	UpstreamKey         string
+	ProxyTTL            time.Duration
+	MirrorInterval      time.Duration
 
 	InitialAdmin         string
 	InitialAdminPassword string
@@ -147,6 +150,9 @@ func (c *serverConfig) Validate() error {
 
 // redacted is the configuration with secrets hidden (checklist H6).
 func (c serverConfig) redacted() serverConfig {
+	if c.UpstreamKey != "" {
+		c.UpstreamKey = "<redacted>"
+	}
 	if c.InitialAdminPassword != "" {
 		c.InitialAdminPassword = "<redacted>"
 	}
@@ -217,6 +223,9 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	dur(&cfg.RepodataMaxAge, "repodata-max-age", 30*time.Second, "Cache-Control max-age of repodata")
+	str(&cfg.UpstreamKey, "upstream-key", "", "32 random bytes (hex or base64) that encrypt the tokens of private upstream channels")
+	dur(&cfg.ProxyTTL, "proxy-ttl", 10*time.Minute, "how long a proxy channel uses upstream repodata before fetching it again")
+	dur(&cfg.MirrorInterval, "mirror-interval", time.Hour, "how often mirror channels sync")
 	num := func(p *int64, name string, def int64, usage string) {
 		if v := getenv(envName(name)); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -307,6 +316,8 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
 		IPv6PrefixLen: int(cfg.IPv6PrefixLen), ReservedChannels: splitList(cfg.ReservedChannels),
+		IndexDir: filepath.Join(cfg.Data, "index"), UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL,
+		MirrorInterval: cfg.MirrorInterval,
 	})
 	if err != nil {
 		ln.Close()

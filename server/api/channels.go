@@ -8,19 +8,46 @@ import (
 )
 
 type newChannelRequest struct {
-	Name       string `json:"name"`
-	Visibility string `json:"visibility"`
-	Owner      string `json:"owner"`
+	Name       string           `json:"name"`
+	Visibility string           `json:"visibility"`
+	Owner      string           `json:"owner"`
+	Upstream   *upstreamRequest `json:"upstream"`
+}
+
+// upstreamRequest is the "upstream" of a new proxy or mirror channel; the
+// token is write-only: no answer ever holds it.
+type upstreamRequest struct {
+	URL     string            `json:"url"`
+	Mode    string            `json:"mode"`
+	Filters gatehouse.Filters `json:"filters"`
+	Token   string            `json:"token"`
 }
 
 type channelView struct {
 	*gatehouse.Channel
-	URL  string `json:"url"`
-	Role string `json:"role"`
+	URL      string              `json:"url"`
+	Role     string              `json:"role"`
+	Kind     string              `json:"kind"` // "hosted", "proxy" or "mirror"
+	Upstream *gatehouse.Upstream `json:"upstream,omitempty"`
 }
 
 func (a *API) viewChannel(ch *gatehouse.Channel, role gatehouse.ChannelRole) channelView {
-	return channelView{Channel: ch, URL: a.absURL("/repo/" + ch.Name), Role: role.String()}
+	v := channelView{Channel: ch, URL: a.absURL("/repo/" + ch.Name), Role: role.String(), Kind: "hosted"}
+	if u := a.cfg.Channels.Upstream(ch); u != nil {
+		v.Upstream, v.Kind = u, string(u.Mode)
+	}
+	return v
+}
+
+// handleSyncChannel starts a mirror's sync (or a proxy's refresh): 202
+// with the channel, whose upstream status shows the progress.
+func (a *API) handleSyncChannel(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	ch, _, err := a.cfg.Channels.Sync(r.Context(), p, r.PathValue("channel"))
+	if err != nil {
+		return err
+	}
+	reply.JSON(w, http.StatusAccepted, a.viewChannel(ch, gatehouse.ChannelAdmin))
+	return nil
 }
 
 func (a *API) handleCreateChannel(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
@@ -28,8 +55,11 @@ func (a *API) handleCreateChannel(w http.ResponseWriter, r *http.Request, p *gat
 	if err := DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	ch, err := a.cfg.Channels.CreateChannel(r.Context(), p, gatehouse.ChannelRequest{
-		Name: req.Name, Visibility: gatehouse.Visibility(req.Visibility), Owner: req.Owner})
+	creq := gatehouse.ChannelRequest{Name: req.Name, Visibility: gatehouse.Visibility(req.Visibility), Owner: req.Owner}
+	if u := req.Upstream; u != nil {
+		creq.Upstream = &gatehouse.UpstreamRequest{URL: u.URL, Mode: u.Mode, Filters: u.Filters, Token: u.Token}
+	}
+	ch, err := a.cfg.Channels.CreateChannel(r.Context(), p, creq)
 	if err != nil {
 		return err
 	}

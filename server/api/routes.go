@@ -36,6 +36,7 @@ func (a *API) routes() []route {
 		{"POST /api/channels", user, a.handleCreateChannel},
 		{"GET /api/channels/{channel}", user, a.handleGetChannel},
 		{"PATCH /api/channels/{channel}", user, a.handleUpdateChannel},
+		{"POST /api/channels/{channel}/sync", user, a.handleSyncChannel},
 		{"GET /api/channels/{channel}/members", user, a.handleListChannelMembers},
 		{"PUT /api/channels/{channel}/members/{user}", user, a.handlePutChannelMember},
 		{"DELETE /api/channels/{channel}/members/{user}", user, a.handleDeleteChannelMember},

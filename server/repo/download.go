@@ -14,7 +14,7 @@ import (
 // as a strong ETag, answering conditional, HEAD and single-range requests.
 // A blob store outage is a 503 so clients retry instead of caching a 404
 // (checklist H2).
-func (x *Handler) servePackage(w http.ResponseWriter, r *http.Request, p *gatehouse.Package) {
+func (x *Handler) servePackage(w http.ResponseWriter, r *http.Request, ch *gatehouse.Channel, p *gatehouse.Package) {
 	h := w.Header()
 	etag := `"` + p.SHA256 + `"`
 	h.Set("ETag", etag)
@@ -48,6 +48,17 @@ func (x *Handler) servePackage(w http.ResponseWriter, r *http.Request, p *gateho
 		return
 	}
 	rd, err := x.cfg.Blobs.NewRangeReader(r.Context(), p.BlobKey, offset, length)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND && x.cfg.Upstreams != nil {
+		// A proxy channel fetches the file on first request.
+		if ferr := x.cfg.Upstreams.Fetch(r.Context(), ch, p); ferr == nil {
+			rd, err = x.cfg.Blobs.NewRangeReader(r.Context(), p.BlobKey, offset, length)
+		} else if gatehouse.ErrorCode(ferr) != gatehouse.ENOTFOUND {
+			h.Del("Content-Length")
+			h.Del("Content-Range")
+			x.cfg.Reply.Conda(w, r, ferr)
+			return
+		}
+	}
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			// The database lists it but the file is gone: a fault, not an

@@ -28,10 +28,13 @@ type Config struct {
 	Channels gatehouse.ChannelService
 	Gate     gatehouse.GateService
 	Index    gatehouse.IndexService
-	Blobs    gatehouse.BlobStore
-	Addrs    *authn.Addrs
-	Reply    *reply.Replier
-	Logger   *slog.Logger
+	// Upstreams serves proxy channels' files and says how fresh their
+	// repodata is; nil when there are none.
+	Upstreams gatehouse.UpstreamService
+	Blobs     gatehouse.BlobStore
+	Addrs     *authn.Addrs
+	Reply     *reply.Replier
+	Logger    *slog.Logger
 	// PublicURL is how clients reach the server, for the messages.
 	PublicURL *url.URL
 	// RepodataMaxAge is the Cache-Control max-age of repodata.
@@ -155,7 +158,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Formats clients probe that are not served: a fast 404 moves them on to
 // the next one (protocols.md, "Fetch order today").
 var notServed = map[string]bool{
-	"repodata_shards.msgpack.zst": true, "repodata.json.bz2": true, "current_repodata.json": true,
+	"repodata.json.bz2": true, "current_repodata.json": true,
 	"current_repodata.json.zst": true, "current_repodata.json.bz2": true, "run_exports.json": true,
 	"run_exports.json.zst": true, "repodata_from_packages.json": true, "patch_instructions.json": true,
 }
@@ -171,14 +174,25 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 			h.cfg.Reply.Conda(w, r, err)
 			return
 		}
-		h.setCacheHeaders(w, ch)
-		serveIndexFile(w, r, f)
+		h.setCacheHeaders(w, ch, false)
+		h.serveIndexFile(w, r, f)
 		return
 	case "notices.json":
 		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "This channel has no notices."))
 		return
 	}
 	subdir, file, ok := strings.Cut(rest, "/")
+	if shard, isShard := strings.CutPrefix(file, "shards/"); isShard && ok && !strings.Contains(shard, "/") {
+		// CEP-16 shards: content-addressed, so cacheable for ever.
+		f, err := h.cfg.Index.File(r.Context(), ch, rest, false)
+		if err != nil {
+			h.cfg.Reply.Conda(w, r, err)
+			return
+		}
+		h.setCacheHeaders(w, ch, f.Immutable)
+		h.serveIndexFile(w, r, f)
+		return
+	}
 	if !ok || !gatehouse.ValidSubdir(subdir) || file == "" || strings.Contains(file, "/") {
 		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name))
 		return
@@ -188,33 +202,52 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 		return
 	}
 	switch file {
-	case "repodata.json", "repodata.json.zst":
+	case "repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst":
 		f, err := h.cfg.Index.File(r.Context(), ch, rest, file == "repodata.json" && acceptsGzip(r))
 		if err != nil {
 			h.cfg.Reply.Conda(w, r, err)
 			return
 		}
-		h.setCacheHeaders(w, ch)
-		serveIndexFile(w, r, f)
+		h.setCacheHeaders(w, ch, false)
+		h.serveIndexFile(w, r, f)
 	default:
 		pkg, err := h.cfg.Index.Package(r.Context(), ch, subdir, file)
 		if err != nil {
+			if h.cfg.Upstreams != nil && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+				if ferr := h.cfg.Upstreams.Filtered(ch, subdir, file); ferr != nil {
+					err = ferr
+				}
+			}
 			h.cfg.Reply.Conda(w, r, err)
 			return
 		}
-		h.setCacheHeaders(w, ch)
-		h.servePackage(w, r, pkg)
+		h.setCacheHeaders(w, ch, false)
+		h.servePackage(w, r, ch, pkg)
 	}
 }
 
 // setCacheHeaders: public channels may be cached by anyone unless the gate
 // is on; everything else only by the client (checklist C8).
-func (h *Handler) setCacheHeaders(w http.ResponseWriter, ch *gatehouse.Channel) {
+func (h *Handler) setCacheHeaders(w http.ResponseWriter, ch *gatehouse.Channel, immutable bool) {
 	hd := w.Header()
+	if h.cfg.Upstreams != nil && !immutable {
+		// A proxy or mirror says how old its copy of the upstream is, and
+		// when the last refresh failed that it is serving the last good one.
+		if age, stale, ok := h.cfg.Upstreams.Freshness(ch.ID); ok {
+			hd.Set("X-Upstream-Age", strconv.Itoa(int(age/time.Second)))
+			if stale {
+				hd.Set("Warning", `110 gatehouse "Response is Stale: the upstream channel could not be refreshed"`)
+			}
+		}
+	}
+	age := "max-age=" + h.maxAge
+	if immutable {
+		age = "max-age=31536000, immutable"
+	}
 	if ch.Visibility == gatehouse.Public && (!h.cfg.Gate.Active() || h.cfg.Gate.ToolsChannel() == ch.Name) {
-		hd.Set("Cache-Control", "public, max-age="+h.maxAge)
+		hd.Set("Cache-Control", "public, "+age)
 	} else {
-		hd.Set("Cache-Control", "private, max-age="+h.maxAge)
+		hd.Set("Cache-Control", "private, "+age)
 	}
 	hd.Set("Vary", "Authorization, Accept-Encoding")
 }

@@ -2,7 +2,9 @@ package repo
 
 import (
 	"bytes"
+	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -10,30 +12,55 @@ import (
 )
 
 // serveIndexFile answers with a prebuilt index file, honouring ETag,
-// Last-Modified and HEAD, in a single write; Range requests, rare for
-// these, go through http.ServeContent.
-func serveIndexFile(w http.ResponseWriter, r *http.Request, f *gatehouse.IndexFile) {
-	data, etag, modTime := f.Data, f.ETag, f.ModTime
-	h := w.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("ETag", etag)
+// Last-Modified and HEAD: from memory in a single write, or from its file
+// on disk, which the connection sends with sendfile. Range requests, rare
+// for these, go through http.ServeContent. A file that vanished between
+// the lookup and the open (a revision retired meanwhile) is a 503 the
+// client retries, never a 404 it would remember.
+func (h *Handler) serveIndexFile(w http.ResponseWriter, r *http.Request, f *gatehouse.IndexFile) {
+	etag, modTime := f.ETag, f.ModTime
+	hd := w.Header()
+	hd.Set("Content-Type", f.ContentType)
+	hd.Set("ETag", etag)
 	if f.Encoding != "" {
-		h.Set("Content-Encoding", f.Encoding)
+		hd.Set("Content-Encoding", f.Encoding)
+	}
+	var file *os.File
+	if f.Data == nil && f.Path != "" && r.Method != http.MethodHead {
+		var err error
+		if file, err = os.Open(f.Path); err != nil {
+			h.cfg.Logger.Warn("an index file is missing", "err", err)
+			hd.Del("ETag")
+			hd.Del("Content-Encoding")
+			h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The index is being rebuilt. Try again in a moment."))
+			return
+		}
+		defer file.Close()
 	}
 	if r.Header.Get("Range") != "" {
-		http.ServeContent(w, r, "", modTime, bytes.NewReader(data))
+		var rs io.ReadSeeker = bytes.NewReader(f.Data)
+		if file != nil {
+			rs = file
+		}
+		http.ServeContent(w, r, "", modTime, rs)
 		return
 	}
-	h.Set("Last-Modified", modTime.UTC().Format(http.TimeFormat))
+	if !modTime.IsZero() {
+		hd.Set("Last-Modified", modTime.UTC().Format(http.TimeFormat))
+	}
 	if notModified(r, etag, modTime) {
-		h.Del("Content-Type")
+		hd.Del("Content-Type")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(data)))
+	hd.Set("Content-Length", strconv.FormatInt(f.Size, 10))
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(data)
+	switch {
+	case r.Method == http.MethodHead:
+	case file != nil:
+		_, _ = io.Copy(w, file) // sendfile; a client that went away is its business
+	default:
+		w.Write(f.Data)
 	}
 }
 
@@ -43,7 +70,7 @@ func notModified(r *http.Request, etag string, modTime time.Time) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		return etagMatches(inm, etag)
 	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !modTime.IsZero() {
 		t, err := http.ParseTime(ims)
 		return err == nil && !modTime.Truncate(time.Second).After(t)
 	}

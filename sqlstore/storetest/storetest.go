@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"channel grants", grantTests},
 		{"packages", packageTests},
 		{"package races", packageRaceTests},
+		{"change log and upstreams", changeTests},
 		{"network rules", networkRuleTests},
 		{"clients", clientTests},
 		{"oauth", oauthTests},

@@ -1,0 +1,365 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/conda"
+)
+
+// defaultSubdirs are followed when neither the filters nor the upstream's
+// channeldata.json name any; a subdir the upstream lacks counts as empty.
+var defaultSubdirs = []string{"noarch", "linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64"}
+
+// syncChannel brings one channel in line with its upstream and records
+// how it went.
+func (m *Manager) syncChannel(ctx context.Context, channelID int64) {
+	m.mu.Lock()
+	u0, ok := m.ups[channelID]
+	m.mu.Unlock()
+	if !ok {
+		return
+	}
+	u := *u0
+	st := u.Status
+	st.State, st.AttemptedAt, st.Error, st.Progress = "syncing", m.cfg.Clock().UTC(), "", gatehouse.SyncProgress{}
+	if st.Validators == nil {
+		st.Validators = map[string]gatehouse.Validator{}
+	}
+	m.setStatus(ctx, channelID, st)
+	err := m.syncAll(ctx, &u, &st)
+	if err != nil {
+		st.State, st.Error = "failed", err.Error()
+		m.log.Warn("upstream sync failed", "channel_id", channelID, "upstream", u.URL, "err", err)
+	} else {
+		st.State, st.RefreshedAt = "ok", m.cfg.Clock().UTC()
+	}
+	st.Progress.Subdir = ""
+	m.setStatus(ctx, channelID, st)
+}
+
+func (m *Manager) syncAll(ctx context.Context, u *gatehouse.Upstream, st *gatehouse.UpstreamStatus) error {
+	pol, err := Compile(u.Filters)
+	if err != nil {
+		return err
+	}
+	subdirs := slices.Clone(u.Filters.Subdirs)
+	if len(subdirs) == 0 {
+		subdirs = m.upstreamSubdirs(ctx, u)
+	}
+	var errs []error
+	for _, sd := range subdirs {
+		st.Progress.Subdir = sd
+		if err := m.syncSubdir(ctx, u, pol, sd, st); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", sd, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// upstreamSubdirs reads the subdirs from the upstream's channeldata.json,
+// or falls back to the common ones.
+func (m *Manager) upstreamSubdirs(ctx context.Context, u *gatehouse.Upstream) []string {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.FileTimeout)
+	defer cancel()
+	req, err := m.request(ctx, u, "channeldata.json")
+	if err == nil {
+		if res, err := m.cfg.Client.Do(req); err == nil {
+			defer res.Body.Close()
+			var cd struct {
+				Subdirs []string `json:"subdirs"`
+			}
+			if res.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(res.Body, 64<<20)).Decode(&cd) == nil && len(cd.Subdirs) > 0 {
+				out := []string{"noarch"}
+				for _, s := range cd.Subdirs {
+					if gatehouse.ValidSubdir(s) && !slices.Contains(out, s) {
+						out = append(out, s)
+					}
+				}
+				return out
+			}
+		}
+	}
+	return defaultSubdirs
+}
+
+// syncSubdir fetches the subdir's repodata.json (conditionally) and
+// applies the difference: new and changed records the filters admit are
+// added in batches, records gone upstream (or now filtered) removed.
+func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Policy, subdir string, st *gatehouse.UpstreamStatus) error {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RepodataTimeout)
+	defer cancel()
+	req, err := m.request(ctx, u, subdir+"/repodata.json")
+	if err != nil {
+		return err
+	}
+	v := st.Validators[subdir]
+	if v.ETag != "" {
+		req.Header.Set("If-None-Match", v.ETag)
+	}
+	if v.LastModified != "" {
+		req.Header.Set("If-Modified-Since", v.LastModified)
+	}
+	res, err := m.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("the upstream did not answer: %w", err)
+	}
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusNotModified:
+		return nil
+	case http.StatusOK:
+	case http.StatusNotFound:
+		if subdir == "noarch" {
+			return &statusErr{res.StatusCode, subdir + "/repodata.json"}
+		}
+		// The upstream has no such subdir: nothing of it is kept.
+		return m.apply(ctx, u, st, nil, m.removeAll(ctx, u.ChannelID, subdir))
+	default:
+		return &statusErr{res.StatusCode, subdir + "/repodata.json"}
+	}
+
+	// What the channel holds now: file name -> sha256 (about 100 bytes a
+	// record; the records themselves stay in the database).
+	have := map[string]string{}
+	err = m.cfg.Store.EachPackage(ctx, u.ChannelID, subdir, "", func(p *gatehouse.Package) error {
+		have[p.Filename] = p.SHA256
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var batch []*gatehouse.Package
+	err = readRepodata(res.Body, func(fn string, raw []byte) error {
+		st.Progress.Records++
+		sha := quickSHA(raw)
+		if cur, ok := have[fn]; ok && cur == sha && sha != "" {
+			delete(have, fn)
+			st.Progress.Admitted++
+			return nil
+		}
+		p, verdict := m.record(u.ChannelID, subdir, fn, raw, pol)
+		if p == nil || verdict.Rule != "" {
+			return nil // filtered or unreadable: absent here (and removed below if it was kept)
+		}
+		if _, ok := have[fn]; ok {
+			delete(have, fn) // changed upstream: the add replaces it
+		}
+		st.Progress.Admitted++
+		batch = append(batch, p)
+		if len(batch) >= m.cfg.BatchSize {
+			err := m.apply(ctx, u, st, batch, nil)
+			batch = nil
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var gone []gatehouse.PackageRef
+	for fn := range have {
+		gone = append(gone, gatehouse.PackageRef{Subdir: subdir, Filename: fn})
+	}
+	slices.SortFunc(gone, func(a, b gatehouse.PackageRef) int { return cmpString(a.Filename, b.Filename) })
+	if err := m.apply(ctx, u, st, batch, gone); err != nil {
+		return err
+	}
+	st.Validators[subdir] = gatehouse.Validator{ETag: res.Header.Get("ETag"), LastModified: res.Header.Get("Last-Modified")}
+	return nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (m *Manager) removeAll(ctx context.Context, channelID int64, subdir string) []gatehouse.PackageRef {
+	var out []gatehouse.PackageRef
+	m.cfg.Store.EachPackage(ctx, channelID, subdir, "", func(p *gatehouse.Package) error {
+		out = append(out, gatehouse.PackageRef{Subdir: subdir, Filename: p.Filename})
+		return nil
+	})
+	return out
+}
+
+// apply commits a batch: for a mirror, only the records whose files it
+// copied and verified (the rest wait for the next sync); removals in
+// batches too. Blobs of what went are deleted after the commit.
+func (m *Manager) apply(ctx context.Context, u *gatehouse.Upstream, st *gatehouse.UpstreamStatus, add []*gatehouse.Package, remove []gatehouse.PackageRef) error {
+	if u.Mode == gatehouse.UpstreamMirror && len(add) > 0 {
+		add = m.copyFiles(ctx, u, st, add)
+	}
+	for len(add) > 0 || len(remove) > 0 {
+		n := min(len(remove), m.cfg.BatchSize)
+		gone, err := m.cfg.Store.ApplyPackages(ctx, u.ChannelID, add, remove[:n])
+		if err != nil {
+			return err
+		}
+		st.Progress.Added += int64(len(add))
+		st.Progress.Removed += int64(n)
+		add, remove = nil, remove[n:]
+		for _, p := range gone {
+			m.cfg.Blobs.Delete(context.WithoutCancel(ctx), p.BlobKey)
+		}
+		m.setStatus(ctx, u.ChannelID, *st)
+	}
+	return nil
+}
+
+// copyFiles fetches the batch's files that are not stored yet, at most
+// PerUpstream at a time, and returns the packages whose file is stored.
+func (m *Manager) copyFiles(ctx context.Context, u *gatehouse.Upstream, st *gatehouse.UpstreamStatus, batch []*gatehouse.Package) []*gatehouse.Package {
+	st.Progress.FilesTotal += int64(len(batch))
+	ok := make([]bool, len(batch))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range m.cfg.PerUpstream {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				p := batch[i]
+				if _, _, err := m.cfg.Blobs.Attributes(ctx, p.BlobKey); err == nil {
+					ok[i] = true // copied by a sync a crash cut short
+					continue
+				}
+				if err := m.fetchShared(ctx, u, p); err != nil {
+					m.log.Warn("copying an upstream file failed", "channel_id", u.ChannelID, "file", p.Subdir+"/"+p.Filename, "err", err)
+					continue
+				}
+				ok[i] = true
+			}
+		}()
+	}
+	for i := range batch {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var out []*gatehouse.Package
+	for i, p := range batch {
+		if ok[i] {
+			out = append(out, p)
+			st.Progress.Files++
+		} else {
+			st.Progress.FilesFailed++
+		}
+	}
+	return out
+}
+
+// upstreamDigest is what a record says about its file.
+type upstreamDigest struct {
+	MD5              string `json:"md5"`
+	SHA256           string `json:"sha256"`
+	Size             int64  `json:"size"`
+	IndexedTimestamp int64  `json:"indexed_timestamp"`
+}
+
+// record turns an upstream record into a package of the channel, checked
+// the way an upload is (name rules, file name), and judged by the policy.
+// It returns nil for a record that is not valid.
+func (m *Manager) record(channelID int64, subdir, fn string, raw []byte, pol *Policy) (*gatehouse.Package, Verdict) {
+	_, format, err := conda.ParseFilename(fn)
+	if err != nil {
+		return nil, Verdict{}
+	}
+	ix, err := conda.ParseIndexJSON(raw)
+	if err != nil || ix.Filename(format) != fn || (ix.Subdir != "" && ix.Subdir != subdir) {
+		return nil, Verdict{}
+	}
+	var d upstreamDigest
+	if json.Unmarshal(raw, &d) != nil || d.Size < 0 {
+		return nil, Verdict{}
+	}
+	if v := pol.Check(subdir, ix, m.cfg.Clock()); v.Rule != "" {
+		return nil, v
+	}
+	// CEP-47: the time the upstream indexed it, or else its build time,
+	// so the same upstream data gives the same records on every replica.
+	ts := d.IndexedTimestamp
+	if ts <= 0 {
+		ts = max(ix.Timestamp, 0)
+	}
+	rec, err := conda.Record(ix, d.MD5, d.SHA256, d.Size, ts)
+	if err != nil {
+		return nil, Verdict{}
+	}
+	return &gatehouse.Package{ChannelID: channelID, Subdir: subdir, Filename: fn, Name: ix.Name, Version: ix.Version,
+		Build: ix.Build, Size: d.Size, MD5: d.MD5, SHA256: d.SHA256, Record: rec, Meta: []byte("{}"),
+		BlobKey: fmt.Sprintf("upstream/%d/%s/%s/%s/%s", channelID, subdir, d.SHA256[:2], d.SHA256, fn)}, Verdict{}
+}
+
+// quickSHA finds a record's "sha256" without decoding it: enough to tell
+// an unchanged record (the full check runs on anything new).
+func quickSHA(raw []byte) string {
+	i := bytes.Index(raw, []byte(`"sha256":"`))
+	if i < 0 || len(raw) < i+10+64 {
+		return ""
+	}
+	return string(raw[i+10 : i+10+64])
+}
+
+// readRepodata streams a repodata.json, calling fn for each record of
+// "packages" and "packages.conda" with its file name and raw JSON (valid
+// only during the call). Memory holds one record at a time.
+func readRepodata(r io.Reader, fn func(filename string, raw []byte) error) error {
+	dec := json.NewDecoder(r)
+	bad := func(what string) error { return fmt.Errorf("the upstream's repodata.json is not valid: %s", what) }
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return bad("not an object")
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return bad(err.Error())
+		}
+		key, _ := t.(string)
+		if key != "packages" && key != "packages.conda" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return bad(err.Error())
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			if t == nil && err == nil {
+				continue // null
+			}
+			return bad(key + " is not an object")
+		}
+		var raw json.RawMessage
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return bad(err.Error())
+			}
+			name, _ := t.(string)
+			raw = raw[:0]
+			if err := dec.Decode(&raw); err != nil {
+				return bad(err.Error())
+			}
+			if err := fn(name, raw); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return bad(err.Error())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,344 @@
+package upstream_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/blobstore"
+	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/spool"
+	"github.com/gatehouse-dev/gatehouse/sqlstore"
+	"github.com/gatehouse-dev/gatehouse/upstream"
+	"github.com/gatehouse-dev/gatehouse/upstream/upstreamtest"
+)
+
+type env struct {
+	t     *testing.T
+	store *sqlstore.DB
+	blobs gatehouse.BlobStore
+	m     *upstream.Manager
+	up    *upstreamtest.Server
+	user  *gatehouse.User
+}
+
+func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	blobs, err := blobstore.Open(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &gatehouse.User{Username: "alice", PasswordHash: "x", CreatedAt: time.Now()}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	sealer, _ := upstream.NewSealer(strings.Repeat("ab", 32))
+	up := upstreamtest.Start(pkgs)
+	t.Cleanup(up.Close)
+	m := upstream.New(upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: spool.Dir(t.TempDir()),
+		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second})
+	return &env{t: t, store: db, blobs: blobs, m: m, up: up, user: u}
+}
+
+func (e *env) channel(name, mode string, f gatehouse.Filters) *gatehouse.Channel {
+	e.t.Helper()
+	ctx := context.Background()
+	ch := &gatehouse.Channel{Name: name, Visibility: gatehouse.Public, OwnerUserID: e.user.ID}
+	if err := e.store.CreateChannel(ctx, ch); err != nil {
+		e.t.Fatal(err)
+	}
+	u, err := e.m.Configure(ctx, e.store, ch.ID, gatehouse.UpstreamRequest{URL: e.up.URL, Mode: mode, Filters: f, Token: e.up.Token})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.m.Activate(u)
+	return ch
+}
+
+func (e *env) sync(ch *gatehouse.Channel) gatehouse.UpstreamStatus {
+	e.t.Helper()
+	done, err := e.m.Sync(ch.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	<-done
+	u, _ := e.m.Upstream(ch.ID)
+	return u.Status
+}
+
+func (e *env) files(ch *gatehouse.Channel, subdir string) map[string]*gatehouse.Package {
+	e.t.Helper()
+	out := map[string]*gatehouse.Package{}
+	e.store.EachPackage(context.Background(), ch.ID, subdir, "", func(p *gatehouse.Package) error {
+		c := *p
+		out[p.Filename] = &c
+		return nil
+	})
+	return out
+}
+
+func (e *env) stored(p *gatehouse.Package) bool {
+	_, _, err := e.blobs.Attributes(context.Background(), p.BlobKey)
+	return err == nil
+}
+
+func pkg(subdir, name, version string, real bool) upstreamtest.Pkg {
+	return upstreamtest.Pkg{Subdir: subdir, Name: name, Version: version, Build: "h0_0", License: "MIT",
+		Timestamp: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Real: real, Depends: []string{"zlib >=1"}}
+}
+
+func TestProxyRefreshesRecordsAndFetchesFilesOnce(t *testing.T) {
+	e := newEnv(t, []upstreamtest.Pkg{pkg("linux-64", "numpy", "2.0", false), pkg("linux-64", "scipy", "1.0", false), pkg("noarch", "rich", "13.0", true)})
+	e.up.Token = "upstream-secret"
+	ch := e.channel("forge", "proxy", gatehouse.Filters{})
+	st := e.sync(ch)
+	if st.State != "ok" || st.Progress.Admitted != 3 {
+		t.Fatalf("status %+v", st)
+	}
+	files := e.files(ch, "linux-64")
+	np := files["numpy-2.0-h0_0.conda"]
+	if len(files) != 2 || np == nil || e.stored(np) {
+		t.Fatalf("linux-64 holds %v; a proxy stores records, not files, until asked", files)
+	}
+	ix, err := conda.ParseIndexJSON(np.Record)
+	if err != nil || ix.Name != "numpy" {
+		t.Fatalf("the stored record does not parse: %v", err)
+	}
+
+	t.Run("concurrent requests for one file share one upstream fetch", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() { errs[i] = e.m.Fetch(context.Background(), ch, np) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := e.up.Hits("/linux-64/numpy-2.0-h0_0.conda"); n != 1 {
+			t.Errorf("the upstream was asked %d times, want once", n)
+		}
+		if !e.stored(np) {
+			t.Error("the fetched file was not stored")
+		}
+	})
+
+	t.Run("a file whose sha256 differs from its record is refused and not stored", func(t *testing.T) {
+		sp := files["scipy-1.0-h0_0.conda"]
+		e.up.Corrupt("scipy-1.0-h0_0.conda")
+		err := e.m.Fetch(context.Background(), ch, sp)
+		if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || !strings.Contains(gatehouse.ErrorMessage(err), "sha256") {
+			t.Errorf("error %v, want EUNAVAILABLE naming the sha256", err)
+		}
+		if e.stored(sp) {
+			t.Error("the corrupt file was stored")
+		}
+	})
+
+	t.Run("with the upstream down, stored files stay, new ones are 503 and the status says it failed", func(t *testing.T) {
+		e.up.SetDown(true)
+		defer e.up.SetDown(false)
+		st := e.sync(ch)
+		if st.State != "failed" || st.Error == "" || st.RefreshedAt.IsZero() {
+			t.Errorf("status %+v, want failed with the last good refresh time kept", st)
+		}
+		if len(e.files(ch, "linux-64")) != 2 {
+			t.Error("a failed refresh removed records")
+		}
+		if !e.stored(np) {
+			t.Error("the stored file went away")
+		}
+		err := e.m.Fetch(context.Background(), ch, e.files(ch, "noarch")["rich-13.0-h0_0.conda"])
+		if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || gatehouse.ErrorReason(err) != "UPSTREAM UNAVAILABLE" {
+			t.Errorf("a new file with the upstream down: %v", err)
+		}
+		if _, stale, ok := e.m.Freshness(ch.ID); !ok || !stale {
+			t.Error("Freshness does not report the failed refresh")
+		}
+	})
+
+	t.Run("a record removed upstream is gone after the next refresh", func(t *testing.T) {
+		e.up.Remove("linux-64", "scipy-1.0-h0_0.conda")
+		e.up.Add(pkg("linux-64", "numpy", "2.1", false))
+		if st := e.sync(ch); st.State != "ok" {
+			t.Fatalf("status %+v", st)
+		}
+		got := e.files(ch, "linux-64")
+		if _, ok := got["scipy-1.0-h0_0.conda"]; ok || got["numpy-2.1-h0_0.conda"] == nil || len(got) != 2 {
+			t.Errorf("after the refresh: %v", got)
+		}
+		before := e.up.Hits("/linux-64/repodata.json")
+		e.sync(ch)
+		if e.up.Hits("/linux-64/repodata.json") != before+1 {
+			t.Error("no conditional request was made")
+		}
+	})
+}
+
+func TestASlowUpstreamHoldsOnlyItsOwnRequests(t *testing.T) {
+	e := newEnv(t, []upstreamtest.Pkg{pkg("linux-64", "numpy", "2.0", false)})
+	ch := e.channel("slow", "proxy", gatehouse.Filters{})
+	e.sync(ch)
+	p := e.files(ch, "linux-64")["numpy-2.0-h0_0.conda"]
+	e.up.SetSlow(true)
+	defer e.up.SetSlow(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := e.m.Fetch(ctx, ch, p)
+	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+		t.Errorf("a fetch from a slow upstream: %v, want EUNAVAILABLE when the request gives up", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Error("the request waited for the slow upstream instead of its own deadline")
+	}
+	// Another upstream is not held up by this one's bounded fetches.
+	other := upstreamtest.Start([]upstreamtest.Pkg{pkg("linux-64", "zlib", "1.3", false)})
+	defer other.Close()
+	ch2 := &gatehouse.Channel{Name: "fast", Visibility: gatehouse.Public, OwnerUserID: e.user.ID}
+	e.store.CreateChannel(context.Background(), ch2)
+	u, err := e.m.Configure(context.Background(), e.store, ch2.ID, gatehouse.UpstreamRequest{URL: other.URL, Mode: "proxy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.m.Activate(u)
+	if st := e.sync(ch2); st.State != "ok" {
+		t.Fatalf("the other channel's sync: %+v", st)
+	}
+	if err := e.m.Fetch(context.Background(), ch2, e.files(ch2, "linux-64")["zlib-1.3-h0_0.conda"]); err != nil {
+		t.Errorf("the other channel's fetch: %v", err)
+	}
+}
+
+func TestMirrorCopiesFilesBeforeRecordsAndResumes(t *testing.T) {
+	pkgs := []upstreamtest.Pkg{pkg("noarch", "a", "1", true), pkg("noarch", "b", "1", false), pkg("noarch", "c", "1", false),
+		pkg("noarch", "d", "1", false), pkg("noarch", "e", "1", false)}
+	e := newEnv(t, pkgs)
+	ch := e.channel("mirror", "mirror", gatehouse.Filters{})
+	// A sync that cannot copy one file stands for one a crash cut short:
+	// the rest is visible, that one is not (nothing half-visible).
+	e.up.Corrupt("c-1-h0_0.conda")
+	st := e.sync(ch)
+	got := e.files(ch, "noarch")
+	if len(got) != 4 || got["c-1-h0_0.conda"] != nil || st.Progress.FilesFailed != 1 {
+		t.Fatalf("after a sync with a failing file: %d records, progress %+v", len(got), st.Progress)
+	}
+	for fn, p := range got {
+		if !e.stored(p) {
+			t.Errorf("%s is listed without its file", fn)
+		}
+	}
+	e.up.Set(pkgs) // clears the corruption
+	st = e.sync(ch)
+	if got := e.files(ch, "noarch"); len(got) != 5 || st.Progress.Files != 1 {
+		t.Errorf("the next sync: %d records, progress %+v; want the missing one copied, the others kept", len(got), st.Progress)
+	}
+}
+
+func TestFiltersKeepPackagesOut(t *testing.T) {
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(name, version, license string, ts time.Time) upstreamtest.Pkg {
+		p := pkg("linux-64", name, version, false)
+		p.License, p.Timestamp = license, ts
+		return p
+	}
+	pkgs := []upstreamtest.Pkg{
+		mk("numpy", "1.26.0", "BSD-3-Clause", old), mk("numpy", "2.1.0", "BSD-3-Clause", old),
+		mk("gplthing", "1.0", "GPL-3.0-or-later", old), mk("dual", "1.0", "GPL-2.0-only OR MIT", old),
+		mk("fresh", "1.0", "MIT", time.Now().Add(-time.Hour)), mk("internal-tool", "1.0", "MIT", old),
+		mk("pytest-x", "1.0", "MIT", old),
+	}
+	f := gatehouse.Filters{Exclude: []string{"internal-*"}, Licenses: []string{"MIT", "BSD-3-Clause"}, MinAgeDays: 7,
+		Versions: map[string]string{"numpy": ">=2,<3"}}
+	e := newEnv(t, pkgs)
+	ch := e.channel("filtered", "proxy", f)
+	e.sync(ch)
+	got := e.files(ch, "linux-64")
+	want := []string{"dual-1.0-h0_0.conda", "numpy-2.1.0-h0_0.conda", "pytest-x-1.0-h0_0.conda"}
+	if len(got) != len(want) {
+		t.Errorf("admitted %d files, want %v", len(got), want)
+	}
+	for _, fn := range want {
+		if got[fn] == nil {
+			t.Errorf("%s was filtered out", fn)
+		}
+	}
+	for _, tc := range []struct{ file, rule string }{
+		{"internal-tool-1.0-h0_0.conda", "exclude"},
+		{"numpy-1.26.0-h0_0.conda", "versions"},
+	} {
+		err := e.m.Filtered(ch, "linux-64", tc.file)
+		if gatehouse.ErrorReason(err) != "FILTERED" || !strings.Contains(gatehouse.ErrorMessage(err), tc.rule) {
+			t.Errorf("%s: %v, want a FILTERED refusal naming %s", tc.file, err, tc.rule)
+		}
+	}
+	if err := e.m.Filtered(ch, "linux-64", "numpy-2.1.0-h0_0.conda"); err != nil {
+		t.Errorf("an admitted file is reported filtered: %v", err)
+	}
+	if e2 := newEnv(t, pkgs); true {
+		ch := e2.channel("subdirs", "proxy", gatehouse.Filters{Subdirs: []string{"noarch"}, Include: []string{"py*"}})
+		e2.sync(ch)
+		if n := len(e2.files(ch, "linux-64")); n != 0 {
+			t.Errorf("a channel following only noarch holds %d linux-64 files", n)
+		}
+		if err := e2.m.Filtered(ch, "linux-64", "pytest-x-1.0-h0_0.conda"); gatehouse.ErrorReason(err) != "FILTERED" {
+			t.Errorf("a file of an unfollowed subdir: %v", err)
+		}
+	}
+}
+
+func TestUpstreamRequestsAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  gatehouse.UpstreamRequest
+	}{
+		{"a URL with credentials", gatehouse.UpstreamRequest{URL: "https://u:p@conda.example/x", Mode: "proxy"}},
+		{"a URL that is not http", gatehouse.UpstreamRequest{URL: "file:///etc", Mode: "proxy"}},
+		{"an unknown mode", gatehouse.UpstreamRequest{URL: "https://conda.example/x", Mode: "cache"}},
+		{"a bad glob", gatehouse.UpstreamRequest{URL: "https://conda.example/x", Mode: "proxy", Filters: gatehouse.Filters{Include: []string{"["}}}},
+		{"a bad version constraint", gatehouse.UpstreamRequest{URL: "https://conda.example/x", Mode: "mirror", Filters: gatehouse.Filters{Versions: map[string]string{"x": ">=1,,"}}}},
+		{"a bad subdir", gatehouse.UpstreamRequest{URL: "https://conda.example/x", Mode: "mirror", Filters: gatehouse.Filters{Subdirs: []string{"../x"}}}},
+	} {
+		t.Run(tc.name+" is refused", func(t *testing.T) {
+			if err := upstream.ValidateRequest(&tc.req); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+				t.Errorf("error %v, want EINVALID", err)
+			}
+		})
+	}
+}
+
+func TestSealedTokensOpenOnlyForTheirChannel(t *testing.T) {
+	s, err := upstream.NewSealer(strings.Repeat("cd", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, _ := s.Seal(7, "tok-123")
+	if strings.Contains(string(sealed), "tok-123") {
+		t.Fatal("the sealed token holds the token")
+	}
+	if got, err := s.Open(7, sealed); err != nil || got != "tok-123" {
+		t.Errorf("Open = %q, %v", got, err)
+	}
+	if _, err := s.Open(8, sealed); err == nil {
+		t.Error("a token sealed for channel 7 opened for channel 8")
+	}
+	if _, err := upstream.NewSealer("short"); err == nil {
+		t.Error("a short key was accepted")
+	}
+	var none *upstream.Sealer
+	if _, err := none.Seal(1, "x"); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+		t.Errorf("sealing without a key: %v", err)
+	}
+}
