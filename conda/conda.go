@@ -6,10 +6,20 @@
 // its error codes; a test keeps it that way.
 //
 // Everything that comes from outside (an uploaded file, its name, its
-// info/index.json) is treated as hostile: Inspect reads only the info/ part of
-// a package, never extracts, and stops at the budgets in Limits. Errors are
-// *gatehouse.Error with code EINVALID (a sentence naming the problem) or
-// ETOOLARGE (a budget was exceeded).
+// info/index.json) is treated as hostile: Inspect reads the whole package as
+// a stream, info/ and payload, never extracts, and stops at the budgets in
+// Limits. Errors are *gatehouse.Error with code EINVALID (a sentence naming
+// the problem) or ETOOLARGE (a budget was exceeded).
+//
+// Memory: one Inspect call holds at most Limits.MemoryBound() bytes of
+// heap: about 267 MiB with DefaultLimits, almost all of it zstd windows
+// that only a crafted .conda can make it allocate (one window, at most
+// MaxZstdWindow = 128 MiB, is live at a time); a .tar.bz2 stays under
+// about 26 MiB, and a zstd bomb costs about 1.5 MiB (20 concurrent 2 KB
+// bombs add about 29 MiB to the heap, where they used to add 1.2 GB;
+// BenchmarkInspectConcurrentBombs). A server bounds the memory of uploads
+// by bounding concurrent inspections, each weighing MemoryBound. Time is
+// bounded by the payload budget (MaxPayload, MaxExpansion), not memory.
 //
 // Names follow CEP-26 (package, version and build strings, subdirs, channel
 // path parts); file names must be exactly name-version-build plus the
@@ -17,6 +27,7 @@
 package conda
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -26,10 +37,26 @@ import (
 // Limits bounds the work Inspect does on one package. A zero field takes its
 // default; see DefaultLimits.
 type Limits struct {
-	MaxIndexJSON    int64 // max bytes of info/index.json (and of about.json, run_exports.json); default 1 MiB
-	MaxDecompressed int64 // total decompressed bytes read while looking for info/; default 32 MiB (checklist F4)
-	MaxEntries      int   // tar or zip entries examined; default 100_000 (checklist F5, F6)
+	MaxIndexJSON    int64 // max bytes of info/index.json (and of about.json, run_exports.json, one paths.json entry); default 1 MiB
+	MaxDecompressed int64 // max decompressed bytes of info/; default 32 MiB (checklist F4)
+	MaxEntries      int   // tar and zip entries examined, payload included; default 100_000 (checklist F5, F6)
 	MaxHeaderBytes  int   // max size of one tar header's names and PAX records; default 64 KiB (checklist F5)
+	// MaxPayload caps the decompressed bytes of a whole package, payload
+	// included; default 32 GiB, above the largest real packages (CUDA and
+	// PyTorch builds unpack to a few GB). Inspect streams these bytes and
+	// holds none of them, so this bounds time, not memory (checklist F17).
+	MaxPayload int64
+	// MaxExpansion bounds the payload by the file's size as well: a package
+	// may decompress to at most MaxExpansion times its size plus
+	// MaxDecompressed; default 256. Real packages expand 3 to 20 times; a
+	// bzip2 bomb expands a million times, and Go's bzip2 reader takes about
+	// 10 s per GB of zeros, so without this a 20 KB upload could cost
+	// minutes (checklist F4).
+	MaxExpansion int64
+	// MaxZstdWindow is the largest zstd window Inspect decodes with;
+	// default 128 MiB, the window conda-package-handling's level 22
+	// declares. It dominates MemoryBound (checklist F15).
+	MaxZstdWindow int64
 }
 
 // DefaultLimits returns the limits Gatehouse uses for uploads: generous for
@@ -41,6 +68,9 @@ func DefaultLimits() Limits {
 		MaxDecompressed: 32 << 20,
 		MaxEntries:      100_000,
 		MaxHeaderBytes:  64 << 10,
+		MaxPayload:      32 << 30,
+		MaxExpansion:    256,
+		MaxZstdWindow:   128 << 20,
 	}
 }
 
@@ -59,7 +89,69 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = d.MaxHeaderBytes
 	}
+	if l.MaxPayload <= 0 {
+		l.MaxPayload = d.MaxPayload
+	}
+	if l.MaxExpansion <= 0 {
+		l.MaxExpansion = d.MaxExpansion
+	}
+	if l.MaxZstdWindow <= 0 {
+		l.MaxZstdWindow = d.MaxZstdWindow
+	}
+	l.MaxZstdWindow = max(l.MaxZstdWindow, 1<<10) // zstd's smallest window
 	return l
+}
+
+// MemoryBound returns the most heap one Inspect call under l holds, for
+// sizing a semaphore across concurrent uploads (checklist F15): what it
+// keeps live, plus every zstd window it allocated, so the figure holds
+// however late the collector frees a window that was replaced. It is the
+// sum of:
+//
+//   - zstd windows (zstd.go). A .conda member is first decoded with a
+//     window of 16 times its compressed size (1 MiB at least), and again
+//     with the window its header declares only if its matches reach
+//     further, up to MaxZstdWindow for the payload and the metadata budget
+//     (32 MiB) for info/. Each first window is a power of two below the
+//     second, so the four add up to at most 1.5 times the two largest:
+//     240 MiB with the defaults, of which one window, 128 MiB, is live at
+//     a time. Only a crafted package reaches this; a 2 KB bomb of zeros
+//     gets one 1 MiB window;
+//   - the info/ files Inspect parses (index.json, about.json,
+//     run_exports.json, one paths.json entry at a time), each at most
+//     MaxIndexJSON, with their decoded forms: 12 times MaxIndexJSON;
+//   - per-entry hashes of info/ paths, symlinks and files: 64 bytes per
+//     entry with Go's map growth, times MaxEntries;
+//   - 8 MiB of buffers: zstd blocks, Go's bzip2 block (900 KB of
+//     uint32), tar's extended headers (archive/tar reads up to 1 MiB).
+//
+// With DefaultLimits that is about 267 MiB; a .tar.bz2 never decodes zstd,
+// so stays under about 26 MiB. Bytes streamed are never held: a 4 GB
+// payload costs what a 4 KB one does. Reading headers and parsing JSON
+// also make short-lived garbage, which the collector frees as usual.
+func (l Limits) MemoryBound() int64 {
+	l = l.withDefaults()
+	windows := zstdWindowsBound(l.MaxZstdWindow) + zstdWindowsBound(min(l.MaxZstdWindow, int64(ceilPow2(uint64(l.MaxDecompressed)))))
+	return windows + 12*l.MaxIndexJSON + 64*int64(l.MaxEntries) + 8<<20
+}
+
+// zstdWindowsBound is what decoding one member can allocate for history
+// when its final window is w: w, and a first window that is a power of two
+// below w, each with two blocks of working space.
+func zstdWindowsBound(w int64) int64 {
+	ring := func(w int64) int64 { return w + 2*(min(w, 128<<10)+64) }
+	first := int64(1) << (bits.Len64(uint64(w-1)) - 1) // the largest power of two below w
+	return ring(w) + ring(first)
+}
+
+// payloadBudget is how many decompressed bytes Inspect reads from a
+// package of size bytes: MaxExpansion times its size plus
+// MaxDecompressed, and never more than MaxPayload.
+func (l Limits) payloadBudget(size int64) int64 {
+	if size > (l.MaxPayload-l.MaxDecompressed)/l.MaxExpansion {
+		return l.MaxPayload
+	}
+	return min(l.MaxPayload, size*l.MaxExpansion+l.MaxDecompressed)
 }
 
 // Format is a conda package file format.

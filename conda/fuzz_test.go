@@ -12,7 +12,7 @@ import (
 )
 
 // fuzzLimits are small so each input is cheap; the code paths are the same.
-var fuzzLimits = Limits{MaxIndexJSON: 64 << 10, MaxDecompressed: 4 << 20, MaxEntries: 1000, MaxHeaderBytes: 8 << 10}
+var fuzzLimits = Limits{MaxIndexJSON: 64 << 10, MaxDecompressed: 4 << 20, MaxEntries: 1000, MaxHeaderBytes: 8 << 10, MaxZstdWindow: 8 << 20, MaxPayload: 16 << 20}
 
 // FuzzInspect feeds Inspect real packages, hostile ones and their mutations.
 // It must never panic, must answer with EINVALID or ETOOLARGE only, and
@@ -40,6 +40,25 @@ func FuzzInspect(f *testing.F) {
 	f.Add(zend.bytes(), condaName)
 	f.Add(condaFile(f, testStem, file("info/files", make([]byte, 5<<20)), idx), condaName)
 	f.Add(condaFile(f, testStem, idx, file("info/paths.json", []byte(`{"paths":[{"_path":"bin/.x-post-link.sh","file_mode":"text","prefix_placeholder":"/p"}],"paths_version":1}`))), condaName)
+	// Payloads (checklist F17): links inside and outside, info/ in the
+	// pkg tarball, data after the tarball, a window-forcing member.
+	for _, payload := range [][]tarEntry{
+		{file("lib/libz.so.1", []byte("ELF")), symlink("lib/libz.so", "libz.so.1"), hardlink("lib/libz2.so", "lib/libz.so.1")},
+		{symlink("etc/shadow", "/etc/shadow")},
+		{symlink("d/s2", ".."), symlink("d/s1", "s2/../..")},
+		{symlink("lib64", "lib"), file("lib64/x", nil)},
+		{file("info/index.json", demoIndex(f))},
+	} {
+		for name, data := range withPayload(f, payload...) {
+			f.Add(data, name)
+		}
+	}
+	for name, data := range withPayloadTar(f, append(makeTar(f, file("a", nil)), makeTar(f, file("b", []byte("x")))...)) {
+		f.Add(data, name)
+	}
+	lm := condaMembers(f, testStem, idx)
+	lm[1].data = zstdDeclaring(f, makeTar(f, longMatchFile("share/x")), 128<<20)
+	f.Add(condaZip(lm...), condaName)
 	f.Add([]byte("BZh9"), testStem+".tar.bz2")
 	f.Add([]byte("PK\x03\x04"), condaName)
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse"
@@ -14,7 +15,7 @@ import (
 
 // Index is a package's info/index.json: the typed fields Gatehouse uses, and
 // Raw, every key of the file with its value in canonical form (compact, with
-// object keys sorted), for the repodata record.
+// object keys sorted). Record takes from Raw only the keys in recordKeys.
 type Index struct {
 	Name        string
 	Version     string
@@ -35,9 +36,48 @@ func (ix *Index) Stem() string { return ix.Name + "-" + ix.Version + "-" + ix.Bu
 // Filename returns the file name the package must have in the given format.
 func (ix *Index) Filename(f Format) string { return ix.Stem() + f.Ext() }
 
+// recordKeys are the index.json keys a repodata record carries; every
+// other key is dropped from the record (checklist F16). The list is what the
+// tools that write index.json write and conda reads back from repodata:
+//
+//   - conda-build, conda_build/metadata.py MetaData.info_index: name,
+//     version, build, build_number, platform, arch, subdir, depends,
+//     constrains, timestamp, license, license_family, preferred_env,
+//     features, track_features, provides_features, requires_features,
+//     noarch, and the Navigator "app" keys (type, icon, app_entry, ...);
+//   - rattler, crates/rattler_conda_types/src/package/index.rs IndexJson:
+//     arch, build, build_number, constrains, depends, extra_depends,
+//     features, flags, license, license_family, name, noarch, platform,
+//     purls, python_site_packages_path (CEP-17), repodata_revision, subdir,
+//     timestamp, track_features, version;
+//   - conda, conda/models/records.py PackageRecord, the fields a client
+//     reads from a record.
+//
+// Left out, though a writer may write them: arch and platform, which
+// conda-index drops as obsolete (conda reads the subdir); provides_features,
+// requires_features and the app keys, obsolete and dropped by conda-index
+// or unread by conda; extra_depends, flags and repodata_revision, which need
+// repodata v3 (rattler refuses them in the v1 layout Gatehouse serves); and
+// purls, which conda does not read. md5, sha256, size, url, fn, channel and
+// the other keys a server sets are never taken from the package.
+//
+// Unknown keys are dropped, not refused: conda-index drops obsolete keys the
+// same way, packages mirrored from old channels carry keys such as
+// has_prefix or binstar, and refusing them would refuse real packages while
+// dropping already keeps them out of what clients read. The keys kept are
+// all checked (fillTyped, Validate): types, CEP-26 names, match specs and
+// printable text.
+var recordKeys = map[string]bool{
+	"build": true, "build_number": true, "constrains": true, "depends": true,
+	"features": true, "license": true, "license_family": true, "name": true,
+	"noarch": true, "preferred_env": true, "python_site_packages_path": true,
+	"subdir": true, "timestamp": true, "track_features": true, "version": true,
+}
+
 const (
 	maxJSONDepth = 64
 	maxSpecLen   = 1024 // one dependency spec
+	maxTextLen   = 1024 // one text field of the record, such as license
 	// Timestamps above this are milliseconds; conda applies the same rule
 	// (9999-12-31 in seconds), since old packages wrote seconds.
 	maxSecondsTimestamp = 253402300799
@@ -49,7 +89,10 @@ const (
 // strictly (checklist F11): one JSON object, valid UTF-8, no duplicate keys at
 // any depth, nesting at most 64 deep, the known keys with their conda types
 // (no numbers as strings, depends a list of strings), name, version and build
-// valid under CEP-26 (F9) and subdir valid (F8). It does not check the
+// valid under CEP-26 (F9), subdir a platform conda knows (F8, F16), every
+// depends and constrains entry a match spec (matchspec.go), and no
+// non-printing character in the text of the keys a record keeps (F16). It
+// does not check the
 // timestamp against a clock: call Validate for that. The caller bounds the
 // size of data (Inspect uses Limits.MaxIndexJSON).
 func ParseIndexJSON(data []byte) (*Index, error) {
@@ -191,7 +234,9 @@ func (ix *Index) fillTyped() error {
 		var s string
 		if json.Unmarshal(v, &s) != nil {
 			err = gatehouse.FieldErrorf(key, "In info/index.json, %s must be a string, not %s.", quote(key), jsonKind(v))
+			return ""
 		}
+		err = checkText(key, s)
 		return s
 	}
 	ix.Name = str("name", true)
@@ -202,7 +247,15 @@ func (ix *Index) fillTyped() error {
 	str("license_family", false)
 	str("platform", false)
 	str("arch", false)
-	str("features", false)
+	str("preferred_env", false)
+	if f := str("features", false); err == nil {
+		err = checkFeatures("features", f)
+	}
+	if p := str("python_site_packages_path", false); err == nil && p != "" {
+		if checkEntryPath(p) != nil {
+			err = gatehouse.FieldErrorf("python_site_packages_path", "In info/index.json, \"python_site_packages_path\" is %s; it must be a plain relative path inside the environment, such as \"lib/python3.13t/site-packages\" (CEP-17).", quote(p))
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -228,6 +281,11 @@ func (ix *Index) fillTyped() error {
 		var l []string
 		if json.Unmarshal(v, &s) != nil && json.Unmarshal(v, &l) != nil {
 			return gatehouse.FieldErrorf("track_features", "In info/index.json, \"track_features\" must be a string or a list of strings, not %s.", jsonKind(v))
+		}
+		for _, f := range append(l, s) {
+			if err := checkFeatures("track_features", f); err != nil {
+				return err
+			}
 		}
 	}
 	if v, ok := ix.Raw["noarch"]; ok {
@@ -280,8 +338,10 @@ func specList(raw map[string]json.RawMessage, key string) ([]string, error) {
 	return l, nil
 }
 
-// checkSpec refuses dependency specs no solver could use and that would only
-// carry junk into repodata: empty, huge, or holding control characters.
+// checkSpec refuses a dependency spec that is not in the strict match-spec
+// grammar of matchspec.go (checklist F16): empty, huge, holding control,
+// format or line-separator characters, or shaped in a way conda and rattler
+// could read differently.
 func checkSpec(key, s string) error {
 	if strings.TrimSpace(s) == "" {
 		return gatehouse.FieldErrorf(key, "In info/index.json, %s holds an empty entry.", quote(key))
@@ -289,9 +349,38 @@ func checkSpec(key, s string) error {
 	if len(s) > maxSpecLen {
 		return gatehouse.FieldErrorf(key, "In info/index.json, an entry of %s is %d characters long; the limit is %d.", quote(key), len(s), maxSpecLen)
 	}
+	if _, err := parseMatchSpec(s); err != nil {
+		return gatehouse.FieldErrorf(key, "In info/index.json, the entry %s of %s is not a match spec conda-build or rattler-build would write: %s (checklist F16).", quote(s), quote(key), err.Error())
+	}
+	return nil
+}
+
+// checkText refuses record text that is too long or holds a character that
+// does not print: controls (U+0085 included), format characters such as
+// U+200B ZERO WIDTH SPACE, line and paragraph separators (U+2028, U+2029),
+// spaces other than U+0020, private-use and unassigned code points. Such
+// characters only hide what a string says from the person reading it
+// (checklist F16).
+func checkText(key, s string) error {
+	if len(s) > maxTextLen {
+		return gatehouse.FieldErrorf(key, "In info/index.json, %s is %d bytes long; the limit is %d.", quote(key), len(s), maxTextLen)
+	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return gatehouse.FieldErrorf(key, "In info/index.json, the entry %s of %s holds a control character.", quote(s), quote(key))
+		if !unicode.IsPrint(r) {
+			return gatehouse.FieldErrorf(key, "In info/index.json, %s holds the non-printing character %U; record text may hold only printable characters (checklist F16).", quote(key), r)
+		}
+	}
+	return nil
+}
+
+// checkFeatures checks features or track_features: feature names, as
+// conda's FeatureMatch reads them, separated by spaces or commas. An empty
+// string is allowed (conda-build writes "" for none).
+func checkFeatures(key, s string) error {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isLowerAlnum(c) && !(c >= 'A' && c <= 'Z') && c != '_' && c != '.' && c != '-' && c != '+' && c != ' ' && c != ',' {
+			return gatehouse.FieldErrorf(key, "In info/index.json, %s is %s; it may hold only feature names (letters, digits, '_', '.', '-', '+') separated by spaces or commas.", quote(key), quote(s))
 		}
 	}
 	return nil
@@ -321,8 +410,9 @@ func jsonKind(v json.RawMessage) string {
 }
 
 // Validate checks the typed fields: name, version and build under CEP-26
-// (checklist F9), the subdir (F8), noarch, the build number and the
-// dependency lists. With a non-zero now it also refuses a timestamp more than
+// (checklist F9), the subdir against the platforms conda knows (F8, F16),
+// noarch, the build number, the license text and the dependency lists as
+// match specs (F16). With a non-zero now it also refuses a timestamp more than
 // a day ahead of now, as protocols.md asks ("refuse a package whose
 // timestamp is in the future"); Inspect passes a zero now, so the caller
 // must call Validate with its clock before accepting a package.
@@ -336,8 +426,11 @@ func (ix *Index) Validate(now time.Time) error {
 	if err := checkBuild(ix.Build); err != nil {
 		return err
 	}
-	if !gatehouse.ValidSubdir(ix.Subdir) {
-		return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid: it must be \"noarch\" or <os>-<arch> in lowercase letters and digits, such as \"linux-64\".", quote(ix.Subdir))
+	if !gatehouse.KnownSubdir(ix.Subdir) {
+		return gatehouse.FieldErrorf("subdir", "The subdir %s is not a platform conda knows: it must be \"noarch\" or one of conda's platforms, such as \"linux-64\", \"osx-arm64\" or \"win-64\" (checklist F8, F16).", quote(ix.Subdir))
+	}
+	if err := checkText("license", ix.License); err != nil {
+		return err
 	}
 	switch ix.Noarch {
 	case "":

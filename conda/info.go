@@ -3,9 +3,10 @@ package conda
 import (
 	"archive/tar"
 	"encoding/json"
+	"errors"
+	"hash/maphash"
 	"io"
 	"net/url"
-	"path"
 	"strings"
 )
 
@@ -42,147 +43,150 @@ const (
 	runExportsPath = "info/run_exports.json"
 )
 
-// infoScan walks the tar entries of a package's info/ section.
-type infoScan struct {
+// tarPart says which tarball of a package a scan reads.
+type tarPart int
+
+const (
+	wholeTarBz2 tarPart = iota + 1 // a .tar.bz2: info/ and the payload in one tarball
+	condaInfo                      // the info-<stem>.tar.zst of a .conda: info/ only
+	condaPkg                       // the pkg-<stem>.tar.zst of a .conda: the payload, no info/
+)
+
+// scanner walks the tar entries of a package: it checks every entry
+// (entries.go) and reads the info/ files Inspect uses. What it keeps per
+// entry is a few hashes (nameSet), so its memory does not grow with the
+// length of names.
+type scanner struct {
 	lim        Limits
+	seeds      [2]maphash.Seed
 	entries    int
-	seen       map[string]struct{} // info/ paths seen, lowercased
+	infoBytes  int64    // sizes of the info/ files seen so far, from their headers
+	seen       *nameSet // info/ paths seen, lowercased
 	index      *Index
 	about      About
 	post       PostInstall
 	runExports []byte
 }
 
-// scan reads tar entries from r. For a .conda info tarball (infoOnly) every
-// entry must be under info/ and the whole tarball is read; for a .tar.bz2 it
-// stops at the first entry outside info/ once index.json has been read,
-// since conda-build, rattler-build and cph write info/ first.
-func (s *infoScan) scan(r io.Reader, infoOnly bool) error {
+func newScanner(lim Limits) *scanner {
+	s := &scanner{lim: lim, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	s.resetInfo()
+	return s
+}
+
+// resetInfo forgets what was read of info/, before it is read again.
+func (s *scanner) resetInfo() {
+	s.infoBytes, s.seen = 0, newNameSet(s.seeds)
+	s.index, s.about, s.post, s.runExports = nil, About{}, PostInstall{}, nil
+}
+
+// scan reads one tarball from r to its very end. Every entry must pass the
+// header and link rules; info/ entries are read or checked; payload
+// entries are never read, only skipped (the tar reader still decompresses
+// them, under the caller's budget). A .conda info tarball may hold only
+// info/, its pkg tarball no info/ at all: cph extracts both into one
+// directory, so an info/index.json in the payload would replace the one
+// Inspect read (checklist F17).
+func (s *scanner) scan(r io.Reader, part tarPart) error {
 	tr := tar.NewReader(r)
+	l := newLinks(s.seeds)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			return drainZeros(r)
 		}
 		if err != nil {
 			return err
 		}
 		if s.entries++; s.entries > s.lim.MaxEntries {
-			return tooLargef("The package has more than %d archive entries before the end of its info/ section (checklist F5).", s.lim.MaxEntries)
+			return tooLargef("The package has more than %d archive entries (checklist F5).", s.lim.MaxEntries)
 		}
 		if err := s.checkHeader(hdr); err != nil {
 			return err
 		}
+		if err := l.check(hdr); err != nil {
+			return err
+		}
 		name := strings.TrimSuffix(hdr.Name, "/")
 		lower := strings.ToLower(name)
-		if lower != "info" && !strings.HasPrefix(lower, "info/") {
-			if infoOnly {
-				return invalidf("The info archive of this .conda holds %s, which is outside info/.", quote(hdr.Name))
+		isInfo := lower == "info" || strings.HasPrefix(lower, "info/")
+		switch {
+		case part == condaInfo && !isInfo:
+			return invalidf("The info archive of this .conda holds %s, which is outside info/.", quote(hdr.Name))
+		case part == condaPkg && isInfo:
+			return invalidf("The payload of this .conda holds %s; info/ belongs in the info archive, and conda would let this entry replace the package's metadata (checklist F17).", quote(hdr.Name))
+		case isInfo:
+			if err := s.info(name, lower, hdr, tr); err != nil {
+				return err
 			}
-			if s.index != nil {
-				return nil
-			}
-			continue
 		}
-		// Two entries for one path (or for paths that differ only in case,
-		// which collide on macOS and Windows) would let us index one file
-		// while conda installs the other.
-		if _, dup := s.seen[lower]; dup {
-			return invalidf("The package holds %s twice (or twice in different case); conda would keep the last one, so it is refused (checklist F7).", quote(hdr.Name))
-		}
-		s.seen[lower] = struct{}{}
-		switch lower {
-		case indexPath, aboutPath, pathsPath, runExportsPath:
-		default:
-			continue
-		}
+	}
+}
+
+// info checks one info/ entry and reads it if Inspect uses it.
+func (s *scanner) info(name, lower string, hdr *tar.Header, r io.Reader) error {
+	// Two entries for one path (or for paths that differ only in case,
+	// which collide on macOS and Windows) would let us index one file
+	// while conda installs the other.
+	if s.seen.has(lower) {
+		return invalidf("The package holds %s twice (or twice in different case); conda would keep the last one, so it is refused (checklist F7, F17).", quote(hdr.Name))
+	}
+	s.seen.add(lower)
+	use := false
+	switch lower {
+	case indexPath, aboutPath, pathsPath, runExportsPath:
+		use = true
 		if name != lower {
 			return invalidf("The package holds %s, which differs from %s only in case.", quote(hdr.Name), quote(lower))
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			return invalidf("%s in the package is a %s, not a regular file; conda packages carry their metadata as regular files (checklist F7).", quote(name), typeName(hdr.Typeflag))
 		}
-		if err := s.read(name, hdr, tr); err != nil {
+		if name != pathsPath && hdr.Size > s.lim.MaxIndexJSON {
+			return tooLargef("%s is %d bytes; the limit is %d (checklist F2).", name, hdr.Size, s.lim.MaxIndexJSON)
+		}
+	}
+	if hdr.Typeflag == tar.TypeReg {
+		// The headers say how much info/ holds before any of it is read,
+		// so a bomb there is refused at once (checklist F4).
+		if s.infoBytes += hdr.Size; s.infoBytes > s.lim.MaxDecompressed {
+			return errBudget
+		}
+	}
+	if !use {
+		return nil
+	}
+	return s.read(name, hdr, r)
+}
+
+// drainZeros reads what follows the end of a tarball: tar's padding to its
+// record size, which must be zeros. Anything else would be a second
+// archive, which some extractors read and others skip.
+func drainZeros(r io.Reader) error {
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := r.Read(buf)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return invalidf("The package has data after the end of its tar archive; some tools would read it as more files and others not, so it is refused (checklist F17).")
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}
-}
-
-// checkHeader refuses entries whose header is oversized, whose path could
-// point outside the install prefix, or whose type has no place in a conda
-// package.
-func (s *infoScan) checkHeader(hdr *tar.Header) error {
-	n := len(hdr.Name) + len(hdr.Linkname) + len(hdr.Uname) + len(hdr.Gname)
-	for k, v := range hdr.PAXRecords {
-		n += len(k) + len(v)
-	}
-	if n > s.lim.MaxHeaderBytes {
-		return tooLargef("An archive entry has a header of %d bytes; the limit is %d (checklist F5).", n, s.lim.MaxHeaderBytes)
-	}
-	if err := checkEntryPath(hdr.Name); err != nil {
-		return err
-	}
-	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeXGlobalHeader:
-	case tar.TypeLink:
-		// A hardlink names another entry of the archive; it must be as
-		// safe a path as any entry's.
-		if err := checkEntryPath(hdr.Linkname); err != nil {
-			return err
-		}
-	default:
-		return invalidf("The archive entry %s is a %s; conda packages hold only files, directories and links.", quote(hdr.Name), typeName(hdr.Typeflag))
-	}
-	return nil
-}
-
-// checkEntryPath refuses a path that is empty, absolute (also in Windows
-// form), holds a backslash or NUL, or is not in canonical form: no "." or
-// ".." components and no empty ones (checklist F7). A directory's one
-// trailing slash is allowed.
-func checkEntryPath(p string) error {
-	name := strings.TrimSuffix(p, "/")
-	switch {
-	case name == "":
-		return invalidf("The archive has an entry with an empty path.")
-	case strings.ContainsAny(name, "\\\x00"):
-		return invalidf("The archive entry %s holds a backslash or NUL; it could escape the install prefix on Windows (checklist F7).", quote(p))
-	case name[0] == '/' || len(name) >= 2 && name[1] == ':':
-		return invalidf("The archive entry %s has an absolute path; conda packages hold only relative paths (checklist F7).", quote(p))
-	case path.Clean(name) != name || name == "..":
-		return invalidf("The archive entry %s has \"..\", \".\" or empty path components; conda packages hold only plain relative paths (checklist F7).", quote(p))
-	}
-	if strings.HasPrefix(name, "../") {
-		return invalidf("The archive entry %s points outside the package (checklist F7).", quote(p))
-	}
-	return nil
-}
-
-func typeName(t byte) string {
-	switch t {
-	case tar.TypeSymlink:
-		return "symlink"
-	case tar.TypeLink:
-		return "hardlink"
-	case tar.TypeDir:
-		return "directory"
-	case tar.TypeChar, tar.TypeBlock:
-		return "device"
-	case tar.TypeFifo:
-		return "named pipe"
-	}
-	return "special entry (type " + quote(string([]byte{t})) + ")"
 }
 
 // read handles one of the info/ files Inspect uses.
-func (s *infoScan) read(name string, hdr *tar.Header, r io.Reader) error {
+func (s *scanner) read(name string, hdr *tar.Header, r io.Reader) error {
 	if name == pathsPath {
 		// paths.json lists every file of the package and can be large, so
-		// it is read as a stream, one entry at a time.
-		return s.readPaths(r)
-	}
-	if hdr.Size > s.lim.MaxIndexJSON {
-		return tooLargef("%s is %d bytes; the limit is %d (checklist F2).", name, hdr.Size, s.lim.MaxIndexJSON)
+		// it is read as a stream, one entry at a time, no entry over
+		// MaxIndexJSON.
+		return s.readPaths(&progressReader{r: io.LimitReader(r, hdr.Size), max: s.lim.MaxIndexJSON})
 	}
 	data, err := io.ReadAll(io.LimitReader(r, hdr.Size))
 	if err != nil {
@@ -203,7 +207,7 @@ func (s *infoScan) read(name string, hdr *tar.Header, r io.Reader) error {
 	return nil
 }
 
-func (s *infoScan) readAbout(data []byte) error {
+func (s *scanner) readAbout(data []byte) error {
 	raw, err := decodeStrictObject(data, aboutPath)
 	if err != nil {
 		return err
@@ -242,7 +246,7 @@ func (s *infoScan) readAbout(data []byte) error {
 
 // readRunExports keeps run_exports.json (CEP-12) if it is an object of
 // lists of strings, as conda-build writes it.
-func (s *infoScan) readRunExports(data []byte) error {
+func (s *scanner) readRunExports(data []byte) error {
 	raw, err := decodeStrictObject(data, runExportsPath)
 	if err != nil {
 		return err
@@ -265,10 +269,34 @@ func mustMarshal(v any) []byte {
 	return b
 }
 
+// progressReader fails once more than max bytes are read without a call
+// to progress: it keeps a JSON decoder from buffering one huge value.
+type progressReader struct {
+	r    io.Reader
+	n    int64
+	max  int64
+	over bool
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	if p.n > p.max {
+		p.over = true
+		return 0, errors.New("an entry is too large")
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	return n, err
+}
+
+func (p *progressReader) progress() { p.n = 0 }
+
 // readPaths streams {"paths": [{"_path", "file_mode", "prefix_placeholder"}, ...]}
 // and sets the PostInstall flags as conda-index does.
-func (s *infoScan) readPaths(r io.Reader) error {
+func (s *scanner) readPaths(r *progressReader) error {
 	bad := func(why string) error {
+		if r.over {
+			return tooLargef("%s has an entry over %d bytes; the limit is MaxIndexJSON (checklist F2).", pathsPath, s.lim.MaxIndexJSON)
+		}
 		return invalidf("%s is not valid: %s; conda could not install this package.", pathsPath, why)
 	}
 	dec := json.NewDecoder(r)
@@ -280,11 +308,13 @@ func (s *infoScan) readPaths(r io.Reader) error {
 		if err != nil {
 			return bad(err.Error())
 		}
+		r.progress()
 		if t != "paths" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				return bad(err.Error())
 			}
+			r.progress()
 			continue
 		}
 		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
@@ -299,6 +329,7 @@ func (s *infoScan) readPaths(r io.Reader) error {
 			if err := dec.Decode(&p); err != nil {
 				return bad(err.Error())
 			}
+			r.progress()
 			if p.Path == nil {
 				return bad("an entry has no \"_path\"")
 			}

@@ -5,12 +5,9 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"errors"
-	"hash/crc32"
 	"io"
-	"sync"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/klauspost/compress/zstd"
 )
 
 // Package is what Inspect learns from a package file. Besides index.json it
@@ -24,33 +21,34 @@ type Package struct {
 	RunExports  []byte      // info/run_exports.json in canonical form; nil when absent
 }
 
-// Inspect reads the info/ part of a conda package and returns its metadata.
-// It reads only what it needs (for .tar.bz2 the tarball up to the end of
-// info/, which conda-build writes first; for .conda the zip directory and
-// info-<stem>.tar.zst), never writes anything anywhere, and stops at the
-// budgets in lim, so memory and time stay bounded whatever the bytes.
+// Inspect reads a conda package and returns its metadata. It reads the
+// whole file as a stream (for .tar.bz2 the one tarball; for .conda the zip
+// directory, info-<stem>.tar.zst and pkg-<stem>.tar.zst), never extracts,
+// never writes anything anywhere, and stops at the budgets in lim, so memory
+// and time stay bounded whatever the bytes (see Limits.MemoryBound).
 //
 // It refuses with EINVALID a file that is not an archive of the format its
-// name says or is cut short (checklist F14); entries with absolute, "..",
-// backslash or non-canonical paths (F7); info/index.json as a symlink,
-// hardlink or duplicate (F7); a missing or broken index.json (F2, F11, F9,
-// F8); a .conda zip without info-<stem>.tar.zst, with unexpected, duplicate,
-// overlapping, compressed or encrypted members, or whose zip64 records
-// disagree with the rest (F6); and a file name that is not exactly
-// name-version-build plus the extension (F10). It refuses with ETOOLARGE an
-// index.json over MaxIndexJSON (F2), more decompressed bytes than
-// MaxDecompressed (F4), more entries than MaxEntries or a tar header over
-// MaxHeaderBytes (F5, F6).
+// name says or is cut short or corrupt (checklist F14); entries with
+// absolute, "..", backslash or non-canonical paths (F7); info/index.json as
+// a symlink, hardlink or duplicate (F7); a missing or broken index.json
+// (F2, F11, F9, F8, F16); a .conda zip without info-<stem>.tar.zst, with
+// unexpected, duplicate, overlapping, compressed or encrypted members, or
+// whose zip64 records disagree with the rest (F6); a file name that is not
+// exactly name-version-build plus the extension (F10); and, anywhere in the
+// package, payload included, what conda would extract outside the package
+// or the prefix (F17): devices, named pipes and sparse files, symlinks whose
+// target leaves the archive root, hard links to anything but an earlier
+// file of the same tarball, entries under or replacing a symlink, any
+// info/ entry in the pkg tarball of a .conda, and data after the end of a
+// tarball. Messages quote the offending entry, cut short. It refuses with
+// ETOOLARGE an index.json over MaxIndexJSON (F2), info/ content over
+// MaxDecompressed (F4), a package that decompresses to more than its
+// payload budget (Limits.payloadBudget), more entries than MaxEntries or a
+// tar header over MaxHeaderBytes (F5, F6), and a zstd stream that needs a
+// window over MaxZstdWindow (F15).
 //
 // Inspect does not judge the timestamp against a clock: call
 // pkg.Index.Validate(now) before accepting the package.
-//
-// What it does not see, by design: the payload of a .tar.bz2 after info/
-// (only the bzip2 end marker is checked, to catch truncation) and the
-// pkg-<stem>.tar.zst of a .conda (only its place in the zip is checked). A
-// second info/index.json hidden there would go unnoticed; conda's own
-// extraction is the last line for those bytes, and the server keeps the
-// sha256 of the whole file.
 func Inspect(r io.ReaderAt, size int64, filename string, lim Limits) (*Package, error) {
 	lim = lim.withDefaults()
 	stem, format, err := ParseFilename(filename)
@@ -61,7 +59,7 @@ func Inspect(r io.ReaderAt, size int64, filename string, lim Limits) (*Package, 
 		return nil, invalidf("The package size is negative.")
 	}
 	sr := io.NewSectionReader(r, 0, size)
-	s := &infoScan{lim: lim, seen: map[string]struct{}{}}
+	s := newScanner(lim)
 	switch format {
 	case TarBz2:
 		err = inspectTarBz2(sr, s)
@@ -91,17 +89,18 @@ func Inspect(r io.ReaderAt, size int64, filename string, lim Limits) (*Package, 
 // errBudget marks a read past Limits.MaxDecompressed.
 var errBudget = errors.New("decompressed budget exceeded")
 
-// budgetReader fails with errBudget once more than max bytes came through,
-// so a decompression bomb costs at most max bytes of work (checklist F4).
+// budgetReader fails with err once more than max bytes came through, so a
+// decompression bomb costs at most max bytes of work (checklist F4).
 type budgetReader struct {
 	r    io.Reader
 	read int64
 	max  int64
+	err  error
 }
 
 func (b *budgetReader) Read(p []byte) (int, error) {
 	if b.read > b.max {
-		return 0, errBudget
+		return 0, b.err
 	}
 	if rest := b.max + 1 - b.read; int64(len(p)) > rest {
 		p = p[:rest]
@@ -109,9 +108,15 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.read += int64(n)
 	if b.read > b.max {
-		return n, errBudget
+		return n, b.err
 	}
 	return n, err
+}
+
+// payloadBudgetError is the error of a package whose contents decompress
+// to more than Limits.payloadBudget allows.
+func payloadBudgetError(budget int64) error {
+	return tooLargef("The package decompresses to more than %d bytes, the most Gatehouse reads for a file of this size (its size times the expansion limit, plus the metadata budget, and never more than the payload limit); this looks like a decompression bomb (checklist F4, F17).", budget)
 }
 
 // classify turns what the readers below return into the *gatehouse.Error a
@@ -124,26 +129,29 @@ func classify(err error, f Format) error {
 	case errors.Is(err, tar.ErrFieldTooLong):
 		return tooLargef("An archive entry has a header field over the tar reader's limit; conda packages never need one (checklist F5).")
 	case errors.Is(err, errBudget):
-		return tooLargef("Reading the package's info/ section took more than the decompressed-size budget before it was complete; a real package's metadata is far smaller, so this looks like a decompression bomb (checklist F4).")
+		return tooLargef("The package's info/ section decompresses to more than the metadata budget; a real package's metadata is far smaller, so this looks like a decompression bomb (checklist F4).")
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return invalidf("The %s file is truncated; upload the complete file (checklist F14).", f)
 	}
 	return invalidf("The file is not a valid %s package: %s.", f, err.Error())
 }
 
-// inspectTarBz2 reads a v1 package: bzip2, then tar, up to the end of info/.
-func inspectTarBz2(sr *io.SectionReader, s *infoScan) error {
+// inspectTarBz2 reads a v1 package: bzip2, then tar, to the end. conda-build
+// writes info/ first, but conda extracts the whole tarball, so every entry
+// is checked wherever it is.
+func inspectTarBz2(sr *io.SectionReader, s *scanner) error {
 	var magic [4]byte
 	if _, err := sr.ReadAt(magic[:], 0); err != nil || !bytes.Equal(magic[:3], []byte("BZh")) || magic[3] < '1' || magic[3] > '9' {
 		return invalidf("The file is not a bzip2 archive, so it cannot be a .tar.bz2 conda package.")
 	}
-	// Inspect stops at the end of info/, so a stream cut short later would
-	// go unseen; the end-of-stream marker in the last bytes tells.
+	// The end-of-stream marker in the last bytes tells a file cut short
+	// at once, before any decompressing.
 	if !bzip2Ends(sr) {
 		return invalidf("The .tar.bz2 file is truncated: its bzip2 stream has no end marker; upload the complete file (checklist F14).")
 	}
-	br := &budgetReader{r: bzip2.NewReader(io.NewSectionReader(sr, 0, sr.Size())), max: s.lim.MaxDecompressed}
-	return s.scan(br, false)
+	budget := s.lim.payloadBudget(sr.Size())
+	br := &budgetReader{r: bzip2.NewReader(io.NewSectionReader(sr, 0, sr.Size())), max: budget, err: payloadBudgetError(budget)}
+	return s.scan(br, wholeTarBz2)
 }
 
 // bzip2Ends reports whether the stream ends with bzip2's end-of-stream
@@ -179,8 +187,9 @@ func bzip2Ends(sr *io.SectionReader) bool {
 }
 
 // inspectConda reads a v2 package: a strict look at the zip, then the
-// info-<stem>.tar.zst member, whose CRC is checked too.
-func inspectConda(sr *io.SectionReader, stem string, s *infoScan) error {
+// info-<stem>.tar.zst member and the pkg-<stem>.tar.zst member, each
+// streamed with its CRC checked.
+func inspectConda(sr *io.SectionReader, stem string, s *scanner) error {
 	var magic [4]byte
 	if _, err := sr.ReadAt(magic[:], 0); err != nil || string(magic[:]) != "PK\x03\x04" {
 		return invalidf("The file is not a zip archive, so it cannot be a .conda package.")
@@ -189,7 +198,7 @@ func inspectConda(sr *io.SectionReader, stem string, s *infoScan) error {
 	if err != nil {
 		return err
 	}
-	info, err := z.condaMembers(stem)
+	info, pkg, err := z.condaMembers(stem)
 	if err != nil {
 		return err
 	}
@@ -198,55 +207,9 @@ func inspectConda(sr *io.SectionReader, stem string, s *infoScan) error {
 	if info.csize > uint64(s.lim.MaxDecompressed)+uint64(s.lim.MaxDecompressed)/64+1024 {
 		return tooLargef("%s is %d bytes, more than the metadata budget of %d bytes; a real package's info/ is far smaller.", quote(info.name), info.csize, s.lim.MaxDecompressed)
 	}
-	member := make([]byte, info.csize)
-	if _, err := sr.ReadAt(member, int64(info.dataOff)); err != nil {
+	if err := s.scanZstdMember(sr, info, condaInfo, s.lim.MaxDecompressed, errBudget); err != nil {
 		return err
 	}
-	if crc32.ChecksumIEEE(member) != info.crc {
-		return invalidf("%s fails its CRC check: the .conda file is corrupt; upload it again (checklist F14).", quote(info.name))
-	}
-	tarball, err := zstdDecodeBounded(member, s.lim.MaxDecompressed)
-	if err != nil {
-		return err
-	}
-	return s.scan(&budgetReader{r: bytes.NewReader(tarball), max: s.lim.MaxDecompressed}, true)
-}
-
-// zstdDecoder decodes whole members. DecodeAll writes into the output slice
-// and keeps no window buffer of its own: the streaming reader would allocate
-// the 128 MiB window conda-package-handling declares even for a few KB of
-// metadata. The window and memory options are wide for that reason; the
-// capacity of the output slice is what bounds the work (limitToCap).
-var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil,
-		zstd.WithDecoderConcurrency(0),
-		zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxMemory(1<<31),
-		zstd.WithDecoderMaxWindow(1<<31),
-		zstd.WithDecodeAllCapLimit(true),
-	)
-})
-
-// zstdDecodeBounded decompresses src into at most max bytes, or fails with
-// errBudget. It starts with a small buffer and grows it only when the data
-// needs more (256 KiB, 4 MiB, then max), so a few KB of metadata cost a
-// few hundred KB, and a bomb costs at most about 2.5 times max in total
-// allocations (checklist F4).
-func zstdDecodeBounded(src []byte, max int64) ([]byte, error) {
-	dec, err := zstdDecoder()
-	if err != nil {
-		return nil, err
-	}
-	for size := int64(256 << 10); ; size *= 16 {
-		size = min(size, max)
-		out, err := dec.DecodeAll(src, make([]byte, 0, size))
-		switch {
-		case err == nil:
-			return out, nil
-		case !errors.Is(err, zstd.ErrDecoderSizeExceeded):
-			return nil, invalidf("The info archive is not valid zstd: %s.", err.Error())
-		case size >= max:
-			return nil, errBudget
-		}
-	}
+	budget := s.lim.payloadBudget(sr.Size())
+	return s.scanZstdMember(sr, pkg, condaPkg, budget, payloadBudgetError(budget))
 }

@@ -15,22 +15,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// recordDropKeys are index.json keys a repodata record does not carry. The
-// first group belongs to the server (a package cannot claim its own hashes,
-// nor point clients at another URL); the second is what conda-index filters
-// out as obsolete.
-var recordDropKeys = map[string]bool{
-	"md5": true, "sha256": true, "size": true, "indexed_timestamp": true,
-	"legacy_bz2_md5": true, "legacy_bz2_size": true,
-	"fn": true, "url": true, "channel": true, "schannel": true,
-
-	"arch": true, "has_prefix": true, "mtime": true, "platform": true, "ucs": true,
-	"requires_features": true, "binstar": true, "target-triplet": true,
-	"machine": true, "operatingsystem": true,
-}
-
 // Record returns the canonical repodata record of a package: the keys of
-// its index.json (from ix.Raw, less those in recordDropKeys) plus md5,
+// its index.json that recordKeys allows (from ix.Raw; the rest are dropped,
+// checklist F16) plus md5,
 // sha256 and size of the file as served and CEP-47 indexed_timestamp (ms,
 // set once when the server first indexes the package). The bytes are
 // compact JSON with keys sorted at every level, so the same input gives the
@@ -61,7 +48,7 @@ func Record(ix *Index, md5, sha256 string, size int64, indexedTimestampMS int64)
 	}
 	rec := make(map[string]json.RawMessage, len(ix.Raw)+4)
 	for k, v := range ix.Raw {
-		if !recordDropKeys[k] {
+		if recordKeys[k] {
 			rec[k] = v
 		}
 	}

@@ -362,18 +362,17 @@ func pick(use bool, a, b uint64) uint64 {
 
 // condaMembers checks the members are exactly what a .conda holds, the
 // info and pkg tarballs named after the file's stem and optionally
-// metadata.json with format version 2, and returns the info member.
-func (z *zipDir) condaMembers(stem string) (*zipMember, error) {
+// metadata.json with format version 2, and returns the info and pkg members.
+func (z *zipDir) condaMembers(stem string) (info, pkg *zipMember, err error) {
 	infoName, pkgName := "info-"+stem+".tar.zst", "pkg-"+stem+".tar.zst"
 	// A renamed file still carries its real stem in its member names: say
 	// so, rather than only that the members are unexpected.
 	for _, m := range z.members {
 		if other, ok := strings.CutPrefix(m.name, "info-"); ok && m.name != infoName && strings.HasSuffix(other, ".tar.zst") {
 			real := strings.TrimSuffix(other, ".tar.zst")
-			return nil, invalidf("The file is named %s, but it holds the package %s; name the file %s (checklist F10).", quote(stem+".conda"), quote(real), quote(real+".conda"))
+			return nil, nil, invalidf("The file is named %s, but it holds the package %s; name the file %s (checklist F10).", quote(stem+".conda"), quote(real), quote(real+".conda"))
 		}
 	}
-	var info, pkg *zipMember
 	for i := range z.members {
 		m := &z.members[i]
 		switch m.name {
@@ -383,19 +382,19 @@ func (z *zipDir) condaMembers(stem string) (*zipMember, error) {
 			pkg = m
 		case "metadata.json":
 			if err := z.checkMetadata(m); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		default:
-			return nil, invalidf("The .conda zip holds the unexpected member %s; a .conda holds only metadata.json, %s and %s (checklist F6).", quote(m.name), infoName, pkgName)
+			return nil, nil, invalidf("The .conda zip holds the unexpected member %s; a .conda holds only metadata.json, %s and %s (checklist F6).", quote(m.name), infoName, pkgName)
 		}
 	}
 	if info == nil {
-		return nil, invalidf("The .conda zip has no %s, so it has no metadata; check that the file name matches the package (checklist F6, F10).", quote(infoName))
+		return nil, nil, invalidf("The .conda zip has no %s, so it has no metadata; check that the file name matches the package (checklist F6, F10).", quote(infoName))
 	}
 	if pkg == nil {
-		return nil, invalidf("The .conda zip has no %s, so it has no files to install (checklist F6).", quote(pkgName))
+		return nil, nil, invalidf("The .conda zip has no %s, so it has no files to install (checklist F6).", quote(pkgName))
 	}
-	return info, nil
+	return info, pkg, nil
 }
 
 func (z *zipDir) checkMetadata(m *zipMember) error {
