@@ -16,6 +16,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // a good credential without the right
 	ETOOLARGE     = "too_large"    // a body or field over its limit
 	ERATELIMITED  = "rate_limited" // too many attempts; retry later
+	EQUOTA        = "quota_exceeded" // over a configured quota; free some up or ask an administrator
 	EUNAVAILABLE  = "unavailable"  // a store is down; retry later
 	EINTERNAL     = "internal"     // a bug or an unexpected failure
 )

@@ -134,10 +134,12 @@ type ChannelRequest struct {
 	Upstream *UpstreamRequest
 }
 
-// ChannelAccess is a channel with the caller's role on it.
+// ChannelAccess is a channel with the caller's role on it, and the
+// subdirs that hold its packages.
 type ChannelAccess struct {
 	Channel *Channel
 	Role    ChannelRole
+	Subdirs []string
 }
 
 // ChannelService manages channels and who may use them.
@@ -203,8 +205,6 @@ type PackageService interface {
 	// Packages lists the channel's packages in subdir ("" for all).
 	Packages(ctx context.Context, p *Principal, channel, subdir string) (*Channel, []*Package, error)
 	Delete(ctx context.Context, p *Principal, channel, subdir, filename string) (*Package, error)
-	// Subdirs returns the subdirs of a channel p can see that hold packages.
-	Subdirs(ctx context.Context, p *Principal, ch *Channel) ([]string, error)
 }
 
 // NetworkRuleRequest asks to gate a network.

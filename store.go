@@ -84,6 +84,9 @@ type KeyStore interface {
 	RevokeKey(ctx context.Context, userID, keyID int64, at time.Time, reason string) (*APIKey, error)
 	// TouchKey records a use: sets LastUsedAt to at if that is later.
 	TouchKey(ctx context.Context, keyID int64, at time.Time) error
+	// CountActiveKeys counts the user's keys neither revoked nor expired
+	// at at (the keys-per-user quota).
+	CountActiveKeys(ctx context.Context, userID int64, at time.Time) (int, error)
 }
 
 // SessionStore keeps browser sessions.
@@ -142,6 +145,16 @@ type ChannelStore interface {
 	ListPackages(ctx context.Context, channelID int64, subdir string) ([]*Package, error)
 	// ChannelSubdirs returns the subdirs that hold packages, sorted.
 	ChannelSubdirs(ctx context.Context, channelID int64) ([]string, error)
+	// ChannelRoles returns the user's effective role on every channel
+	// where they have one, in one query (ChannelRoleOf for a list).
+	ChannelRoles(ctx context.Context, userID int64) (map[int64]ChannelRole, error)
+	// AllChannelSubdirs returns, per channel, the subdirs holding packages.
+	AllChannelSubdirs(ctx context.Context) (map[int64][]string, error)
+	// CountChannels counts one owner's channels: a user (ownerOrgID 0) or
+	// an organization (ownerUserID 0); OwnerBytes sums the sizes of the
+	// package files in them (the quotas).
+	CountChannels(ctx context.Context, ownerUserID, ownerOrgID int64) (int, error)
+	OwnerBytes(ctx context.Context, ownerUserID, ownerOrgID int64) (int64, error)
 	// BlobKeyInUse reports whether any package references the blob key
 	// (orphan collection after a crash, checklist H4).
 	BlobKeyInUse(ctx context.Context, key string) (bool, error)

@@ -47,7 +47,13 @@ func (c *fakeClock) Advance(d time.Duration) {
 // the database (checklist B1).
 type countingStore struct {
 	gatehouse.Store
-	keyLookups atomic.Int64
+	keyLookups  atomic.Int64
+	roleLookups atomic.Int64
+}
+
+func (c *countingStore) ChannelRoleOf(ctx context.Context, channelID, userID int64) (gatehouse.ChannelRole, error) {
+	c.roleLookups.Add(1)
+	return c.Store.ChannelRoleOf(ctx, channelID, userID)
 }
 
 func (c *countingStore) KeyByHash(ctx context.Context, h []byte) (*gatehouse.APIKey, *gatehouse.User, error) {

@@ -82,6 +82,8 @@ type Config struct {
 	// ReservedChannels only administrators may create; nil is
 	// service.DefaultReservedChannels.
 	ReservedChannels []string
+	// Quotas bound ordinary users and organizations (see service.Quotas).
+	Quotas service.Quotas
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
 	// UpstreamKey seals upstream channels' credentials (32 bytes, hex or
@@ -157,7 +159,7 @@ func New(cfg Config) (*Server, error) {
 		Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit,
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
-		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, RequireRegistration: cfg.RequireRegistration,
+		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
 		UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
 	})
 	if err != nil {

@@ -57,6 +57,9 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 	}
 	var up *gatehouse.Upstream
 	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		if err := s.channelQuota(ctx, tx, p, ch); err != nil {
+			return err
+		}
 		if err := tx.CreateChannel(ctx, ch); err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 				// Taken, privately or not, or a look-alike: one answer
@@ -121,20 +124,30 @@ func (s *Channels) Channel(ctx context.Context, p *gatehouse.Principal, name str
 }
 
 // Channels returns the channels p can see, ordered by name, with p's role
-// on each: every public channel, and the private ones p can read.
+// on each and the subdirs holding packages: every public channel, and the
+// private ones p can read. Three queries, whatever the number of channels.
 func (s *Channels) Channels(ctx context.Context, p *gatehouse.Principal) ([]gatehouse.ChannelAccess, error) {
 	all, err := s.store.ListChannels(ctx)
 	if err != nil {
 		return nil, err
 	}
+	roles, err := s.store.ChannelRoles(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	subdirs, err := s.store.AllChannelSubdirs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	admin := p.Scopes().Has(gatehouse.ScopeAdmin)
 	out := []gatehouse.ChannelAccess{}
 	for _, ch := range all {
-		role, err := s.roleOf(ctx, p, ch)
-		if err != nil {
-			return nil, err
+		role := roles[ch.ID]
+		if admin {
+			role = gatehouse.ChannelAdmin
 		}
 		if role >= gatehouse.ChannelRead || ch.Visibility == gatehouse.Public {
-			out = append(out, gatehouse.ChannelAccess{Channel: ch, Role: role})
+			out = append(out, gatehouse.ChannelAccess{Channel: ch, Role: role, Subdirs: subdirs[ch.ID]})
 		}
 	}
 	return out, nil
@@ -322,4 +335,40 @@ func (s *Channels) Sync(ctx context.Context, p *gatehouse.Principal, name string
 	}
 	s.record(ctx, s.event(p, gatehouse.AuditChannelSync, "channel:"+ch.Name))
 	return ch, s.Upstream(ch), nil
+}
+
+// quotaExempt reports whether quotas spare this action: an administrator
+// acting, or a channel of an administrator's.
+func (c *core) quotaExempt(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel) (bool, error) {
+	if p.Method == gatehouse.AuthSystem || p.Scopes().Has(gatehouse.ScopeAdmin) {
+		return true, nil
+	}
+	if ch.OwnerUserID == 0 {
+		return false, nil
+	}
+	if ch.OwnerUserID == p.User.ID {
+		return p.User.IsAdmin, nil
+	}
+	owner, err := c.store.UserByID(ctx, ch.OwnerUserID)
+	if err != nil {
+		return false, err
+	}
+	return owner.IsAdmin, nil
+}
+
+// channelQuota refuses an ordinary owner's channel past the most the
+// server allows (checklist I4).
+func (s *Channels) channelQuota(ctx context.Context, tx gatehouse.Store, p *gatehouse.Principal, ch *gatehouse.Channel) error {
+	limit := s.cfg.Quotas.ChannelsPerOwner
+	if limit < 0 {
+		return nil
+	}
+	if exempt, err := s.quotaExempt(ctx, p, ch); err != nil || exempt {
+		return err
+	}
+	n, err := tx.CountChannels(ctx, ch.OwnerUserID, ch.OwnerOrgID)
+	if err != nil || n < limit {
+		return err
+	}
+	return gatehouse.Errorf(gatehouse.EQUOTA, "%s owns %d channels, the most this server allows. Delete a channel it no longer needs, or ask an administrator.", ch.Owner, n)
 }

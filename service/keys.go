@@ -53,6 +53,9 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 	}
 	var replaced *gatehouse.APIKey
 	err = k.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		if err := k.keyQuota(ctx, tx, p.User, req.Name, now); err != nil {
+			return err
+		}
 		var err error
 		if replaced, err = tx.CreateKey(ctx, key); err != nil {
 			return err
@@ -170,4 +173,28 @@ func (k *Keys) RevokeKey(ctx context.Context, p *gatehouse.Principal, id int64, 
 	}
 	k.keys.forget(key.Hash)
 	return key, nil
+}
+
+// keyQuota refuses a new key to an ordinary user who holds the most
+// active keys the server allows, unless it replaces one of them (checklist
+// I4: 2,000 keys in three seconds were accepted before).
+func (k *Keys) keyQuota(ctx context.Context, tx gatehouse.Store, u *gatehouse.User, name string, now time.Time) error {
+	limit := k.cfg.Quotas.KeysPerUser
+	if limit < 0 || u.IsAdmin {
+		return nil
+	}
+	n, err := tx.CountActiveKeys(ctx, u.ID, now)
+	if err != nil || n < limit {
+		return err
+	}
+	keys, err := tx.ListKeys(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, old := range keys {
+		if old.Name == name && old.Status(now) == gatehouse.KeyActive {
+			return nil // a replacement: the count stays
+		}
+	}
+	return gatehouse.Errorf(gatehouse.EQUOTA, "You have %d active API keys, the most this server allows. Revoke the keys you no longer use in Account Settings → API Keys, then create this one.", n)
 }

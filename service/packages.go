@@ -71,6 +71,9 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 			return nil, duplicate(existing, u.SHA256)
 		}
 	}
+	if err := s.storageQuota(ctx, p, ch, pkg, replace); err != nil {
+		return nil, err
+	}
 	if _, err := u.File.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -159,7 +162,43 @@ func (s *Packages) Delete(ctx context.Context, p *gatehouse.Principal, channel, 
 	return pkg, nil
 }
 
-// Subdirs returns the subdirs of ch that hold packages.
-func (s *Packages) Subdirs(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel) ([]string, error) {
-	return s.store.ChannelSubdirs(ctx, ch.ID)
+// storageQuota refuses a package that would take an ordinary owner's
+// channels past the bytes the server allows (checklist I4). A package it
+// replaces frees its own size.
+func (s *Packages) storageQuota(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel, pkg *gatehouse.Package, replace bool) error {
+	limit := s.cfg.Quotas.BytesPerOwner
+	if limit < 0 {
+		return nil
+	}
+	if exempt, err := s.quotaExempt(ctx, p, ch); err != nil || exempt {
+		return err
+	}
+	used, err := s.store.OwnerBytes(ctx, ch.OwnerUserID, ch.OwnerOrgID)
+	if err != nil {
+		return err
+	}
+	if replace {
+		if old, err := s.store.PackageByFilename(ctx, ch.ID, pkg.Subdir, pkg.Filename); err == nil {
+			used -= old.Size
+		}
+	}
+	if used+pkg.Size <= limit {
+		return nil
+	}
+	return gatehouse.Errorf(gatehouse.EQUOTA, "%s's channels hold %s of the %s this server allows; this package (%s) does not fit. Delete packages they no longer need, or ask an administrator.",
+		ch.Owner, byteSize(used), byteSize(limit), byteSize(pkg.Size))
+}
+
+// byteSize writes n bytes the way a person reads them.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, exp := float64(n)/unit, 0
+	for v >= unit && exp < 3 {
+		v /= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[exp])
 }

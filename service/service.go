@@ -73,6 +73,9 @@ type Config struct {
 	// ReservedChannels are names only administrators may take (and their
 	// look-alikes); nil is DefaultReservedChannels.
 	ReservedChannels []string
+	// Quotas bound what one account or organization can create; zero
+	// fields take DefaultQuotas' values, negative ones mean no limit.
+	Quotas Quotas
 	// RequireRegistration are networks gated by configuration.
 	RequireRegistration []netip.Prefix
 
@@ -83,6 +86,18 @@ type Config struct {
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
 }
+
+// Quotas bound what an ordinary user or organization can make
+// (checklist I4: nobody fills the disk or the tables for everyone).
+// Administrators and what they own are not bound.
+type Quotas struct {
+	KeysPerUser      int   // active keys of one user
+	ChannelsPerOwner int   // channels of one user or organization
+	BytesPerOwner    int64 // package bytes in one owner's channels
+}
+
+// DefaultQuotas are generous for people and small for scripts gone wrong.
+var DefaultQuotas = Quotas{KeysPerUser: 100, ChannelsPerOwner: 100, BytesPerOwner: 50 << 30}
 
 // DefaultReservedChannels are the well-known channel names conda users
 // type with -c, and the names of this server's own paths: with a
@@ -194,6 +209,16 @@ func New(cfg Config) (*Services, error) {
 	c.metrics = newMetrics(cfg.Registry)
 	c.limits = newLimiters(cfg, c.metrics)
 	c.hasher = newHasher(cfg.PasswordConcurrency)
+	if cfg.Quotas.KeysPerUser == 0 {
+		cfg.Quotas.KeysPerUser = DefaultQuotas.KeysPerUser
+	}
+	if cfg.Quotas.ChannelsPerOwner == 0 {
+		cfg.Quotas.ChannelsPerOwner = DefaultQuotas.ChannelsPerOwner
+	}
+	if cfg.Quotas.BytesPerOwner == 0 {
+		cfg.Quotas.BytesPerOwner = DefaultQuotas.BytesPerOwner
+	}
+	c.cfg.Quotas = cfg.Quotas
 	if cfg.ReservedChannels == nil {
 		cfg.ReservedChannels = DefaultReservedChannels
 	}

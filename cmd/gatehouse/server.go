@@ -47,6 +47,9 @@ type serverConfig struct {
 	RepodataMaxAge      time.Duration
 	MaxUploadSize       int64
 	IPv6PrefixLen       int64
+	QuotaKeys           int64
+	QuotaChannels       int64
+	QuotaBytes          int64
 	PublishCLI          bool
 	UpstreamKey         string
 	ProxyTTL            time.Duration
@@ -136,6 +139,14 @@ func (c *serverConfig) Validate() error {
 	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("--max-upload-size: must be positive"))
+	}
+	for _, q := range []struct {
+		name string
+		v    int64
+	}{{"quota-keys-per-user", c.QuotaKeys}, {"quota-channels-per-owner", c.QuotaChannels}, {"quota-bytes-per-owner", c.QuotaBytes}} {
+		if q.v == 0 || q.v < -1 {
+			errs = append(errs, fmt.Errorf("--%s: want a positive number, or -1 for no limit", q.name))
+		}
 	}
 	if c.IPv6PrefixLen < 16 || c.IPv6PrefixLen > 128 {
 		errs = append(errs, errors.New("--ipv6-prefix: want a network length from 16 to 128, such as 64"))
@@ -237,6 +248,9 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.Int64Var(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	num(&cfg.MaxUploadSize, "max-upload-size", 2<<30, "largest package file accepted, in bytes")
+	num(&cfg.QuotaKeys, "quota-keys-per-user", int64(service.DefaultQuotas.KeysPerUser), "active API keys one user may hold (-1: no limit; administrators are not bound)")
+	num(&cfg.QuotaChannels, "quota-channels-per-owner", int64(service.DefaultQuotas.ChannelsPerOwner), "channels one user or organization may own (-1: no limit)")
+	num(&cfg.QuotaBytes, "quota-bytes-per-owner", service.DefaultQuotas.BytesPerOwner, "package bytes one user's or organization's channels may hold (-1: no limit)")
 	num(&cfg.IPv6PrefixLen, "ipv6-prefix", 64, "IPv6 network length whose addresses share one failure budget (128: each address alone)")
 	publishCLI := true
 	if v := getenv(envName("publish-cli")); v != "" {
@@ -316,6 +330,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
 		IPv6PrefixLen: int(cfg.IPv6PrefixLen), ReservedChannels: splitList(cfg.ReservedChannels),
+		Quotas:   service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
 		IndexDir: filepath.Join(cfg.Data, "index"), UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL,
 		MirrorInterval: cfg.MirrorInterval,
 	})

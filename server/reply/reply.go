@@ -28,6 +28,7 @@ var statusOf = map[string]int{
 	gatehouse.EFORBIDDEN:    http.StatusForbidden,
 	gatehouse.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	gatehouse.ERATELIMITED:  http.StatusTooManyRequests,
+	gatehouse.EQUOTA:        http.StatusForbidden,
 	gatehouse.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	gatehouse.EINTERNAL:     http.StatusInternalServerError,
 }

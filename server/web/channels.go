@@ -126,11 +126,7 @@ func (s *Pages) renderChannels(w http.ResponseWriter, r *http.Request, c *Ctx, s
 	}
 	cp.Channels = make([]channelRow, len(views))
 	for i, v := range views {
-		subdirs, err := s.cfg.Packages.Subdirs(r.Context(), c.Principal(), v.Channel)
-		if err != nil {
-			return err
-		}
-		cp.Channels[i] = channelRow{Channel: v.Channel, Role: v.Role.String(), Subdirs: subdirs}
+		cp.Channels[i] = channelRow{Channel: v.Channel, Role: v.Role.String(), Subdirs: v.Subdirs}
 	}
 	ms, err := s.cfg.Orgs.Memberships(r.Context(), c.Principal())
 	if err != nil {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"text", textTests},
 		{"faults", faultTests},
 		{"transactions", atomicTests},
+		{"quotas and bulk reads", quotaTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
