@@ -72,3 +72,24 @@ func TestAReplayedCodeTakesBackWhatItIssued(t *testing.T) {
 		t.Errorf("the key after the replay: %d %s, want 401 revoked", a.StatusCode, a.Body)
 	}
 }
+
+func TestACodeReplayedWithoutItsVerifierRevokesNothing(t *testing.T) {
+	// checklist D1, D9: the code alone (from a browser's history) mints
+	// nothing and cannot take the user's key away either.
+	e := newOAuthEnv(t)
+	e.addUser("alice", false)
+	b := e.browser()
+	b.signIn("alice", webTestPassword)
+	l := e.approvedCode(t, b)
+	tok, err := l.cfg.Exchange(e.ctx, l.code, oauth2.VerifierOption(l.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := jsonOf(t, e.cliKey(t, "Bearer "+tok.AccessToken, `{}`, ""))["api_key"].(string)
+	if _, err := l.cfg.Exchange(e.ctx, l.code, oauth2.VerifierOption(strings.Repeat("v", 43))); err == nil {
+		t.Fatal("the replay with a wrong verifier was accepted")
+	}
+	if a := e.apiCall(http.MethodGet, "/api/account", "Bearer "+key, "", nil); a.StatusCode != http.StatusOK {
+		t.Errorf("the key after a replay without the verifier: %d, want it untouched", a.StatusCode)
+	}
+}

@@ -388,10 +388,16 @@ func (s *Service) exchangeCode(ctx context.Context, req gatehouse.TokenRequest) 
 		return nil, err
 	}
 	if g.Kind == gatehouse.GrantCode && g.Status == gatehouse.GrantUsed {
-		// A code presented after its use is stolen, or its first use
-		// was: what it issued is revoked (checklist D9).
-		if err := s.revokeIssue(ctx, g); err != nil {
-			return g, err
+		// A code presented again with the client's own redirect URI and
+		// PKCE verifier means the client's secrets are out: what the
+		// code issued is revoked (checklist D9, RFC 6749 §4.1.2). A
+		// replay without the verifier gains nothing and revokes nothing,
+		// so a code seen in a browser's history cannot be used to take
+		// someone's key away.
+		if g.ClientID == req.ClientID && g.RedirectURI == req.RedirectURI && pkceMatches(req.CodeVerifier, g.CodeChallenge) {
+			if err := s.revokeIssue(ctx, g); err != nil {
+				return g, err
+			}
 		}
 		return g, errInvalidGrant
 	}
