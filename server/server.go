@@ -74,6 +74,9 @@ type Config struct {
 	TempDir string
 	// MaxUploadSize bounds one package file (default 2 GiB).
 	MaxUploadSize int64
+	// UploadMinRate and UploadGrace: see api.Config.
+	UploadMinRate int64
+	UploadGrace   time.Duration
 	// Limits bound what reading a package may cost.
 	Limits conda.Limits
 	// ToolsChannel is exempt from the registration gate, so the tooling
@@ -225,6 +228,7 @@ func (s *Server) routes() (http.Handler, error) {
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize,
+		UploadMinRate: cfg.UploadMinRate, UploadGrace: cfg.UploadGrace,
 	})
 	login := oauth.New(oauth.Config{Login: svc.Login, Keys: svc.Keys, Pages: pages, Addrs: s.addrs,
 		Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL})

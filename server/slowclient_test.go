@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +43,54 @@ func TestSlowHeadersAndStalledBodiesAreCutOff(t *testing.T) {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if err == nil && !strings.Contains(line, "408") {
 		t.Errorf("a slow header got %q, want the connection closed or 408", line)
+	}
+}
+
+func TestADripFedUploadIsStopped(t *testing.T) {
+	// checklist I3: one byte every 20 s kept an upload's spool file and
+	// connection open indefinitely, since each byte reset the idle
+	// deadline. Past its grace, an upload must average the minimum rate.
+	f := newFixture(t, func(c *Config) { c.UploadMinRate, c.UploadGrace = 1024, 300*time.Millisecond })
+	key, _ := f.createKey("admin", "ci", []string{"user", "channels"}, time.Hour)
+	f.must(call{method: "POST", path: "/api/channels", auth: bearer(key), body: map[string]any{"name": "lab"}}, http.StatusCreated)
+	hs := HTTPServer(f.srv, slog.New(slog.DiscardHandler))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x-1.0-0.conda\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+	io.WriteString(conn, "POST /api/channels/lab/packages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+key+
+		"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"+head)
+	answered := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		answered <- line
+	}()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case line := <-answered:
+			if !strings.Contains(line, "400") {
+				t.Errorf("the drip-fed upload was answered %q, want 400", line)
+			}
+			entries, _ := os.ReadDir(f.srv.cfg.TempDir)
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), "upload-") {
+					t.Errorf("spool file %s left behind", e.Name())
+				}
+			}
+			return
+		case <-deadline:
+			t.Fatal("a drip-fed upload was still going after 20 s")
+		case <-time.After(50 * time.Millisecond):
+			conn.Write([]byte{'x'}) // 20 bytes a second
+		}
 	}
 }

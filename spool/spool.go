@@ -10,6 +10,7 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +40,10 @@ func (d Dir) Write(src io.Reader, filename string, limit int64) (*gatehouse.Uplo
 	n, err := io.Copy(io.MultiWriter(f, hm, hs), io.LimitReader(src, limit+1))
 	if err != nil {
 		Remove(&gatehouse.Upload{File: f})
+		var ge *gatehouse.Error
+		if errors.As(err, &ge) {
+			return nil, ge // the reader's own reason (too slow, ...)
+		}
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "The upload was cut off before the end of the file; nothing was stored. Try again.")
 	}
 	if n > limit {

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/gate"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/server"
+	"github.com/gatehouse-dev/gatehouse/server/api"
 	"github.com/gatehouse-dev/gatehouse/service"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
@@ -50,6 +51,7 @@ type serverConfig struct {
 	QuotaKeys           int64
 	QuotaChannels       int64
 	QuotaBytes          int64
+	UploadMinRate       int64
 	PublishCLI          bool
 	UpstreamKey         string
 	ProxyTTL            time.Duration
@@ -143,7 +145,8 @@ func (c *serverConfig) Validate() error {
 	for _, q := range []struct {
 		name string
 		v    int64
-	}{{"quota-keys-per-user", c.QuotaKeys}, {"quota-channels-per-owner", c.QuotaChannels}, {"quota-bytes-per-owner", c.QuotaBytes}} {
+	}{{"quota-keys-per-user", c.QuotaKeys}, {"quota-channels-per-owner", c.QuotaChannels}, {"quota-bytes-per-owner", c.QuotaBytes},
+		{"upload-min-rate", c.UploadMinRate}} {
 		if q.v == 0 || q.v < -1 {
 			errs = append(errs, fmt.Errorf("--%s: want a positive number, or -1 for no limit", q.name))
 		}
@@ -251,6 +254,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	num(&cfg.QuotaKeys, "quota-keys-per-user", int64(service.DefaultQuotas.KeysPerUser), "active API keys one user may hold (-1: no limit; administrators are not bound)")
 	num(&cfg.QuotaChannels, "quota-channels-per-owner", int64(service.DefaultQuotas.ChannelsPerOwner), "channels one user or organization may own (-1: no limit)")
 	num(&cfg.QuotaBytes, "quota-bytes-per-owner", service.DefaultQuotas.BytesPerOwner, "package bytes one user's or organization's channels may hold (-1: no limit)")
+	num(&cfg.UploadMinRate, "upload-min-rate", api.DefaultUploadMinRate, "bytes a second an upload must average after its first minute, or it is stopped (-1: no minimum)")
 	num(&cfg.IPv6PrefixLen, "ipv6-prefix", 64, "IPv6 network length whose addresses share one failure budget (128: each address alone)")
 	publishCLI := true
 	if v := getenv(envName("publish-cli")); v != "" {

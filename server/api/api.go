@@ -43,6 +43,11 @@ type Config struct {
 	Spool spool.Dir
 	// MaxUploadSize bounds one package file.
 	MaxUploadSize int64
+	// UploadMinRate (bytes a second, averaged) and UploadGrace: an upload
+	// slower than that once the grace has passed is stopped; 0 takes
+	// DefaultUploadMinRate and DefaultUploadGrace, a negative rate none.
+	UploadMinRate int64
+	UploadGrace   time.Duration
 }
 
 // API serves /api.
@@ -52,7 +57,15 @@ type API struct {
 }
 
 // New returns the API.
-func New(cfg Config) *API { return &API{cfg: cfg, now: cfg.Clock} }
+func New(cfg Config) *API {
+	if cfg.UploadMinRate == 0 {
+		cfg.UploadMinRate = DefaultUploadMinRate
+	}
+	if cfg.UploadGrace == 0 {
+		cfg.UploadGrace = DefaultUploadGrace
+	}
+	return &API{cfg: cfg, now: cfg.Clock}
+}
 
 // Handler is an /api handler that runs for an authenticated caller.
 type Handler func(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error

@@ -105,7 +105,8 @@ func (a *API) spoolUpload(w http.ResponseWriter, r *http.Request) (*gatehouse.Up
 		if name == "" || name == "." || name == "/" {
 			return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The \"file\" field needs a file name, such as numpy-2.1.0-py312_0.conda.")
 		}
-		body := &stallGuard{r: part, rc: http.NewResponseController(w)}
+		body := &stallGuard{r: part, rc: http.NewResponseController(w), now: time.Now,
+			minRate: a.cfg.UploadMinRate, grace: a.cfg.UploadGrace}
 		u, err := a.cfg.Spool.Write(body, name, limit)
 		return u, replace, err
 	}
@@ -122,19 +123,47 @@ func uploadContentType(r *http.Request) bool {
 // connection is cut (checklist I3).
 const BodyIdleTimeout = time.Minute
 
+// Defaults of the upload's minimum rate: after the grace period, an upload
+// must average this many bytes a second (checklist I3: one byte every 20 s
+// kept a spool file and a connection open for as long as the client
+// liked; the idle timeout alone cannot catch a drip).
+const (
+	DefaultUploadMinRate = 4 << 10
+	DefaultUploadGrace   = time.Minute
+)
+
 // stallGuard moves the connection's read deadline forward while an upload
 // makes progress, so a large upload may take as long as it needs but a
-// stalled one is cut off after BodyIdleTimeout (checklist I3).
+// stalled one is cut off after BodyIdleTimeout, and one that drips slower
+// than minRate on average, once grace has passed, is stopped (checklist
+// I3).
 type stallGuard struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	last time.Time
+	r       io.Reader
+	rc      *http.ResponseController
+	now     func() time.Time
+	minRate int64
+	grace   time.Duration
+
+	start, last time.Time
+	n           int64
 }
 
+var errTooSlow = gatehouse.Errorf(gatehouse.EINVALID, "The upload arrived too slowly and was stopped; nothing was stored. Try again on a faster connection.")
+
 func (g *stallGuard) Read(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(g.last) > time.Second {
+	now := g.now()
+	if g.start.IsZero() {
+		g.start = now
+	}
+	if elapsed := now.Sub(g.start); g.minRate > 0 && elapsed > g.grace && float64(g.n) < float64(g.minRate)*elapsed.Seconds() {
+		_ = g.rc.SetReadDeadline(now) // let the connection go too
+		return 0, errTooSlow
+	}
+	if now.Sub(g.last) > time.Second {
 		_ = g.rc.SetReadDeadline(now.Add(BodyIdleTimeout))
 		g.last = now
 	}
-	return g.r.Read(p)
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	return n, err
 }
