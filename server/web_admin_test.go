@@ -74,7 +74,7 @@ func TestAdminUsersPage(t *testing.T) {
 			status int
 			msg    string
 		}{
-			{url.Values{"username": {"dana"}, "password": {webTestPassword}}, http.StatusConflict, "taken"},
+			{url.Values{"username": {"dana"}, "password": {webTestPassword}}, http.StatusConflict, "not available"},
 			{url.Values{"username": {"Dana Smith!"}, "password": {webTestPassword}}, http.StatusBadRequest, "Names are"},
 			{url.Values{"username": {"erin"}, "password": {"short"}}, http.StatusBadRequest, "at least 8"},
 			{url.Values{"username": {"erin"}, "password": {webTestPassword}, "email": {"not-an-address"}}, http.StatusBadRequest, "email"},

@@ -12,6 +12,11 @@ import (
 // Channels implements gatehouse.ChannelService.
 type Channels struct{ *core }
 
+// errNoChannel answers for a missing channel and a private one alike, and
+// never echoes the name asked for: it comes from a URL, where a key may
+// sit by mistake (checklist J2, J6).
+var errNoChannel = gatehouse.Errorf(gatehouse.ENOTFOUND, "There is no channel by that name that you can see.")
+
 // CreateChannel makes a channel owned by p's user, or by an organization
 // p administers (or anyone's, for an administrator).
 func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, req gatehouse.ChannelRequest) (*gatehouse.Channel, error) {
@@ -106,7 +111,7 @@ func (s *Channels) Channel(ctx context.Context, p *gatehouse.Principal, name str
 	ch, err := s.store.ChannelByName(ctx, name)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return nil, 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "No channel named %q that you can see.", name)
+			return nil, 0, errNoChannel
 		}
 		return nil, 0, err
 	}
@@ -115,7 +120,7 @@ func (s *Channels) Channel(ctx context.Context, p *gatehouse.Principal, name str
 		return nil, 0, err
 	}
 	if role < gatehouse.ChannelRead && ch.Visibility == gatehouse.Private {
-		return nil, 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "No channel named %q that you can see.", name)
+		return nil, 0, errNoChannel
 	}
 	if role < need {
 		return nil, role, gatehouse.Errorf(gatehouse.EFORBIDDEN, "You need %s access to channel %q; you have %s.", need, name, role)
@@ -254,8 +259,8 @@ func (s *Channels) Readable(ctx context.Context, p *gatehouse.Principal, name st
 		return ch, nil
 	}
 	if p == nil {
-		return nil, gatehouse.Refusal("ACCESS DENIED", "Channel %q does not exist, or it is private and needs an API key with the Platform channels scope. Add your key to the channel URL (%s) or run: gatehouse login --at %s",
-			name, s.absURL("/repo/t/<key>/"+name), s.cfg.PublicURL.Host)
+		return nil, gatehouse.Refusal("ACCESS DENIED", "This channel does not exist, or it is private and needs an API key with the Platform channels scope. Add your key to the channel URL (%s) or run: gatehouse login --at %s",
+			s.absURL("/repo/t/<key>/<channel>"), s.cfg.PublicURL.Host)
 	}
 	if ch != nil {
 		role, err := s.channels.role(ctx, ch, p.User.ID)
@@ -266,7 +271,7 @@ func (s *Channels) Readable(ctx context.Context, p *gatehouse.Principal, name st
 			return ch, nil
 		}
 	}
-	return nil, gatehouse.Refusal("ACCESS DENIED", "Channel %q does not exist, or %s has no access to it. Ask an administrator of the channel to grant you read access.", name, p.User.Username)
+	return nil, gatehouse.Refusal("ACCESS DENIED", "This channel does not exist, or %s has no access to it. Ask an administrator of the channel to grant you read access.", p.User.Username)
 }
 
 // EnsureToolsChannel makes sure the registration-exempt tools channel

@@ -23,7 +23,7 @@ func (s *Orgs) Org(ctx context.Context, p *gatehouse.Principal, name string) (*g
 		if p.Scopes().Has(gatehouse.ScopeAdmin) {
 			return o, &gatehouse.Membership{OrgID: o.ID, OrgName: o.Name, UserID: p.User.ID, Username: p.User.Username, Role: gatehouse.OrgOwner}, nil
 		}
-		return nil, nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No organization named %q that you belong to.", name)
+		return nil, nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "There is no organization by that name that you belong to.")
 	}
 	if err != nil {
 		return nil, nil, err

@@ -23,7 +23,7 @@ func userDest(u *gatehouse.User) []any {
 func claimName(ctx context.Context, tx *sql.Tx, name, kind string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO names (name, kind) VALUES ($1, $2)`, name, kind)
 	if _, ok := uniqueViolation(err); ok {
-		return gatehouse.Errorf(gatehouse.ECONFLICT, "The name %q is taken by another user or organization; choose another.", name)
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "The name %q is not available. Choose another name.", name)
 	}
 	return wrapErr(err, "claim the name "+name)
 }

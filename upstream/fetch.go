@@ -110,8 +110,8 @@ func (m *Manager) Filtered(ch *gatehouse.Channel, subdir, filename string) error
 		return nil
 	}
 	if v := pol.CheckFilename(subdir, filename); v.Rule != "" {
-		return gatehouse.Refusal("FILTERED", "%s is not available from channel %q: its %s filter excludes it (%s). Ask the channel's administrators if you need it.",
-			filename, ch.Name, v.Rule, v.Why)
+		return gatehouse.Refusal("FILTERED", "This package is not available from channel %q: its %s filter excludes it (%s). Ask the channel's administrators if you need it.",
+			ch.Name, v.Rule, v.Why)
 	}
 	return nil
 }
