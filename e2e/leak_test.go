@@ -93,9 +93,12 @@ func TestNoKeyInLogsOrDatabase(t *testing.T) {
 		}
 		noLeak("a mistyped key's refusal", r.Body)
 	}
-	metrics := call(t, "GET", srv.URL+"/metrics", "", nil)
+	if anon := call(t, "GET", srv.URL+"/metrics", "", nil); anon.Status != http.StatusUnauthorized {
+		t.Errorf("/metrics without a credential: %d, want 401 (checklist J6)", anon.Status)
+	}
+	metrics := call(t, "GET", srv.URL+"/metrics", "", admin)
 	if metrics.Status != http.StatusOK {
-		t.Fatalf("/metrics: %d", metrics.Status)
+		t.Fatalf("/metrics as the administrator: %d", metrics.Status)
 	}
 	noLeak("/metrics", metrics.Body)
 

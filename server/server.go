@@ -239,7 +239,7 @@ func (s *Server) routes() (http.Handler, error) {
 	})
 
 	mux := &recordingMux{ServeMux: http.NewServeMux()}
-	s.healthRoutes(mux)
+	s.healthRoutes(mux, jsonAPI)
 	jsonAPI.Routes(mux, map[string]api.Handler{
 		"POST /api/iam/api-keys":  login.HandleCLIKey,
 		"POST /api/auth/api-keys": login.HandleCLIKey,

@@ -31,15 +31,19 @@ import (
 // serverConfig is the server's configuration: defaults, then GATEHOUSE_*
 // environment variables, then flags.
 type serverConfig struct {
-	Listen    string
-	Data      string
-	Database  string
-	Blob      string
-	PublicURL string
-	TLSCert   string
-	TLSKey    string
-	LogFormat string
-	LogLevel  string
+	Listen string
+	// MetricsListen, if set, serves /metrics without a credential on an
+	// address of its own (a monitoring network); the main listener's
+	// /metrics needs an administrator.
+	MetricsListen string
+	Data          string
+	Database      string
+	Blob          string
+	PublicURL     string
+	TLSCert       string
+	TLSKey        string
+	LogFormat     string
+	LogLevel      string
 
 	TrustedProxies      string
 	RequireRegistration string
@@ -99,6 +103,11 @@ func (c *serverConfig) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("--listen %q: want host:port, such as 127.0.0.1:8080", c.Listen))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen %q: want host:port, such as 127.0.0.1:9090", c.MetricsListen))
+		}
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data: a directory is required"))
@@ -213,6 +222,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.StringVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	str(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
+	str(&cfg.MetricsListen, "metrics-listen", "", "address of a second listener serving only /metrics without a credential (the main one needs an administrator's)")
 	str(&cfg.Data, "data", "./gatehouse-data", "directory for the SQLite database and package files")
 	str(&cfg.Database, "database", "", "a postgres:// URL to use PostgreSQL instead of SQLite")
 	str(&cfg.Blob, "blob", "", "a blob URL (s3://bucket?endpoint=...) for package files instead of --data")
@@ -346,6 +356,19 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	if err := bootstrap(ctx, srv.Services(), cfg, log); err != nil {
 		ln.Close()
 		return err
+	}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on %s for metrics: %w", cfg.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms := server.HTTPServer(mux, log)
+		go ms.Serve(mln)
+		defer ms.Close()
+		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	hs := server.HTTPServer(srv, log)
 	errc := make(chan error, 1)
