@@ -42,6 +42,9 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"text", textTests},
 		{"faults", faultTests},
 		{"transactions", atomicTests},
+		{"key restrictions and organization keys", identityKeyTests},
+		{"single sign-on", ssoStoreTests},
+		{"trusted publishing", trustedPublisherTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
