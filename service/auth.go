@@ -84,7 +84,9 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 		return nil, err
 	}
 	ok := false
-	if u == nil {
+	if u == nil || u.PasswordHash == "" {
+		// No such user, or one who signs in only through their
+		// organization's identity provider: the same cost either way.
 		password.VerifyDummy(pw)
 	} else if ok, err = password.Verify(u.PasswordHash, pw); err != nil {
 		a.log.Error("stored password hash is malformed", "user_id", u.ID, "err", err)
@@ -107,7 +109,45 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 		}
 		return nil, errBadPassword
 	}
+	// checklist K5: members of an organization that requires single
+	// sign-on never sign in with a password, on the web or over HTTP Basic.
+	if org, err := a.ssoRequiredBy(ctx, u); err != nil {
+		return nil, err
+	} else if org != "" {
+		a.record(ctx, &gatehouse.AuditEvent{ActorID: u.ID, Actor: username, Action: gatehouse.AuditSignIn, IP: ip,
+			Detail: "password refused: organization " + org + " requires single sign-on"})
+		return nil, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "SSO REQUIRED",
+			Message: "Your organization " + org + " requires its members to sign in through its identity provider. Go to " +
+				a.absURL("/login") + " and enter your work email address."}
+	}
 	return &gatehouse.Principal{User: u, Method: gatehouse.AuthPassword}, nil
+}
+
+// ssoRequiredBy returns the name of an organization of u that requires
+// single sign-on, or "".
+// Server administrators are exempt: they are the way back in when a
+// provider is misconfigured.
+func (a *Auth) ssoRequiredBy(ctx context.Context, u *gatehouse.User) (string, error) {
+	if u.IsAdmin {
+		return "", nil
+	}
+	ms, err := a.store.UserOrgs(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range ms {
+		c, err := a.store.SSOConfig(ctx, m.OrgID)
+		switch gatehouse.ErrorCode(err) {
+		case "":
+			if c.Required {
+				return m.OrgName, nil
+			}
+		case gatehouse.ENOTFOUND:
+		default:
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // StartSession signs p's user in: a fresh session ID every time, so a

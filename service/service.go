@@ -10,7 +10,9 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"sync"
@@ -18,8 +20,12 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/service/idp"
 	"github.com/gatehouse-dev/gatehouse/service/login"
+	"github.com/gatehouse-dev/gatehouse/service/sso"
 	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
+	"github.com/gatehouse-dev/gatehouse/service/trustpub"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -58,6 +64,13 @@ type Config struct {
 	ToolsChannel string
 	// RequireRegistration are networks gated by configuration.
 	RequireRegistration []netip.Prefix
+
+	// SecretKey (32 bytes) seals the client secrets of identity providers;
+	// nil accepts only secret references (env:NAME, file:/path).
+	SecretKey []byte
+	// IDPClient talks to identity providers and CI token issuers; nil is a
+	// client with a 10 s timeout.
+	IDPClient *http.Client
 }
 
 // Services are the implementations, one per interface of the root package.
@@ -71,6 +84,9 @@ type Services struct {
 	Gate     *Gate
 	Audit    *Audit
 	Login    *login.Service
+	Policies *Policies
+	SSO      *sso.Service
+	Trusted  *trustpub.Service
 
 	core    *core
 	started bool
@@ -105,6 +121,7 @@ type core struct {
 	clients  *clientRecorder
 	limits   *limiters
 	login    *login.Service
+	policies *policyCache
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start
@@ -151,6 +168,7 @@ func New(cfg Config) (*Services, error) {
 	c.limits = newLimiters(cfg, c.metrics)
 	c.keys = newKeyCache(c)
 	c.channels = newChannelCache(c)
+	c.policies = newPolicyCache(c)
 	c.gate = newGatekeeper(c)
 	if err := c.gate.reload(context.Background()); err != nil {
 		return nil, err
@@ -159,9 +177,23 @@ func New(cfg Config) (*Services, error) {
 	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
 		RateLimited: c.metrics.rateLimited.Inc})
+	var sealer *secret.Sealer
+	if cfg.SecretKey != nil {
+		var err error
+		if sealer, err = secret.NewSealer(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("service: Config.SecretKey: %w", err)
+		}
+	}
+	providers := idp.New(idp.Config{HTTPClient: cfg.IDPClient, Clock: cfg.Clock})
+	keys := &Keys{c}
+	channels := &Channels{c}
 	return &Services{
-		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
-		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login,
+		Auth: &Auth{c}, Keys: keys, Users: &Users{c}, Orgs: &Orgs{c}, Channels: channels,
+		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Policies: &Policies{c},
+		SSO: sso.New(sso.Config{Store: cfg.Store, Providers: providers, Sealer: sealer, Clock: cfg.Clock, Logger: cfg.Logger,
+			PublicURL: cfg.PublicURL, Changed: c.applyChange}),
+		Trusted: trustpub.New(trustpub.Config{Store: cfg.Store, Channels: channels, Providers: providers, Clock: cfg.Clock,
+			Logger: cfg.Logger, PublicURL: cfg.PublicURL, Mint: keys.mint, Blocked: c.limits.addrBlocked, Failed: c.limits.addrFailed}),
 		core: c,
 	}, nil
 }
@@ -215,12 +247,16 @@ func (s *Services) Close() error {
 	return nil
 }
 
-// event starts an audit event for p's action.
+// event starts an audit event for p's action. An organization key's
+// actions are the organization's, with the key named.
 func (c *core) event(p *gatehouse.Principal, action, target string) *gatehouse.AuditEvent {
 	e := &gatehouse.AuditEvent{Action: action, Target: target, Success: true}
 	if p != nil {
 		if p.User != nil {
 			e.ActorID, e.Actor = p.User.ID, p.User.Username
+		}
+		if p.Org != nil && p.Key != nil {
+			e.Actor = "org:" + p.Org.Name + " via " + keyTarget(p.Key)
 		}
 		if p.Addr.IsValid() {
 			e.IP = p.Addr.String()

@@ -108,6 +108,9 @@ func (s *Users) UpdateUser(ctx context.Context, p *gatehouse.Principal, name str
 // ends every session of the user (other browsers must sign in again). API
 // keys are separate credentials and keep working.
 func (s *Users) ChangePassword(ctx context.Context, p *gatehouse.Principal, current, next string) error {
+	if !p.IsPerson() {
+		return errNotAPerson
+	}
 	u := p.User
 	ok, err := password.Verify(u.PasswordHash, current)
 	if err != nil || !ok {

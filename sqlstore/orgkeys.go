@@ -29,7 +29,7 @@ func (d *dbNullID) Scan(src any) error {
 	return nil
 }
 
-// dbList scans a comma-separated text column; '' is nil.
+// dbList scans a comma-separated text column; ” is nil.
 type dbList []string
 
 func (d *dbList) Scan(src any) error {
@@ -51,7 +51,7 @@ func (d *dbList) Scan(src any) error {
 	return nil
 }
 
-// dbAccess scans channel_access: '', 'read' or 'write'.
+// dbAccess scans channel_access: ”, 'read' or 'write'.
 type dbAccess gatehouse.ChannelRole
 
 func (d *dbAccess) Scan(src any) error {

@@ -106,4 +106,3 @@ func (db *DB) DeleteExpiredIDTokens(ctx context.Context, t time.Time) (int64, er
 	n, err := res.RowsAffected()
 	return n, wrapErr(err, "delete expired ID tokens")
 }
-
