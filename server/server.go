@@ -83,6 +83,13 @@ type Config struct {
 	// RequireRegistration are networks gated by configuration, in
 	// addition to the rules administrators add.
 	RequireRegistration []netip.Prefix
+
+	// SecretKey (32 bytes) seals identity providers' client secrets; nil
+	// accepts only references (env:NAME, file:/path).
+	SecretKey []byte
+	// IDPClient talks to identity providers and CI token issuers; nil is
+	// a client with a 10 s timeout.
+	IDPClient *http.Client
 }
 
 // Server is the Gatehouse HTTP server.
@@ -140,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, RequireRegistration: cfg.RequireRegistration,
+		SecretKey: cfg.SecretKey, IDPClient: cfg.IDPClient,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -160,7 +168,7 @@ func (s *Server) routes() (http.Handler, error) {
 	sessions := authn.NewSessions(svc.Auth, cfg.TLS || cfg.PublicURL.Scheme == "https")
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
-		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
+		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
@@ -169,6 +177,7 @@ func (s *Server) routes() (http.Handler, error) {
 	jsonAPI := api.New(api.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
+		Policies: svc.Policies, SSO: svc.SSO, Trusted: svc.Trusted,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize,
 	})

@@ -79,7 +79,7 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 		a.record(ctx, &gatehouse.AuditEvent{Actor: username, Action: gatehouse.AuditSignIn, IP: ip, Detail: "throttled"})
 		return nil, err
 	}
-	u, err := a.store.UserByName(ctx, username)
+	u, err := a.userByNameOrEmail(ctx, username)
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return nil, err
 	}
@@ -121,6 +121,23 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 				a.absURL("/login") + " and enter your work email address."}
 	}
 	return &gatehouse.Principal{User: u, Method: gatehouse.AuthPassword}, nil
+}
+
+// userByNameOrEmail finds the account a sign-in names: by username, or
+// by email address when exactly one account has it (the sign-in page asks
+// for either).
+func (a *Auth) userByNameOrEmail(ctx context.Context, name string) (*gatehouse.User, error) {
+	if !strings.Contains(name, "@") {
+		return a.store.UserByName(ctx, name)
+	}
+	us, err := a.store.UsersByEmail(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(us) != 1 {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such user.")
+	}
+	return us[0], nil
 }
 
 // ssoRequiredBy returns the name of an organization of u that requires

@@ -32,6 +32,9 @@ type Config struct {
 	Packages gatehouse.PackageService
 	Gate     gatehouse.GateService
 	Audit    gatehouse.AuditService
+	Policies gatehouse.PolicyService
+	SSO      gatehouse.SSOService
+	Trusted  gatehouse.TrustedPublishingService
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs
@@ -64,6 +67,9 @@ func (a *API) Authenticated(need gatehouse.Scopes, h Handler) http.Handler {
 		p, err := a.principal(r)
 		if err == nil {
 			err = p.Require(need)
+		}
+		if err == nil {
+			a.warnExpiry(w, p)
 		}
 		if err == nil {
 			err = h(w, r, p)

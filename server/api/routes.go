@@ -53,9 +53,10 @@ func (a *API) routes() []route {
 // packages, such as key creation after a CLI login) authenticated the
 // same way. Unknown /api paths get a JSON 404.
 func (a *API) Routes(mux Mux, extra map[string]Handler) {
-	for _, rt := range a.routes() {
+	for _, rt := range append(a.routes(), a.identityRoutes()...) {
 		mux.Handle(rt.pattern, a.Authenticated(rt.need, rt.handler))
 	}
+	mux.HandleFunc("POST /api/trusted-publishing/token", a.handleExchange)
 	// No scope is required up front for extra routes: a login token
 	// carries only the scopes it was granted; the service checks what it
 	// needs.

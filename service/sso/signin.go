@@ -106,11 +106,14 @@ func refusal(msg string) *gatehouse.Error {
 // person in: their account is created on first sign-in, and their role
 // and grants follow their groups.
 func (s *Service) Finish(ctx context.Context, cb gatehouse.SSOCallback) (*gatehouse.Principal, string, error) {
+	// A refusal is audited once the state names a sign-in; junk without
+	// one (a stray GET of the callback) writes nothing.
 	fail := func(org int64, detail string, err error) (*gatehouse.Principal, string, error) {
-		e := &gatehouse.AuditEvent{Action: gatehouse.AuditSSOSignIn, Success: false, Detail: detail}
-		if org != 0 {
-			e.Target = "org_id:" + strconv.FormatInt(org, 10)
+		if org == 0 {
+			return nil, "", err
 		}
+		e := &gatehouse.AuditEvent{Action: gatehouse.AuditSSOSignIn, Success: false, Detail: detail,
+			Target: "org_id:" + strconv.FormatInt(org, 10)}
 		if cb.Addr.IsValid() {
 			e.IP = cb.Addr.String()
 		}
