@@ -136,5 +136,3 @@ func (s *Pages) expiryBanner(w http.ResponseWriter, r *http.Request, u *gatehous
 	}
 	return &ExpiryBanner{Keys: keys, Days: int(s.cfg.Keys.ExpiryWarning(p) / (24 * time.Hour))}
 }
-
-

@@ -154,7 +154,7 @@ func (s *Service) Finish(ctx context.Context, cb gatehouse.SSOCallback) (*gateho
 	tok, err := oc.Exchange(xctx, cb.Code, oauth2.VerifierOption(derive(cb.BrowserSecret, cb.State, "pkce")))
 	if err != nil {
 		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && (re.Response == nil || re.Response.StatusCode < 500) {
 			return fail(l.OrgID, "code exchange refused: "+truncate(re.ErrorCode), refusal("The identity provider refused the sign-in code."))
 		}
 		s.log.Warn("identity provider unavailable during code exchange", "issuer", c.Issuer, "err", err)
