@@ -342,4 +342,3 @@ func TestSSORequiredRefusesPasswordSignIn(t *testing.T) { // checklist K5
 }
 
 func (f *fixture) user2(name string) *gatehouse.User { return f.user(name, false) }
-
