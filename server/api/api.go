@@ -66,10 +66,8 @@ func (a *API) Authenticated(need gatehouse.Scopes, h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.principal(r)
 		if err == nil {
-			err = p.Require(need)
-		}
-		if err == nil {
 			a.warnExpiry(w, p)
+			err = p.Require(need)
 		}
 		if err == nil {
 			err = h(w, r, p)
