@@ -51,7 +51,9 @@ const KeyExpiresHeader = "Gatehouse-Key-Expires"
 
 // WithKeyExpiryNotice calls fn, once per client, when an answer says the
 // client's key expires soon (at the time given).
-func WithKeyExpiryNotice(fn func(expires time.Time)) Option { return func(c *Client) { c.onExpiry = fn } }
+func WithKeyExpiryNotice(fn func(expires time.Time)) Option {
+	return func(c *Client) { c.onExpiry = fn }
+}
 
 // Option configures a Client.
 type Option func(*Client)
