@@ -47,6 +47,14 @@ func (s *Pages) loginStep(w http.ResponseWriter, r *http.Request) {
 		if start != nil {
 			http.SetCookie(w, &http.Cookie{Name: s.ssoCookie(), Value: start.BrowserSecret, Path: "/", HttpOnly: true,
 				Secure: s.cfg.Sessions.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: 600})
+			if q.Get("step") == "identify" {
+				// From our own form: CSP's form-action 'self' forbids a
+				// form whose answer redirects to another origin, so a
+				// page of ours carries the browser on.
+				s.Render(w, r, http.StatusOK, "sso_redirect", &Data{Title: "Signing in",
+					Content: map[string]string{"URL": start.RedirectURL, "Org": start.Org}})
+				return
+			}
 			http.Redirect(w, r, start.RedirectURL, http.StatusSeeOther)
 			return
 		}
