@@ -125,7 +125,7 @@ func (c *core) applyChange(ch gatehouse.Change) {
 	default:
 		c.keys.forgetAll()
 		c.channels.forgetAll()
-		c.policies.policies.Clear()
+		c.policies.Forget()
 		switch {
 		case ch.Kind != gatehouse.ChangeAll:
 			c.log.Warn("unknown kind of change from the change feed; caches flushed", "kind", ch.Kind)

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/idp"
 	"github.com/gatehouse-dev/gatehouse/service/login"
+	"github.com/gatehouse-dev/gatehouse/service/policy"
 	"github.com/gatehouse-dev/gatehouse/service/sso"
 	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
 	"github.com/gatehouse-dev/gatehouse/service/trustpub"
@@ -84,7 +85,7 @@ type Services struct {
 	Gate     *Gate
 	Audit    *Audit
 	Login    *login.Service
-	Policies *Policies
+	Policies *policy.Service
 	SSO      *sso.Service
 	Trusted  *trustpub.Service
 
@@ -121,7 +122,7 @@ type core struct {
 	clients  *clientRecorder
 	limits   *limiters
 	login    *login.Service
-	policies *policyCache
+	policies *policy.Service
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start
@@ -168,7 +169,7 @@ func New(cfg Config) (*Services, error) {
 	c.limits = newLimiters(cfg, c.metrics)
 	c.keys = newKeyCache(c)
 	c.channels = newChannelCache(c)
-	c.policies = newPolicyCache(c)
+	c.policies = policy.New(cfg.Store, cfg.Clock, cfg.KeyCacheTTL)
 	c.gate = newGatekeeper(c)
 	if err := c.gate.reload(context.Background()); err != nil {
 		return nil, err
@@ -189,7 +190,7 @@ func New(cfg Config) (*Services, error) {
 	channels := &Channels{c}
 	return &Services{
 		Auth: &Auth{c}, Keys: keys, Users: &Users{c}, Orgs: &Orgs{c}, Channels: channels,
-		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Policies: &Policies{c},
+		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Policies: c.policies,
 		SSO: sso.New(sso.Config{Store: cfg.Store, Providers: providers, Sealer: sealer, Clock: cfg.Clock, Logger: cfg.Logger,
 			PublicURL: cfg.PublicURL, Changed: c.applyChange}),
 		Trusted: trustpub.New(trustpub.Config{Store: cfg.Store, Channels: channels, Providers: providers, Clock: cfg.Clock,
