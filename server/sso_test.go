@@ -342,3 +342,29 @@ func TestSSORequiredRefusesPasswordSignIn(t *testing.T) { // checklist K5
 }
 
 func (f *fixture) user2(name string) *gatehouse.User { return f.user(name, false) }
+
+// A banner after sign-in lists the keys that expire within the warning
+// window, once.
+func TestSignInBannerListsKeysExpiringSoon(t *testing.T) {
+	e := newSSOEnv(t)
+	if _, err := e.srv.Services().Keys.CreateKey(context.Background(), adminPrincipal(e.fixture),
+		gatehouse.KeyRequest{Name: "old-laptop", Scopes: gatehouse.ScopeUser, ExpiresAt: e.clock.Now().Add(3 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	p := b.get(t, "http://gatehouse.test/login?email=admin")
+	token := formFields(p.body).Get("csrf_token")
+	res, err := b.c.PostForm("http://gatehouse.test/login", url.Values{"csrf_token": {token}, "username": {"admin"}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := readPage(t, res)
+	if !strings.Contains(first.body, `id="expiry-banner"`) || !strings.Contains(first.body, "“old-laptop”") {
+		t.Fatalf("no banner after sign-in on %s:\n%s", first.url, first.body)
+	}
+	if again := b.get(t, "http://gatehouse.test/settings/keys"); strings.Contains(again.body, `id="expiry-banner"`) {
+		t.Error("the banner shows again on the next page")
+	} else if !strings.Contains(again.body, "data-expiring") {
+		t.Error("the keys list does not flag the key")
+	}
+}

@@ -86,8 +86,8 @@ func Start(t testing.TB) *Provider {
 	p.URL = "http://" + p.srv.Listener.Addr().String()
 	var cryptoKey [32]byte
 	rand.Read(cryptoKey[:])
-	p.op, err = op.NewOpenIDProvider(p.URL, &op.Config{CryptoKey: cryptoKey, CodeMethodS256: true, AuthMethodPost: true,
-		SupportedScopes: []string{"openid", "email", "profile", "groups"}}, &storage{p}, op.WithAllowInsecure())
+	p.op, err = op.NewProvider(&op.Config{CryptoKey: cryptoKey, CodeMethodS256: true, AuthMethodPost: true,
+		SupportedScopes: []string{"openid", "email", "profile", "groups"}}, &storage{p}, op.StaticIssuer(p.URL), op.WithAllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func Start(t testing.TB) *Provider {
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("GET /ci/token", p.ciToken)
-	mux.Handle("/", p.op.HttpHandler())
+	mux.Handle("/", p.op)
 	p.srv.Config.Handler = p.gate(mux)
 	p.srv.Start()
 	t.Cleanup(p.srv.Close)
