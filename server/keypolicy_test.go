@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -308,4 +309,30 @@ func TestOrganizationServiceKeys(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestKeyDialogFollowsTheKeyPolicies(t *testing.T) {
+	e := newSSOEnv(t) // a cookie-keeping browser; SSO plays no part here
+	if a := e.do(call{method: "PATCH", path: "/api/admin/policy", auth: basic("admin", testPassword), body: map[string]any{"max_key_lifetime_days": 45}}); a.status != http.StatusOK {
+		t.Fatal(a.status)
+	}
+	b := e.browser()
+	p := b.get(t, "http://gatehouse.test/login?email=admin")
+	res, err := b.c.PostForm("http://gatehouse.test/login", url.Values{"csrf_token": {formFields(p.body).Get("csrf_token")},
+		"username": {"admin"}, "password": {testPassword}, "next": {"/settings/keys"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readPage(t, res).body
+	maxDate := e.clock.Now().Add(45 * 24 * time.Hour).UTC().Format(time.DateOnly)
+	for _, want := range []string{`<option value="7"`, `<option value="30"`, `<option value="45"`, `max="` + maxDate + `"`, "maximum lifespan of 45 days", `id="key-channel-lab"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the dialog lacks %s", want)
+		}
+	}
+	for _, gone := range []string{`<option value="90"`, `<option value="365"`} {
+		if strings.Contains(page, gone) {
+			t.Errorf("the dialog offers %s, longer than the policy", gone)
+		}
+	}
 }
