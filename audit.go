@@ -41,6 +41,17 @@ const (
 	AuditOAuthApprove    = "oauth.approve"
 	AuditOAuthDeny       = "oauth.deny"
 	AuditOAuthToken      = "oauth.token" // Success false: a failed exchange
+
+	AuditPolicyUpdate     = "policy.update"
+	AuditOrgKeyCreate     = "org_key.create"
+	AuditOrgKeyRevoke     = "org_key.revoke"
+	AuditSSOConfig        = "sso.config"
+	AuditSSODomainConfirm = "sso.domain_confirm"
+	AuditSSOSignIn        = "sso.signin" // Success false: a refused sign-in
+	AuditSSOSync          = "sso.sync"   // roles and grants changed by provider groups
+	AuditPublisherAdd     = "trusted_publisher.create"
+	AuditPublisherRemove  = "trusted_publisher.delete"
+	AuditTrustedExchange  = "trusted_publishing.exchange" // Success false: refused
 )
 
 // AuditFilter selects audit events, newest first.

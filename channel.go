@@ -72,6 +72,17 @@ func ParseChannelRole(s string) (ChannelRole, error) {
 // MarshalText encodes the role by name.
 func (r ChannelRole) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
+// UnmarshalText decodes a role by name; "none" is NoAccess.
+func (r *ChannelRole) UnmarshalText(b []byte) error {
+	for i, n := range channelRoleNames {
+		if n == string(b) {
+			*r = ChannelRole(i)
+			return nil
+		}
+	}
+	return FieldErrorf("role", "Role must be \"read\", \"write\" or \"admin\".")
+}
+
 // ChannelGrant is one user's explicit role on a channel.
 type ChannelGrant struct {
 	ChannelID int64       `json:"-"`

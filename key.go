@@ -121,8 +121,20 @@ type APIKey struct {
 	// RevokeReason says why: RevokedByUser, RevokedReplaced, RevokedLogout.
 	RevokeReason string `json:"revoke_reason,omitempty"`
 	// CreatedVia is how the creator authenticated: "session", "password",
-	// "key" or "oauth".
+	// "key", "oauth", or "trusted-publishing" for a key a CI job's ID
+	// token was exchanged for.
 	CreatedVia string `json:"created_via,omitempty"`
+	// OrgID is set on an organization service key: it acts as the
+	// organization, on the organization's channels, and UserID is the
+	// person who created it (kept for the audit log only).
+	OrgID int64 `json:"org_id,omitempty"`
+	// Channels, when not empty, limits the key's Platform channels scope
+	// to these channels (see keypolicy.go).
+	Channels []string `json:"channels,omitempty"`
+	// ChannelAccess caps the key's role on every channel: ChannelRead
+	// (read-only) or ChannelWrite; NoAccess means no cap beyond the
+	// owner's own role.
+	ChannelAccess ChannelRole `json:"channel_access,omitempty"`
 }
 
 // Reasons a key was revoked.
@@ -201,16 +213,45 @@ func ValidateKeyScopes(owner *User, scopes Scopes) error {
 }
 
 // CheckDelegation enforces that a key never mints a key stronger than
-// itself: no scope it lacks, no expiry after its own (checklist A5).
+// itself: no scope it lacks, no expiry after its own (checklist A5), no
+// channel outside its own channel list and no more access than its own.
 func CheckDelegation(parent *APIKey, scopes Scopes, expiresAt time.Time) error {
+	return CheckRestrictedDelegation(parent, KeyRequestLimits{Scopes: scopes, ExpiresAt: expiresAt})
+}
+
+// KeyRequestLimits is what a new key asks for, as CheckRestrictedDelegation
+// compares it with the key that creates it.
+type KeyRequestLimits struct {
+	Scopes        Scopes
+	ExpiresAt     time.Time
+	Channels      []string
+	ChannelAccess ChannelRole
+}
+
+// CheckRestrictedDelegation is CheckDelegation with the channel
+// restrictions of the new key.
+func CheckRestrictedDelegation(parent *APIKey, want KeyRequestLimits) error {
 	if parent == nil {
 		return nil
 	}
-	if !scopes.SubsetOf(parent.Scopes) {
+	if !want.Scopes.SubsetOf(parent.Scopes) {
 		return Errorf(EFORBIDDEN, "A key can only create keys with its own scopes (%s).", strings.Join(parent.Scopes.Names(), ", "))
 	}
-	if expiresAt.After(parent.ExpiresAt) {
+	if want.ExpiresAt.After(parent.ExpiresAt) {
 		return Errorf(EFORBIDDEN, "A key can only create keys that expire no later than itself (%s).", parent.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if len(parent.Channels) > 0 {
+		if len(want.Channels) == 0 {
+			return Errorf(EFORBIDDEN, "This key is limited to the channels %s: the keys it creates must be limited to some of them too.", strings.Join(parent.Channels, ", "))
+		}
+		for _, c := range want.Channels {
+			if !parent.AllowsChannel(c) {
+				return Errorf(EFORBIDDEN, "This key is limited to the channels %s: it cannot create a key for channel %q.", strings.Join(parent.Channels, ", "), c)
+			}
+		}
+	}
+	if parent.ChannelAccess != NoAccess && (want.ChannelAccess == NoAccess || want.ChannelAccess > parent.ChannelAccess) {
+		return Errorf(EFORBIDDEN, "This key has %s access to channels: the keys it creates cannot have more.", parent.ChannelAccess)
 	}
 	return nil
 }

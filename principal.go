@@ -24,6 +24,30 @@ type Principal struct {
 	// Addr is the client's address, for the audit log and rate limits;
 	// the zero Addr when the server acts for itself.
 	Addr netip.Addr
+	// Org is set when the caller is an organization service key: it acts
+	// as the organization, on the organization's channels only, and User
+	// is the organization's stand-in (ID 0, see OrgActor), never a person.
+	Org *Org
+}
+
+// OrgActor is the User an organization service key acts as: ID 0, so no
+// personal right, grant or key is ever found for it.
+func OrgActor(o *Org) *User {
+	return &User{ID: 0, Username: "org:" + o.Name, CreatedAt: o.CreatedAt}
+}
+
+// IsPerson reports whether the caller is a person (not an organization
+// service key). Only people create keys, channels and organizations.
+func (p *Principal) IsPerson() bool { return p.Org == nil && p.User != nil && p.User.ID != 0 }
+
+// CapChannelRole cuts role, what the caller's account holds on the
+// channel, down to what the key the caller used allows there. Without a
+// key (a session, a password) it is role itself.
+func (p *Principal) CapChannelRole(channel string, role ChannelRole) ChannelRole {
+	if p == nil || p.Key == nil {
+		return role
+	}
+	return p.Key.CapChannelRole(channel, role)
 }
 
 // Scopes returns what the caller may do. Sessions and passwords carry every

@@ -54,6 +54,11 @@ type KeyRequest struct {
 	Name      string
 	Scopes    Scopes
 	ExpiresAt time.Time
+	// Channels limits the key to these channels (none: every channel the
+	// owner can use); ChannelAccess caps its role on them (NoAccess: the
+	// owner's own).
+	Channels      []string
+	ChannelAccess ChannelRole
 }
 
 // LoginKeyRequest asks for the key a CLI creates after logging in
@@ -82,6 +87,18 @@ type KeyService interface {
 	// RevokeKey revokes one of p's user's keys; revoking twice succeeds and
 	// someone else's key is ENOTFOUND (checklist A7).
 	RevokeKey(ctx context.Context, p *Principal, id int64, reason string) (*APIKey, error)
+
+	// CreateOrgKey, ListOrgKeys and RevokeOrgKey manage an organization's
+	// service keys, for its owners and admins.
+	CreateOrgKey(ctx context.Context, p *Principal, org string, req KeyRequest) (*NewKey, error)
+	ListOrgKeys(ctx context.Context, p *Principal, org string) ([]*APIKey, error)
+	RevokeOrgKey(ctx context.Context, p *Principal, org string, id int64) (*APIKey, error)
+	// Limits says how long p's keys may live and how early expiring keys
+	// are flagged.
+	Limits(ctx context.Context, p *Principal) (*KeyLimits, error)
+	// ExpiryWarning is how early the key p used is flagged as expiring,
+	// from memory (it runs on every API request).
+	ExpiryWarning(p *Principal) time.Duration
 }
 
 // NewUser is an administrator's request for an account.

@@ -20,6 +20,9 @@ type Store interface {
 	OAuthStore
 	UpstreamStore
 	IndexStore
+	PolicyStore
+	SSOStore
+	TrustedPublisherStore
 	// Atomic runs fn with a Store whose calls all belong to one
 	// transaction, committed if fn returns nil and rolled back otherwise.
 	// A change and its audit event are written this way, together or not
@@ -44,6 +47,9 @@ type UserStore interface {
 	SetPassword(ctx context.Context, userID int64, hash string, at time.Time) error
 	// UpdateUser saves IsAdmin, Disabled and Email.
 	UpdateUser(ctx context.Context, u *User) error
+	// UsersByEmail returns the users whose email is this address, compared
+	// without regard to case.
+	UsersByEmail(ctx context.Context, email string) ([]*User, error)
 }
 
 // OrgStore keeps organizations and their members.
@@ -52,6 +58,8 @@ type OrgStore interface {
 	// sets o.ID. ECONFLICT if a user or an organization has the name.
 	CreateOrg(ctx context.Context, o *Org, ownerID int64) error
 	OrgByName(ctx context.Context, name string) (*Org, error)
+	// OrgByID returns the organization, ENOTFOUND if none.
+	OrgByID(ctx context.Context, id int64) (*Org, error)
 	// UserOrgs returns the user's memberships ordered by organization name.
 	UserOrgs(ctx context.Context, userID int64) ([]*Membership, error)
 	// OrgMembers returns the members ordered by username.
@@ -87,6 +95,15 @@ type KeyStore interface {
 	// CountActiveKeys counts the user's keys neither revoked nor expired
 	// at at (the keys-per-user quota).
 	CountActiveKeys(ctx context.Context, userID int64, at time.Time) (int, error)
+
+	// Organization service keys (OrgID set). CreateKey replaces an active
+	// key of the same organization and name; KeyByID, ListKeys and
+	// RevokeKey see personal keys only.
+	// ListOrgKeys returns all the organization's keys, newest first.
+	ListOrgKeys(ctx context.Context, orgID int64) ([]*APIKey, error)
+	// RevokeOrgKey revokes the organization's key and returns it, like
+	// RevokeKey. ENOTFOUND if it is not the organization's.
+	RevokeOrgKey(ctx context.Context, orgID, keyID int64, at time.Time, reason string) (*APIKey, error)
 }
 
 // SessionStore keeps browser sessions.

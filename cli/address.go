@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
@@ -121,7 +122,18 @@ func (e *Env) newClient(t *target, key string) (*client.Client, error) {
 	if version == "" {
 		version = "dev"
 	}
-	return client.New(t.base.String(), key, client.WithVersion(version), client.WithHTTPClient(e.httpClient(t)))
+	domain := t.domain
+	return client.New(t.base.String(), key, client.WithVersion(version), client.WithHTTPClient(e.httpClient(t)),
+		client.WithKeyExpiryNotice(func(exp time.Time) {
+			// Every command that uses a key says so on stderr when it
+			// expires within the server's warning window.
+			days := int(time.Until(exp).Hours() / 24)
+			if e.Now != nil {
+				days = int(exp.Sub(e.now()).Hours() / 24)
+			}
+			e.warnf("the API key for %s expires on %s (in %d days). Create a new one: gatehouse login --force --at %s",
+				domain, exp.UTC().Format(time.DateOnly), days, domain)
+		}))
 }
 
 // session is a server and the key found for it.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ func newKeysCommand(env *Env) *cobra.Command {
 }
 
 func newKeysListCommand(env *Env) *cobra.Command {
-	var at string
+	var at, org string
 	var asJSON, all bool
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -27,7 +28,12 @@ func newKeysListCommand(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			keys, err := s.c.ListKeys(cmd.Context())
+			var keys []client.Key
+			if org != "" {
+				keys, err = s.c.ListOrgKeys(cmd.Context(), org)
+			} else {
+				keys, err = s.c.ListKeys(cmd.Context())
+			}
 			if err != nil {
 				return env.keyRefused(s, err)
 			}
@@ -46,9 +52,13 @@ func newKeysListCommand(env *Env) *cobra.Command {
 				}
 				return printJSON(env.Stdout, keys)
 			}
-			tw := table(env.Stdout, "ID", "NAME", "KEY", "SCOPES", "STATUS", "EXPIRES", "LAST USED")
+			tw := table(env.Stdout, "ID", "NAME", "KEY", "SCOPES", "CHANNELS", "STATUS", "EXPIRES", "LAST USED")
 			for _, k := range keys {
-				row(tw, strconv.FormatInt(k.ID, 10), k.Name, k.Hint, strings.Join(k.Scopes, ","), k.Status, day(k.ExpiresAt), dayPtr(k.LastUsedAt))
+				status := k.Status
+				if k.ExpiringSoon {
+					status += " (expires soon)"
+				}
+				row(tw, strconv.FormatInt(k.ID, 10), k.Name, k.Hint, strings.Join(k.Scopes, ","), restriction(k), status, day(k.ExpiresAt), dayPtr(k.LastUsedAt))
 			}
 			return tw.Flush()
 		}),
@@ -56,11 +66,36 @@ func newKeysListCommand(env *Env) *cobra.Command {
 	addAt(cmd, &at)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&all, "all", false, "include expired and revoked keys")
+	cmd.Flags().StringVar(&org, "org", "", "list the service keys of this organization")
 	return cmd
 }
 
+// restriction says what a key may reach: "all" or its channels, and its
+// access cap.
+func restriction(k client.Key) string {
+	out := "all"
+	if len(k.Channels) > 0 {
+		out = strings.Join(k.Channels, ",")
+	}
+	if k.ChannelAccess != "" {
+		out += " (" + k.ChannelAccess + ")"
+	}
+	return out
+}
+
+// splitList reads a comma-separated flag; nil for none.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func newKeysCreateCommand(env *Env) *cobra.Command {
-	var at, name, scopes, expires string
+	var at, name, scopes, expires, channels, access, org string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "create --name NAME",
@@ -68,8 +103,10 @@ func newKeysCreateCommand(env *Env) *cobra.Command {
 		Long: `Create an API key and print it on standard output; details go to standard
 error. The key is shown only this once. A key with the name of one of your
 active keys replaces it, and the old one stops working at once.`,
-		Example: `  KEY=$(gatehouse keys create --name ci --scopes channels --expires 90d)`,
-		Args:    cobra.NoArgs,
+		Example: `  KEY=$(gatehouse keys create --name ci --scopes channels --expires 90d)
+  gatehouse keys create --name docker --scopes channels --channels lab,tools --channel-access read
+  gatehouse keys create --org acme --name ci --scopes channels --expires 30d`,
+		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			sc, err := parseScopes(scopes)
 			if err != nil {
@@ -79,11 +116,20 @@ active keys replaces it, and the old one stops working at once.`,
 			if err != nil {
 				return err
 			}
+			nk := client.NewKey{Name: name, Scopes: sc, ExpiresAt: exp, Channels: splitList(channels), ChannelAccess: access}
+			if access != "" && access != "read" && access != "write" {
+				return exitf(ExitFailure, "--channel-access %q: use read or write.", access)
+			}
 			s, err := env.connect(at)
 			if err != nil {
 				return err
 			}
-			k, err := s.c.CreateKey(cmd.Context(), client.NewKey{Name: name, Scopes: sc, ExpiresAt: exp})
+			var k *client.CreatedKey
+			if org != "" {
+				k, err = s.c.CreateOrgKey(cmd.Context(), org, nk)
+			} else {
+				k, err = s.c.CreateKey(cmd.Context(), nk)
+			}
 			if err != nil {
 				return env.keyRefused(s, err)
 			}
@@ -92,6 +138,9 @@ active keys replaces it, and the old one stops working at once.`,
 			}
 			fmt.Fprintln(env.Stdout, k.Secret)
 			fmt.Fprintf(env.Stderr, "Created key %q (id %d, %s), expires %s. It is shown only this once.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), day(k.ExpiresAt))
+			if len(k.Channels) > 0 || k.ChannelAccess != "" {
+				fmt.Fprintf(env.Stderr, "It is limited to %s.\n", restriction(k.Key))
+			}
 			if k.Replaced != nil {
 				fmt.Fprintf(env.Stderr, "It replaces key %d of the same name, which no longer works.\n", k.Replaced.ID)
 			}
@@ -103,13 +152,16 @@ active keys replaces it, and the old one stops working at once.`,
 	f.StringVar(&name, "name", "", "the key's name (required)")
 	f.StringVar(&scopes, "scopes", "user,channels", "scopes: user, channels, admin")
 	f.StringVar(&expires, "expires", "90d", "lifetime: days (90d), weeks (12w), 1y, or a date (2027-01-31)")
+	f.StringVar(&channels, "channels", "", "limit the key to these channels (comma-separated)")
+	f.StringVar(&access, "channel-access", "", "cap the key's access to channels: read or write")
+	f.StringVar(&org, "org", "", "create a service key of this organization (for its owners and admins)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (it holds the key)")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
 
 func newKeysRevokeCommand(env *Env) *cobra.Command {
-	var at string
+	var at, org string
 	cmd := &cobra.Command{
 		Use:   "revoke ID|NAME...",
 		Short: "Revoke API keys by ID or by name; they stop working at once",
@@ -124,7 +176,12 @@ func newKeysRevokeCommand(env *Env) *cobra.Command {
 				id, err := strconv.ParseInt(arg, 10, 64)
 				if err != nil {
 					if keys == nil {
-						if keys, err = s.c.ListKeys(cmd.Context()); err != nil {
+						if org != "" {
+							keys, err = s.c.ListOrgKeys(cmd.Context(), org)
+						} else {
+							keys, err = s.c.ListKeys(cmd.Context())
+						}
+						if err != nil {
 							return env.keyRefused(s, err)
 						}
 					}
@@ -132,7 +189,11 @@ func newKeysRevokeCommand(env *Env) *cobra.Command {
 						return err
 					}
 				}
-				if err := s.c.RevokeKey(cmd.Context(), id); err != nil {
+				revoke := s.c.RevokeKey
+				if org != "" {
+					revoke = func(ctx context.Context, id int64) error { return s.c.RevokeOrgKey(ctx, org, id) }
+				}
+				if err := revoke(cmd.Context(), id); err != nil {
 					return env.keyRefused(s, err)
 				}
 				fmt.Fprintf(env.Stdout, "Revoked key %s.\n", arg)
@@ -141,6 +202,7 @@ func newKeysRevokeCommand(env *Env) *cobra.Command {
 		}),
 	}
 	addAt(cmd, &at)
+	cmd.Flags().StringVar(&org, "org", "", "revoke service keys of this organization")
 	return cmd
 }
 

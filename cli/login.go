@@ -28,6 +28,8 @@ type loginOptions struct {
 	force   bool
 	expires string
 	scopes  string
+	// expiresSet: --expires was given; otherwise the server's longest.
+	expiresSet bool
 }
 
 func newLoginCommand(env *Env) *cobra.Command {
@@ -50,6 +52,7 @@ it prints a short code to enter on a page you open in any browser.`,
   gatehouse login --at packages.example.com --expires 90d --scopes channels`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			o.expiresSet = cmd.Flags().Changed("expires")
 			return env.login(cmd.Context(), o)
 		}),
 	}
@@ -57,7 +60,7 @@ it prints a short code to enter on a page you open in any browser.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.device, "device", false, "log in with a code entered in a browser on any device")
 	f.BoolVar(&o.force, "force", false, "log in even if the stored key still works")
-	f.StringVar(&o.expires, "expires", "1y", "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31)")
+	f.StringVar(&o.expires, "expires", "1y", "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31); default: the longest the server's key policies allow")
 	f.StringVar(&o.scopes, "scopes", "user,channels", "key scopes: user, channels (and admin, for administrators)")
 	return cmd
 }
@@ -71,9 +74,13 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	if err != nil {
 		return err
 	}
-	expiresAt, err := parseExpiry(env.now(), o.expires)
-	if err != nil {
-		return err
+	// Without --expires the server picks the longest lifetime its key
+	// policies allow (a year at most).
+	var expiresAt time.Time
+	if o.expiresSet {
+		if expiresAt, err = parseExpiry(env.now(), o.expires); err != nil {
+			return err
+		}
 	}
 	if !o.force {
 		if done, err := env.alreadyLoggedIn(ctx, t); done || err != nil {

@@ -32,7 +32,14 @@ func newUploadCommand(env *Env) *cobra.Command {
 		Long: `Upload conda packages to a channel, one after another, each streamed from
 disk. A progress bar is shown on a terminal. Every file's outcome is
 reported; a failed file does not stop the others, and the exit status is 1
-if any failed.`,
+if any failed.
+
+With no key stored, in a CI job that has an OpenID Connect ID token, the
+upload uses trusted publishing: it exchanges the token for a key that can
+only upload to the channel, for 15 minutes. GitHub Actions jobs with
+"permissions: id-token: write" are found by ACTIONS_ID_TOKEN_REQUEST_URL and
+ACTIONS_ID_TOKEN_REQUEST_TOKEN (the audience asked is the server's host, or
+GATEHOUSE_OIDC_AUDIENCE); other systems put the token in GATEHOUSE_ID_TOKEN.`,
 		Example: `  gatehouse upload dist/*.conda --channel lab
   gatehouse upload mypkg-1.0-0.tar.bz2 --channel lab --replace --json`,
 		Args: cobra.MinimumNArgs(1),
@@ -41,6 +48,15 @@ if any failed.`,
 				return exitf(ExitFailure, "Name the channel to upload to: --channel NAME.")
 			}
 			s, err := env.connect(at)
+			var ee *ExitError
+			if errors.As(err, &ee) && ee.Code == ExitNoKey {
+				// No key stored: in a CI job with an ID token, trusted
+				// publishing gets one for this channel.
+				ts, ok, terr := env.trustedSession(cmd.Context(), at, channel)
+				if ok || terr != nil {
+					s, err = ts, terr
+				}
+			}
 			if err != nil {
 				return err
 			}

@@ -12,20 +12,25 @@ import (
 // keyBody is NewKey on the wire: expires_at in RFC 3339 UTC, the only form
 // the server accepts (checklist A2).
 type keyBody struct {
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	ExpiresAt string   `json:"expires_at"`
+	Name          string   `json:"name"`
+	Scopes        []string `json:"scopes"`
+	ExpiresAt     string   `json:"expires_at,omitempty"`
+	Channels      []string `json:"channels,omitempty"`
+	ChannelAccess string   `json:"channel_access,omitempty"`
 }
 
+// body encodes k; a zero ExpiresAt is left out, which only the login's key
+// creation accepts (the server then picks the longest its policies allow).
 func (k NewKey) body() (keyBody, error) {
-	if k.ExpiresAt.IsZero() {
-		return keyBody{}, errors.New("an expiry date is required; keys live at most one year")
-	}
 	scopes := k.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
-	return keyBody{Name: k.Name, Scopes: scopes, ExpiresAt: k.ExpiresAt.UTC().Truncate(time.Second).Format(time.RFC3339)}, nil
+	b := keyBody{Name: k.Name, Scopes: scopes, Channels: k.Channels, ChannelAccess: k.ChannelAccess}
+	if !k.ExpiresAt.IsZero() {
+		b.ExpiresAt = k.ExpiresAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	return b, nil
 }
 
 // Account returns who the client's credential belongs to, with the key's
@@ -70,6 +75,56 @@ func (c *Client) CreateKeyWithToken(ctx context.Context, accessToken, hostname s
 	}
 	if out.Secret == "" {
 		return nil, errors.New("the server created a key but did not send it back; is this a Gatehouse server?")
+	}
+	return &out, nil
+}
+
+// CreateOrgKey creates a service key of the organization.
+func (c *Client) CreateOrgKey(ctx context.Context, org string, k NewKey) (*CreatedKey, error) {
+	if k.ExpiresAt.IsZero() {
+		return nil, errors.New("an expiry date is required")
+	}
+	body, _ := k.body()
+	var out CreatedKey
+	if err := c.call(ctx, http.MethodPost, "/api/orgs/"+seg(org)+"/keys", body, &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListOrgKeys lists the organization's service keys.
+func (c *Client) ListOrgKeys(ctx context.Context, org string) ([]Key, error) {
+	var out struct {
+		Keys []Key `json:"keys"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/api/orgs/"+seg(org)+"/keys", nil, &out, nil); err != nil {
+		return nil, err
+	}
+	return out.Keys, nil
+}
+
+// RevokeOrgKey revokes one of the organization's service keys.
+func (c *Client) RevokeOrgKey(ctx context.Context, org string, id int64) error {
+	return c.call(ctx, http.MethodDelete, "/api/orgs/"+seg(org)+"/keys/"+strconv.FormatInt(id, 10), nil, nil, nil)
+}
+
+// ExchangedKey is the upload key a trusted-publishing exchange returns.
+type ExchangedKey struct {
+	Secret    string    `json:"key"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Channel   string    `json:"channel"`
+}
+
+// ExchangeIDToken trades a CI job's OIDC ID token for a short-lived key
+// that uploads to the channel (trusted publishing). No key is needed.
+func (c *Client) ExchangeIDToken(ctx context.Context, idToken, channel string) (*ExchangedKey, error) {
+	var out ExchangedKey
+	body := map[string]string{"token": idToken, "channel": channel}
+	if err := c.call(ctx, http.MethodPost, "/api/trusted-publishing/token", body, &out, nil); err != nil {
+		return nil, err
+	}
+	if out.Secret == "" {
+		return nil, errors.New("the server sent no key back; is this a Gatehouse server?")
 	}
 	return &out, nil
 }

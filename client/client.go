@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,6 +40,19 @@ type Client struct {
 	timeout       time.Duration
 	uploadTimeout time.Duration
 	insecure      bool
+	// onExpiry is told, once, when the server says the key expires soon.
+	onExpiry   func(time.Time)
+	expiryOnce sync.Once
+}
+
+// KeyExpiresHeader is set by the server on answers to a key that expires
+// within its warning window.
+const KeyExpiresHeader = "Gatehouse-Key-Expires"
+
+// WithKeyExpiryNotice calls fn, once per client, when an answer says the
+// client's key expires soon (at the time given).
+func WithKeyExpiryNotice(fn func(expires time.Time)) Option {
+	return func(c *Client) { c.onExpiry = fn }
 }
 
 // Option configures a Client.
@@ -201,6 +215,11 @@ func (c *Client) call(ctx context.Context, method, p string, in, out any, header
 
 // decode turns a response into out, or into *Error for a refusal.
 func (c *Client) decode(resp *http.Response, out any) error {
+	if v := resp.Header.Get(KeyExpiresHeader); v != "" && c.onExpiry != nil {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			c.expiryOnce.Do(func() { c.onExpiry(t) })
+		}
+	}
 	if resp.StatusCode >= 300 {
 		return readError(resp)
 	}

@@ -29,6 +29,13 @@ type Key struct {
 	LastUsedAt   *time.Time `json:"last_used_at"`
 	RevokedAt    *time.Time `json:"revoked_at"`
 	RevokeReason string     `json:"revoke_reason,omitempty"`
+	// Channels and ChannelAccess are the key's restrictions (none: every
+	// channel its owner can use, with the owner's access).
+	Channels      []string `json:"channels,omitempty"`
+	ChannelAccess string   `json:"channel_access,omitempty"`
+	// Org names the organization of a service key.
+	Org          string `json:"org,omitempty"`
+	ExpiringSoon bool   `json:"expiring_soon,omitempty"`
 }
 
 // CreatedKey is the answer to creating a key: the only time the key is
@@ -51,6 +58,10 @@ type NewKey struct {
 	Name      string    `json:"name"`
 	Scopes    []string  `json:"scopes"`
 	ExpiresAt time.Time `json:"-"`
+	// Channels limits the key to channels; ChannelAccess ("read" or
+	// "write") caps its access.
+	Channels      []string `json:"channels,omitempty"`
+	ChannelAccess string   `json:"channel_access,omitempty"`
 }
 
 // OrgMembership is one organization the user belongs to.

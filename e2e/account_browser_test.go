@@ -64,12 +64,8 @@ func TestBrowserChangePassword(t *testing.T) {
 	)
 	b.SignOut(t)
 
-	b.Do(t, "trying the old password",
-		chromedp.SendKeys(chromedp.ID("username"), user),
-		chromedp.SendKeys(chromedp.ID("password"), first),
-		chromedp.Click(chromedp.ID("sign-in")),
-		chromedp.WaitVisible(chromedp.ID("page-error")),
-	)
+	b.EnterPassword(t, user, first)
+	b.Do(t, "trying the old password", chromedp.WaitVisible(chromedp.ID("page-error")))
 	if msg := Get(t, b, "reading the error", chromedp.Text(chromedp.ID("page-error"))); msg != "Wrong username or password." {
 		t.Errorf("the old password: %q", msg)
 	}

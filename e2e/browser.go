@@ -179,13 +179,23 @@ func (b *Browser) SignIn(t testing.TB, base, next, username, password string) {
 	if next != "" {
 		u += "?next=" + next
 	}
-	b.Do(t, "signing in as "+username,
-		chromedp.Navigate(u),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), username),
+	b.Do(t, "opening the sign-in page", chromedp.Navigate(u))
+	b.EnterPassword(t, username, password)
+	b.Do(t, "signing in as "+username, chromedp.WaitVisible(chromedp.ID("user-menu")))
+}
+
+// EnterPassword goes through the sign-in page from its first step: the
+// email or username, Continue, then the password (for an account that
+// signs in with one), and submits.
+func (b *Browser) EnterPassword(t testing.TB, username, password string) {
+	t.Helper()
+	b.Do(t, "entering "+username+" and a password on the sign-in page",
+		chromedp.WaitVisible(chromedp.ID("identifier")),
+		chromedp.SendKeys(chromedp.ID("identifier"), username),
+		chromedp.Click(chromedp.ID("continue")),
+		chromedp.WaitVisible(chromedp.ID("password")),
 		chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.ID("sign-in")),
-		chromedp.WaitVisible(chromedp.ID("user-menu")),
 	)
 }
 
@@ -196,7 +206,7 @@ func (b *Browser) SignOut(t testing.TB) {
 		chromedp.Click(chromedp.CSS("#user-menu summary")),
 		chromedp.WaitVisible(chromedp.ID("menu-sign-out")),
 		chromedp.Click(chromedp.ID("menu-sign-out")),
-		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.WaitVisible(chromedp.ID("identify-form")),
 	)
 }
 

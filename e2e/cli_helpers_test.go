@@ -351,16 +351,12 @@ func keyChanges(t *testing.T, srv *Server, before keySnapshot) (added, changed [
 // signs in there as admin and must come back to that page.
 func signInThrough(t *testing.T, b *Browser, srv *Server, u, sel string) {
 	t.Helper()
-	b.Do(t, "opening "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS(sel+", #login-form")))
-	if !Get(t, b, "looking for the login form", chromedp.Evaluate[bool](`document.getElementById("login-form") !== null`)) {
+	b.Do(t, "opening "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS(sel+", #identify-form")))
+	if !Get(t, b, "looking for the login form", chromedp.Evaluate[bool](`document.getElementById("identify-form") !== null`)) {
 		return
 	}
-	b.Do(t, "signing in as admin on the way to "+u,
-		chromedp.SendKeys(chromedp.ID("username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("password"), srv.AdminPassword),
-		chromedp.Click(chromedp.ID("sign-in")),
-		chromedp.WaitVisible(chromedp.CSS(sel)),
-	)
+	b.EnterPassword(t, "admin", srv.AdminPassword)
+	b.Do(t, "signing in as admin on the way to "+u, chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
 // consentFacts is what the consent page says about a login.

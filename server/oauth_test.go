@@ -306,7 +306,7 @@ func TestOAuthAuthorizeSignedOutSignsInAndComesBack(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != wantLoc {
 		t.Fatalf("signed out: %d %q, want 303 %q", r.StatusCode, r.Header.Get("Location"), wantLoc)
 	}
-	login := b.get(r.Header.Get("Location"))
+	login := b.get(r.Header.Get("Location") + "&email=alice") // the password step of the sign-in page
 	form := url.Values{"username": {"alice"}, "password": {webTestPassword}, "next": {formFields(login.Body).Get("next")},
 		"csrf_token": {formFields(login.Body).Get("csrf_token")}}
 	r = b.do(http.MethodPost, "/login", form)

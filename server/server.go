@@ -102,6 +102,13 @@ type Config struct {
 	// RequireRegistration are networks gated by configuration, in
 	// addition to the rules administrators add.
 	RequireRegistration []netip.Prefix
+
+	// SecretKey (32 bytes) seals identity providers' client secrets; nil
+	// accepts only references (env:NAME, file:/path).
+	SecretKey []byte
+	// IDPClient talks to identity providers and CI token issuers; nil is
+	// a client with a 10 s timeout.
+	IDPClient *http.Client
 }
 
 // Server is the Gatehouse HTTP server.
@@ -164,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
 		UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
+		SecretKey: cfg.SecretKey, IDPClient: cfg.IDPClient,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -217,7 +225,7 @@ func (s *Server) routes() (http.Handler, error) {
 	sessions := authn.NewSessions(svc.Auth, cfg.TLS || cfg.PublicURL.Scheme == "https")
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
-		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
+		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
@@ -226,6 +234,7 @@ func (s *Server) routes() (http.Handler, error) {
 	jsonAPI := api.New(api.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
+		Policies: svc.Policies, SSO: svc.SSO, Trusted: svc.Trusted,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize,
 		UploadMinRate: cfg.UploadMinRate, UploadGrace: cfg.UploadGrace,

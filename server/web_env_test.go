@@ -229,7 +229,7 @@ func (b *webBrowser) post(from, path string, form url.Values) *webResp {
 // signIn signs in through the login form and fails the test if it fails.
 func (b *webBrowser) signIn(username, pw string) *webResp {
 	b.t.Helper()
-	r := b.post("/login", "/login", url.Values{"username": {username}, "password": {pw}})
+	r := b.post("/login?email="+url.QueryEscape(username), "/login", url.Values{"username": {username}, "password": {pw}})
 	if r.StatusCode != http.StatusSeeOther {
 		b.t.Fatalf("signing in as %s: status %d, want 303; body:\n%s", username, r.StatusCode, r.Body)
 	}

@@ -68,7 +68,7 @@ func TestPasswordPage(t *testing.T) {
 	})
 	t.Run("the new password signs in and the old one does not", func(t *testing.T) {
 		e.browser().signIn("alice", newPassword)
-		r := e.browser().post("/login", "/login", url.Values{"username": {"alice"}, "password": {webTestPassword}})
+		r := e.browser().post("/login?email=alice", "/login", url.Values{"username": {"alice"}, "password": {webTestPassword}})
 		if r.StatusCode != http.StatusUnauthorized {
 			t.Errorf("the old password: status %d", r.StatusCode)
 		}

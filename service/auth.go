@@ -78,13 +78,15 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 		}
 		return nil, err
 	}
-	u, err := a.store.UserByName(ctx, username)
+	u, err := a.userByNameOrEmail(ctx, username)
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		done(true) // not the caller's failure
 		return nil, err
 	}
 	ok := false
-	if u == nil {
+	if u == nil || u.PasswordHash == "" {
+		// No such user, or one who signs in only through their
+		// organization's identity provider: the same cost either way.
 		err = a.hasher.dummy(ctx, pw)
 	} else {
 		var malformed error
@@ -115,7 +117,62 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 		return nil, errBadPassword
 	}
 	done(true)
+	// checklist K5: members of an organization that requires single
+	// sign-on never sign in with a password, on the web or over HTTP Basic.
+	if org, err := a.ssoRequiredBy(ctx, u); err != nil {
+		return nil, err
+	} else if org != "" {
+		a.record(ctx, &gatehouse.AuditEvent{ActorID: u.ID, Actor: username, Action: gatehouse.AuditSignIn, IP: ip,
+			Detail: "password refused: organization " + org + " requires single sign-on"})
+		return nil, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "SSO REQUIRED",
+			Message: "Your organization " + org + " requires its members to sign in through its identity provider. Go to " +
+				a.absURL("/login") + " and enter your work email address."}
+	}
 	return &gatehouse.Principal{User: u, Method: gatehouse.AuthPassword}, nil
+}
+
+// userByNameOrEmail finds the account a sign-in names: by username, or
+// by email address when exactly one account has it (the sign-in page asks
+// for either).
+func (a *Auth) userByNameOrEmail(ctx context.Context, name string) (*gatehouse.User, error) {
+	if !strings.Contains(name, "@") {
+		return a.store.UserByName(ctx, name)
+	}
+	us, err := a.store.UsersByEmail(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(us) != 1 {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such user.")
+	}
+	return us[0], nil
+}
+
+// ssoRequiredBy returns the name of an organization of u that requires
+// single sign-on, or "".
+// Server administrators are exempt: they are the way back in when a
+// provider is misconfigured.
+func (a *Auth) ssoRequiredBy(ctx context.Context, u *gatehouse.User) (string, error) {
+	if u.IsAdmin {
+		return "", nil
+	}
+	ms, err := a.store.UserOrgs(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range ms {
+		c, err := a.store.SSOConfig(ctx, m.OrgID)
+		switch gatehouse.ErrorCode(err) {
+		case "":
+			if c.Required {
+				return m.OrgName, nil
+			}
+		case gatehouse.ENOTFOUND:
+		default:
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // StartSession signs p's user in: a fresh session ID every time, so a

@@ -20,6 +20,9 @@ var errNoChannel = gatehouse.Errorf(gatehouse.ENOTFOUND, "There is no channel by
 // CreateChannel makes a channel owned by p's user, or by an organization
 // p administers (or anyone's, for an administrator).
 func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, req gatehouse.ChannelRequest) (*gatehouse.Channel, error) {
+	if !p.IsPerson() {
+		return nil, errNotAPerson
+	}
 	req.Name = strings.TrimSpace(req.Name)
 	if err := gatehouse.ValidateChannelName(req.Name); err != nil {
 		return nil, err
@@ -97,12 +100,31 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 }
 
 // roleOf is p's effective role on ch: administrators administer every
-// channel.
+// channel; an organization key writes to its organization's channels;
+// and the key p used cuts the role down to what it allows there.
 func (s *Channels) roleOf(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel) (gatehouse.ChannelRole, error) {
-	if p.Scopes().Has(gatehouse.ScopeAdmin) {
-		return gatehouse.ChannelAdmin, nil
+	var role gatehouse.ChannelRole
+	switch {
+	case p.Org != nil:
+		role = orgKeyRole(p, ch)
+	case p.Scopes().Has(gatehouse.ScopeAdmin):
+		role = gatehouse.ChannelAdmin
+	default:
+		var err error
+		if role, err = s.store.ChannelRoleOf(ctx, ch.ID, p.User.ID); err != nil {
+			return gatehouse.NoAccess, err
+		}
 	}
-	return s.store.ChannelRoleOf(ctx, ch.ID, p.User.ID)
+	return p.CapChannelRole(ch.Name, role), nil
+}
+
+// orgKeyRole is what an organization key holds on ch before its own
+// restrictions: write on its organization's channels, nothing elsewhere.
+func orgKeyRole(p *gatehouse.Principal, ch *gatehouse.Channel) gatehouse.ChannelRole {
+	if ch.OwnerOrgID == p.Org.ID {
+		return gatehouse.ChannelWrite
+	}
+	return gatehouse.NoAccess
 }
 
 // Channel returns the channel if p holds at least need on it. Those who
@@ -147,11 +169,19 @@ func (s *Channels) Channels(ctx context.Context, p *gatehouse.Principal) ([]gate
 	admin := p.Scopes().Has(gatehouse.ScopeAdmin)
 	out := []gatehouse.ChannelAccess{}
 	for _, ch := range all {
-		role := roles[ch.ID]
-		if admin {
-			role = gatehouse.ChannelAdmin
+		if p.Key != nil && !p.Key.AllowsChannel(ch.Name) {
+			continue
 		}
-		if role >= gatehouse.ChannelRead || ch.Visibility == gatehouse.Public {
+		var role gatehouse.ChannelRole
+		switch {
+		case p.Org != nil:
+			role = orgKeyRole(p, ch)
+		case admin:
+			role = gatehouse.ChannelAdmin
+		default:
+			role = roles[ch.ID]
+		}
+		if role = p.CapChannelRole(ch.Name, role); role >= gatehouse.ChannelRead || ch.Visibility == gatehouse.Public {
 			out = append(out, gatehouse.ChannelAccess{Channel: ch, Role: role, Subdirs: subdirs[ch.ID]})
 		}
 	}
@@ -251,6 +281,11 @@ func (s *Channels) Grants(ctx context.Context, p *gatehouse.Principal, name stri
 // cache. A missing channel and a private one look the same to those who
 // cannot read it, so names of private channels do not leak.
 func (s *Channels) Readable(ctx context.Context, p *gatehouse.Principal, name string) (*gatehouse.Channel, error) {
+	// A key limited to other channels is refused here whatever this
+	// channel is, and the refusal does not say whether it exists.
+	if p != nil && p.Key != nil && !p.Key.AllowsChannel(name) {
+		return nil, p.Key.ChannelRefusal(name, s.absURL("/settings/keys"))
+	}
 	ch, err := s.channels.channel(ctx, name)
 	if err != nil {
 		return nil, err
@@ -263,11 +298,13 @@ func (s *Channels) Readable(ctx context.Context, p *gatehouse.Principal, name st
 			s.absURL("/repo/t/<key>/<channel>"), s.cfg.PublicURL.Host)
 	}
 	if ch != nil {
-		role, err := s.channels.role(ctx, ch, p.User.ID)
-		if err != nil {
+		var role gatehouse.ChannelRole
+		if p.Org != nil {
+			role = orgKeyRole(p, ch)
+		} else if role, err = s.channels.role(ctx, ch, p.User.ID); err != nil {
 			return nil, err
 		}
-		if role >= gatehouse.ChannelRead {
+		if p.CapChannelRole(name, role) >= gatehouse.ChannelRead {
 			return ch, nil
 		}
 	}

@@ -77,6 +77,12 @@ func (c *core) sweepLoop(ctx context.Context) {
 				c.log.Warn("sweeping expired login codes failed", "err", err)
 			}
 		}
+		if _, err := c.store.DeleteExpiredSSOLogins(ctx, c.now()); err != nil && ctx.Err() == nil {
+			c.log.Warn("sweeping expired single sign-on states failed", "err", err)
+		}
+		if _, err := c.store.DeleteExpiredIDTokens(ctx, c.now()); err != nil && ctx.Err() == nil {
+			c.log.Warn("sweeping exchanged ID tokens failed", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -124,6 +130,7 @@ func (c *core) applyChange(ch gatehouse.Change) {
 	default:
 		c.keys.forgetAll()
 		c.channels.forgetAll()
+		c.policies.Forget()
 		switch {
 		case ch.Kind != gatehouse.ChangeAll:
 			c.log.Warn("unknown kind of change from the change feed; caches flushed", "kind", ch.Kind)

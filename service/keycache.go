@@ -29,6 +29,9 @@ type keyCache struct {
 type cachedKey struct {
 	key  *gatehouse.APIKey
 	user *gatehouse.User
+	// org is the organization of an organization key, which acts as it
+	// (user is then the key's creator, for the record only).
+	org *gatehouse.Org
 	// touchedAt is when a last-used write was last queued (UnixNano);
 	// requests race on it, so it is atomic.
 	touchedAt atomic.Int64
@@ -86,6 +89,9 @@ func (k *keyCache) authenticate(ctx context.Context, key string) (*gatehouse.Pri
 		}
 	}
 	m.keyOK.Inc()
+	if ck.org != nil {
+		return &gatehouse.Principal{User: gatehouse.OrgActor(ck.org), Org: ck.org, Key: ck.key, Method: gatehouse.AuthKey}, nil
+	}
 	return &gatehouse.Principal{User: ck.user, Key: ck.key, Method: gatehouse.AuthKey}, nil
 }
 
@@ -105,6 +111,11 @@ func (k *keyCache) load(ctx context.Context, h [32]byte) (*cachedKey, error) {
 		return nil, fmt.Errorf("looking up key: %w", err)
 	}
 	ck := &cachedKey{key: key, user: user}
+	if key.OrgID != 0 {
+		if ck.org, err = k.c.store.OrgByID(ctx, key.OrgID); err != nil {
+			return nil, fmt.Errorf("looking up the organization of key %d: %w", key.ID, err)
+		}
+	}
 	if old, ok := k.entries.Get(h); ok {
 		ck.touchedAt.Store(old.touchedAt.Load())
 	}
@@ -134,7 +145,9 @@ func (k *keyCache) check(ck *cachedKey, now time.Time) error {
 			Message: fmt.Sprintf("This API key (%q) expired on %s. Create a new key in Account Settings → API Keys, or run: gatehouse login.",
 				ck.key.Name, ck.key.ExpiresAt.UTC().Format(time.DateOnly))}
 	}
-	if ck.user.Disabled {
+	// An organization key survives its creator: only personal keys
+	// stop with their owner's account (checklist A10).
+	if ck.user.Disabled && ck.org == nil {
 		m.keyChecks.WithLabelValues("disabled").Inc()
 		return errAccountDisabledKey
 	}

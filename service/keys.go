@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -15,19 +16,24 @@ import (
 type Keys struct{ *core }
 
 // CreateKey mints a key for p's user. The rules: a name, at least one
-// scope the owner holds, an expiry within a year, and never more than the
+// scope the owner holds, an expiry within a year and within every key
+// policy that applies, channels the owner can see, and never more than the
 // key p authenticated with (checklist A5). A key with the name of an
 // unrevoked one replaces it, revoking the old one at once. The key, the
 // revocation and their audit events commit together.
 func (k *Keys) CreateKey(ctx context.Context, p *gatehouse.Principal, req gatehouse.KeyRequest) (*gatehouse.NewKey, error) {
-	return k.create(ctx, p, p.Key, req, nil)
+	return k.create(ctx, p, p.Key, req, nil, nil)
 }
 
 // create applies the rules of CreateKey, delegating from parent (nil: a
-// session, a password, or a login token whose scopes were checked). also,
-// if not nil, runs in the key's transaction once the key has its ID.
-func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gatehouse.APIKey, req gatehouse.KeyRequest,
+// session, a password, or a login token whose scopes were checked). With
+// org set it makes that organization's service key instead. also, if not
+// nil, runs in the key's transaction once the key has its ID.
+func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gatehouse.APIKey, req gatehouse.KeyRequest, org *gatehouse.Org,
 	also func(tx gatehouse.Store, key *gatehouse.APIKey) error) (*gatehouse.NewKey, error) {
+	if !p.IsPerson() {
+		return nil, errNotAPerson
+	}
 	now := k.now()
 	req.Name = strings.TrimSpace(req.Name)
 	if err := gatehouse.ValidateKeyName(req.Name); err != nil {
@@ -36,25 +42,59 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 	if err := gatehouse.ValidateKeyScopes(p.User, req.Scopes); err != nil {
 		return nil, err
 	}
+	if org != nil && req.Scopes.Has(gatehouse.ScopeAdmin) {
+		return nil, gatehouse.FieldErrorf("scopes", "Organization keys cannot have the Administration scope.")
+	}
+	channels, err := gatehouse.NormalizeKeyChannels(req.Channels)
+	if err != nil {
+		return nil, err
+	}
+	if req.ChannelAccess > gatehouse.ChannelWrite || req.ChannelAccess < gatehouse.NoAccess {
+		return nil, gatehouse.FieldErrorf("channel_access", "channel_access must be \"read\" or \"write\".")
+	}
+	if err := k.checkKeyChannels(ctx, p, org, channels); err != nil {
+		return nil, err
+	}
 	if err := gatehouse.ValidateKeyExpiry(now, req.ExpiresAt); err != nil {
 		return nil, err
 	}
-	if err := gatehouse.CheckDelegation(parent, req.Scopes, req.ExpiresAt); err != nil {
+	rules, err := k.lifetimeRules(ctx, p.User, org, channels)
+	if err != nil {
 		return nil, err
 	}
+	if err := gatehouse.CheckLifetime(now, req.ExpiresAt, gatehouse.StrictestLifetime(rules)); err != nil {
+		return nil, err
+	}
+	if err := gatehouse.CheckRestrictedDelegation(parent, gatehouse.KeyRequestLimits{Scopes: req.Scopes, ExpiresAt: req.ExpiresAt,
+		Channels: channels, ChannelAccess: req.ChannelAccess}); err != nil {
+		return nil, err
+	}
+	via := string(p.Method)
+	return k.mint(ctx, p, &gatehouse.APIKey{UserID: p.User.ID, Name: req.Name, Scopes: req.Scopes, CreatedAt: now,
+		ExpiresAt: req.ExpiresAt.UTC(), CreatedVia: via, Channels: channels, ChannelAccess: req.ChannelAccess}, org, also)
+}
+
+// mint generates the secret and stores key (an organization's, with org
+// set), revoking a key of the same name and owner, with its audit events.
+func (k *Keys) mint(ctx context.Context, p *gatehouse.Principal, key *gatehouse.APIKey, org *gatehouse.Org,
+	also func(tx gatehouse.Store, key *gatehouse.APIKey) error) (*gatehouse.NewKey, error) {
 	secret, err := apikey.Generate()
 	if err != nil {
 		return nil, err
 	}
 	h := apikey.Hash(secret)
-	key := &gatehouse.APIKey{
-		UserID: p.User.ID, Name: req.Name, Hash: h[:], Hint: apikey.Hint(secret), Scopes: req.Scopes,
-		CreatedAt: now, ExpiresAt: req.ExpiresAt.UTC(), CreatedVia: string(p.Method),
+	key.Hash, key.Hint = h[:], apikey.Hint(secret)
+	create, replace := gatehouse.AuditKeyCreate, gatehouse.AuditKeyReplace
+	if org != nil {
+		key.OrgID = org.ID
+		create, replace = gatehouse.AuditOrgKeyCreate, gatehouse.AuditOrgKeyRevoke
 	}
 	var replaced *gatehouse.APIKey
 	err = k.store.Atomic(ctx, func(tx gatehouse.Store) error {
-		if err := k.keyQuota(ctx, tx, p.User, req.Name, now); err != nil {
-			return err
+		if org == nil {
+			if err := k.keyQuota(ctx, tx, p.User, key.Name, key.CreatedAt); err != nil {
+				return err
+			}
 		}
 		var err error
 		if replaced, err = tx.CreateKey(ctx, key); err != nil {
@@ -66,14 +106,14 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 			}
 		}
 		if replaced != nil {
-			e := k.event(p, gatehouse.AuditKeyReplace, keyTarget(replaced))
+			e := k.keyEvent(p, replace, replaced, org)
 			e.Detail = "replaced by key:" + strconv.FormatInt(key.ID, 10)
 			if err := k.audit(ctx, tx, e); err != nil {
 				return err
 			}
 		}
-		e := k.event(p, gatehouse.AuditKeyCreate, keyTarget(key))
-		e.Detail = "scopes=" + key.Scopes.String() + " expires=" + key.ExpiresAt.Format(time.RFC3339) + " via=" + string(p.Method)
+		e := k.keyEvent(p, create, key, org)
+		e.Detail = keyDetail(key, p)
 		return k.audit(ctx, tx, e)
 	})
 	if err != nil {
@@ -83,6 +123,57 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 		k.keys.forget(replaced.Hash)
 	}
 	return &gatehouse.NewKey{Secret: secret, Key: key, Replaced: replaced}, nil
+}
+
+// keyEvent is the audit event of a key change: an organization key's
+// changes are the organization's actions, with the acting person in the
+// actor.
+func (k *Keys) keyEvent(p *gatehouse.Principal, action string, key *gatehouse.APIKey, org *gatehouse.Org) *gatehouse.AuditEvent {
+	e := k.event(p, action, keyTarget(key))
+	if org != nil {
+		e.Target = "org:" + org.Name + " " + e.Target
+		e.Actor = "org:" + org.Name + " by " + e.Actor
+	}
+	return e
+}
+
+func keyDetail(key *gatehouse.APIKey, p *gatehouse.Principal) string {
+	d := "scopes=" + key.Scopes.String() + " expires=" + key.ExpiresAt.Format(time.RFC3339) + " via=" + key.CreatedVia
+	if len(key.Channels) > 0 {
+		d += " channels=" + strings.Join(key.Channels, ",")
+	}
+	if key.ChannelAccess != gatehouse.NoAccess {
+		d += " channel_access=" + key.ChannelAccess.String()
+	}
+	return d
+}
+
+// checkKeyChannels checks that every channel a key is limited to is one
+// its owner can see now (an organization key: one of the organization's
+// channels). A name the owner cannot see is "not found", as for any other
+// request, so private names do not leak (checklist J6).
+func (k *Keys) checkKeyChannels(ctx context.Context, p *gatehouse.Principal, org *gatehouse.Org, channels []string) error {
+	for _, name := range channels {
+		ch, _, err := (&Channels{k.core}).Channel(ctx, p, name, gatehouse.NoAccess)
+		if err != nil {
+			return fieldErr("channels", err)
+		}
+		if org != nil && ch.OwnerOrgID != org.ID {
+			return gatehouse.FieldErrorf("channels", "Channel %q is not %s's: an organization key can only be limited to the organization's channels.", name, org.Name)
+		}
+	}
+	return nil
+}
+
+// fieldErr names the field of a domain error that has none.
+func fieldErr(field string, err error) error {
+	var e *gatehouse.Error
+	if errors.As(err, &e) && e.Field == "" {
+		c := *e
+		c.Field = field
+		return &c
+	}
+	return err
 }
 
 // cliDefaultScopes is what a CLI key gets when nothing narrower was asked
@@ -104,7 +195,12 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 	}
 	expires := req.ExpiresAt
 	if expires.IsZero() {
-		expires = now.UTC().Truncate(time.Second).Add(gatehouse.MaxKeyLifetime)
+		// The longest any policy allows: login asks for that.
+		rules, err := k.lifetimeRules(ctx, p.User, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		expires = now.UTC().Truncate(time.Second).Add(gatehouse.StrictestLifetime(rules).Max)
 		if p.Method == gatehouse.AuthKey && p.Key != nil && p.Key.ExpiresAt.Before(expires) {
 			expires = p.Key.ExpiresAt
 		}
@@ -130,7 +226,7 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 		// cannot both succeed; and the key is tied to the login's grant,
 		// so a replay of its authorization code revokes it.
 		tok := p.Token
-		return k.create(ctx, &gatehouse.Principal{User: p.User, Method: gatehouse.AuthOAuth, Addr: p.Addr}, nil, keyReq,
+		return k.create(ctx, &gatehouse.Principal{User: p.User, Method: gatehouse.AuthOAuth, Addr: p.Addr}, nil, keyReq, nil,
 			func(tx gatehouse.Store, key *gatehouse.APIKey) error {
 				if tok == nil {
 					return nil
@@ -148,16 +244,23 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 	if err := p.Require(gatehouse.ScopeUser); err != nil {
 		return nil, err
 	}
-	return k.create(ctx, p, p.Key, keyReq, nil)
+	return k.create(ctx, p, p.Key, keyReq, nil, nil)
 }
 
-// ListKeys returns all of p's user's keys, newest first.
+// ListKeys returns all of p's user's keys, newest first (none for an
+// organization key, which has no person behind it).
 func (k *Keys) ListKeys(ctx context.Context, p *gatehouse.Principal) ([]*gatehouse.APIKey, error) {
+	if !p.IsPerson() {
+		return []*gatehouse.APIKey{}, nil
+	}
 	return k.store.ListKeys(ctx, p.User.ID)
 }
 
 // RevokeKey revokes one of p's user's keys and evicts it here at once.
 func (k *Keys) RevokeKey(ctx context.Context, p *gatehouse.Principal, id int64, reason string) (*gatehouse.APIKey, error) {
+	if !p.IsPerson() {
+		return nil, errNotAPerson
+	}
 	var key *gatehouse.APIKey
 	err := k.store.Atomic(ctx, func(tx gatehouse.Store) error {
 		var err error
@@ -197,4 +300,10 @@ func (k *Keys) keyQuota(ctx context.Context, tx gatehouse.Store, u *gatehouse.Us
 		}
 	}
 	return gatehouse.Errorf(gatehouse.EQUOTA, "You have %d active API keys, the most this server allows. Revoke the keys you no longer use in Account Settings → API Keys, then create this one.", n)
+}
+
+// mintFor is mint as the trusted-publishing service calls it: nothing to
+// do in the key's transaction.
+func (k *Keys) mintFor(ctx context.Context, p *gatehouse.Principal, key *gatehouse.APIKey, org *gatehouse.Org) (*gatehouse.NewKey, error) {
+	return k.mint(ctx, p, key, org, nil)
 }

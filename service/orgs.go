@@ -33,6 +33,9 @@ func (s *Orgs) Org(ctx context.Context, p *gatehouse.Principal, name string) (*g
 
 // CreateOrg makes an organization with p's user as its first owner.
 func (s *Orgs) CreateOrg(ctx context.Context, p *gatehouse.Principal, name string) (*gatehouse.Org, error) {
+	if !p.IsPerson() {
+		return nil, errNotAPerson
+	}
 	name = strings.TrimSpace(name)
 	if err := gatehouse.ValidateName("name", name); err != nil {
 		return nil, err

@@ -10,8 +10,10 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -20,8 +22,13 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/service/idp"
 	"github.com/gatehouse-dev/gatehouse/service/login"
+	"github.com/gatehouse-dev/gatehouse/service/policy"
+	"github.com/gatehouse-dev/gatehouse/service/sso"
 	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
+	"github.com/gatehouse-dev/gatehouse/service/trustpub"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,6 +92,12 @@ type Config struct {
 	// ProxyTTL and MirrorInterval: see upstream.Config.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
+	// SecretKey (32 bytes) seals the client secrets of identity providers;
+	// nil accepts only secret references (env:NAME, file:/path).
+	SecretKey []byte
+	// IDPClient talks to identity providers and CI token issuers; nil is a
+	// client with a 10 s timeout.
+	IDPClient *http.Client
 }
 
 // Quotas bound what an ordinary user or organization can make
@@ -122,6 +135,9 @@ type Services struct {
 	Login    *login.Service
 	// Upstreams runs proxy and mirror channels (gatehouse.UpstreamService).
 	Upstreams *upstream.Manager
+	Policies  *policy.Service
+	SSO       *sso.Service
+	Trusted   *trustpub.Service
 
 	core    *core
 	started bool
@@ -164,6 +180,7 @@ type core struct {
 	inspect   func(r io.ReaderAt, size int64, filename string, lim conda.Limits) (*conda.Package, error)
 	login     *login.Service
 	upstreams *upstream.Manager
+	policies  *policy.Service
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start
@@ -229,6 +246,7 @@ func New(cfg Config) (*Services, error) {
 	c.inspections = newSlots(cfg.InspectConcurrency, inspectWait, errInspectBusy)
 	c.keys = newKeyCache(c)
 	c.channels = newChannelCache(c)
+	c.policies = policy.New(cfg.Store, cfg.Clock, cfg.KeyCacheTTL)
 	c.gate = newGatekeeper(c)
 	if err := c.gate.reload(context.Background()); err != nil {
 		return nil, err
@@ -254,9 +272,23 @@ func New(cfg Config) (*Services, error) {
 				c.keys.forget(k.Hash)
 			}
 		}})
+	var ssoSealer *secret.Sealer
+	if cfg.SecretKey != nil {
+		var err error
+		if ssoSealer, err = secret.NewSealer(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("service: Config.SecretKey: %w", err)
+		}
+	}
+	providers := idp.New(idp.Config{HTTPClient: cfg.IDPClient, Clock: cfg.Clock})
+	keys := &Keys{c}
+	channels := &Channels{c}
 	return &Services{
-		Auth: &Auth{c}, Keys: &Keys{c}, Users: &Users{c}, Orgs: &Orgs{c}, Channels: &Channels{c},
-		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Upstreams: c.upstreams,
+		Auth: &Auth{c}, Keys: keys, Users: &Users{c}, Orgs: &Orgs{c}, Channels: channels,
+		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Upstreams: c.upstreams, Policies: c.policies,
+		SSO: sso.New(sso.Config{Store: cfg.Store, Providers: providers, Sealer: ssoSealer, Clock: cfg.Clock, Logger: cfg.Logger,
+			PublicURL: cfg.PublicURL, Changed: c.applyChange}),
+		Trusted: trustpub.New(trustpub.Config{Store: cfg.Store, Channels: channels, Providers: providers, Clock: cfg.Clock,
+			Logger: cfg.Logger, PublicURL: cfg.PublicURL, Mint: keys.mintFor, Blocked: c.limits.addrBlocked, Failed: c.limits.addrFailed}),
 		core: c,
 	}, nil
 }
@@ -311,12 +343,16 @@ func (s *Services) Close() error {
 	return nil
 }
 
-// event starts an audit event for p's action.
+// event starts an audit event for p's action. An organization key's
+// actions are the organization's, with the key named.
 func (c *core) event(p *gatehouse.Principal, action, target string) *gatehouse.AuditEvent {
 	e := &gatehouse.AuditEvent{Action: action, Target: target, Success: true}
 	if p != nil {
 		if p.User != nil {
 			e.ActorID, e.Actor = p.User.ID, p.User.Username
+		}
+		if p.Org != nil && p.Key != nil {
+			e.Actor = "org:" + p.Org.Name + " via " + keyTarget(p.Key)
 		}
 		if p.Addr.IsValid() {
 			e.IP = p.Addr.String()

@@ -109,6 +109,9 @@ func (s *Users) UpdateUser(ctx context.Context, p *gatehouse.Principal, name str
 // guessed under the same budgets and bounds as a sign-in (checklist E11):
 // a stolen session or key is no oracle.
 func (s *Users) ChangePassword(ctx context.Context, p *gatehouse.Principal, current, next string) error {
+	if !p.IsPerson() {
+		return errNotAPerson
+	}
 	u := p.User
 	done, _, err := s.limits.reservePassword(p.Addr, u.Username)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 const keyCols = `k.id, k.user_id, k.name, k.hash, k.hint, k.scopes, k.created_at, k.expires_at,
-	k.last_used_at, k.revoked_at, k.revoke_reason, k.created_via`
+	k.last_used_at, k.revoked_at, k.revoke_reason, k.created_via, k.org_id, k.channels, k.channel_access`
 
 // keyColsBare is keyCols without the table alias, for RETURNING (SQLite
 // refuses qualified names there).
@@ -21,7 +21,7 @@ var keyColsBare = strings.ReplaceAll(keyCols, "k.", "")
 func keyDest(k *gatehouse.APIKey) []any {
 	return []any{&k.ID, &k.UserID, &k.Name, &k.Hash, &k.Hint, (*dbScopes)(&k.Scopes),
 		(*dbTime)(&k.CreatedAt), (*dbTime)(&k.ExpiresAt), (*dbTime)(&k.LastUsedAt), (*dbTime)(&k.RevokedAt),
-		&k.RevokeReason, &k.CreatedVia}
+		&k.RevokeReason, &k.CreatedVia, (*dbNullID)(&k.OrgID), (*dbList)(&k.Channels), (*dbAccess)(&k.ChannelAccess)}
 }
 
 // hashLen is the length of a SHA-256 hash, the only kind stored.
@@ -46,6 +46,9 @@ func (db *DB) CreateKey(ctx context.Context, k *gatehouse.APIKey) (replaced *gat
 		return nil, gatehouse.FieldErrorf("hash", "A key hash is %d bytes (SHA-256); this one has %d.", hashLen, len(k.Hash))
 	}
 	if err := requireText("name", k.Name, "hint", k.Hint, "revoke_reason", k.RevokeReason, "created_via", k.CreatedVia); err != nil {
+		return nil, err
+	}
+	if err := checkKeyRestrictions(k); err != nil {
 		return nil, err
 	}
 	if k.CreatedAt.IsZero() {
@@ -87,12 +90,18 @@ func (db *DB) createKey(ctx context.Context, k *gatehouse.APIKey) (*gatehouse.AP
 		} else if err != nil {
 			return wrapErr(err, "lock the key's owner")
 		}
-		// The partial unique index allows at most one such row.
+		// The partial unique index allows at most one such row: per
+		// person for personal keys, per organization for service keys.
 		old := new(gatehouse.APIKey)
-		err = tx.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = $3, revoke_reason = $4
-			WHERE user_id = $1 AND name = $2 AND revoked_at IS NULL
-			RETURNING `+keyColsBare,
-			k.UserID, k.Name, db.tv(k.CreatedAt), gatehouse.RevokedReplaced).Scan(keyDest(old)...)
+		replace := `UPDATE api_keys SET revoked_at = $3, revoke_reason = $4
+			WHERE user_id = $1 AND name = $2 AND revoked_at IS NULL AND org_id IS NULL RETURNING ` + keyColsBare
+		owner := k.UserID
+		if k.OrgID != 0 {
+			replace = `UPDATE api_keys SET revoked_at = $3, revoke_reason = $4
+				WHERE org_id = $1 AND name = $2 AND revoked_at IS NULL RETURNING ` + keyColsBare
+			owner = k.OrgID
+		}
+		err = tx.QueryRowContext(ctx, replace, owner, k.Name, db.tv(k.CreatedAt), gatehouse.RevokedReplaced).Scan(keyDest(old)...)
 		switch {
 		case err == nil:
 			replaced = old
@@ -104,10 +113,15 @@ func (db *DB) createKey(ctx context.Context, k *gatehouse.APIKey) (*gatehouse.AP
 			return wrapErr(err, "revoke the replaced key")
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO api_keys
-			(user_id, name, hash, hint, scopes, created_at, expires_at, last_used_at, revoked_at, revoke_reason, created_via)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			(user_id, name, hash, hint, scopes, created_at, expires_at, last_used_at, revoked_at, revoke_reason, created_via,
+			 org_id, channels, channel_access)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 			k.UserID, k.Name, k.Hash, k.Hint, int64(k.Scopes), db.tv(k.CreatedAt), db.tv(k.ExpiresAt),
-			db.ntv(k.LastUsedAt), db.ntv(k.RevokedAt), k.RevokeReason, k.CreatedVia).Scan(&id)
+			db.ntv(k.LastUsedAt), db.ntv(k.RevokedAt), k.RevokeReason, k.CreatedVia,
+			nullID(k.OrgID), strings.Join(k.Channels, ","), accessText(k.ChannelAccess)).Scan(&id)
+		if foreignKeyViolation(err) {
+			return notFound("No organization with ID %d to own the key.", k.OrgID)
+		}
 		if constraint, ok := uniqueViolation(err); ok {
 			if strings.Contains(constraint, "hash") {
 				return gatehouse.Errorf(gatehouse.ECONFLICT, "A key with this hash already exists.")
@@ -132,7 +146,7 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *g
 		u gatehouse.User
 	}
 	r := new(row) // one allocation for both
-	var dest [20]any
+	var dest [23]any
 	n := copy(dest[:], keyDest(&r.k))
 	copy(dest[n:], userDest(&r.u))
 	err := db.stmt(ctx, db.keyByHash).QueryRowContext(ctx, hash).Scan(dest[:]...)
@@ -148,7 +162,7 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *g
 // as if it did not exist (checklist A7: no existence oracle).
 func (db *DB) KeyByID(ctx context.Context, userID, keyID int64) (*gatehouse.APIKey, error) {
 	k := new(gatehouse.APIKey)
-	err := db.q.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.id = $1 AND k.user_id = $2`,
+	err := db.q.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.id = $1 AND k.user_id = $2 AND k.org_id IS NULL`,
 		keyID, userID).Scan(keyDest(k)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("No such key.")
@@ -160,8 +174,12 @@ func (db *DB) KeyByID(ctx context.Context, userID, keyID int64) (*gatehouse.APIK
 
 // ListKeys returns all the user's keys, newest first, revoked included.
 func (db *DB) ListKeys(ctx context.Context, userID int64) ([]*gatehouse.APIKey, error) {
-	rows, err := db.q.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.user_id = $1
+	return db.listKeys(ctx, `SELECT `+keyCols+` FROM api_keys k WHERE k.user_id = $1 AND k.org_id IS NULL
 		ORDER BY k.created_at DESC, k.id DESC`, userID)
+}
+
+func (db *DB) listKeys(ctx context.Context, query string, arg int64) ([]*gatehouse.APIKey, error) {
+	rows, err := db.q.QueryContext(ctx, query, arg)
 	if err != nil {
 		return nil, wrapErr(err, "list keys")
 	}
@@ -198,7 +216,7 @@ func (db *DB) RevokeKey(ctx context.Context, userID, keyID int64, at time.Time, 
 	err := db.inTx(ctx, "revoke key", func(tx *sql.Tx) error {
 		var hash []byte
 		err := tx.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = $3, revoke_reason = $4
-			WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING hash`,
+			WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND org_id IS NULL RETURNING hash`,
 			keyID, userID, db.tv(at), reason).Scan(&hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil

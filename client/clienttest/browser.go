@@ -43,7 +43,9 @@ func (s *Server) SignIn(user string) (*Browser, error) {
 		return nil, err
 	}
 	b := &Browser{s: s, hc: &http.Client{Jar: jar, Transport: sameOrigin{s.URL, http.DefaultTransport}}}
-	if _, err := b.submit("/login", "/login", url.Values{"username": {user}, "password": {Password}}); err != nil {
+	// The password step of the sign-in page, which asks for the email or
+	// username first.
+	if _, err := b.submit("/login?email="+url.QueryEscape(user), "/login", url.Values{"username": {user}, "password": {Password}}); err != nil {
 		return nil, fmt.Errorf("signing in as %s: %w", user, err)
 	}
 	return b, nil

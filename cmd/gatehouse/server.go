@@ -63,6 +63,10 @@ type serverConfig struct {
 
 	InitialAdmin         string
 	InitialAdminPassword string
+
+	// SecretKey (base64 of 32 bytes) seals identity providers' client
+	// secrets in the database.
+	SecretKey string
 }
 
 // prefixes parses a comma-separated CIDR list of the flag name.
@@ -163,6 +167,11 @@ func (c *serverConfig) Validate() error {
 	if c.IPv6PrefixLen < 16 || c.IPv6PrefixLen > 128 {
 		errs = append(errs, errors.New("--ipv6-prefix: want a network length from 16 to 128, such as 64"))
 	}
+	if c.SecretKey != "" {
+		if _, err := secret.ParseSealKey(c.SecretKey); err != nil {
+			errs = append(errs, fmt.Errorf("--secret-key (%s): %v; make one with: openssl rand -base64 32", envName("secret-key"), err))
+		}
+	}
 	if c.InitialAdmin != "" {
 		if err := gatehouse.ValidateName("username", c.InitialAdmin); err != nil {
 			errs = append(errs, fmt.Errorf("GATEHOUSE_INITIAL_ADMIN %q: %s", c.InitialAdmin, gatehouse.ErrorMessage(err)))
@@ -178,6 +187,9 @@ func (c serverConfig) redacted() serverConfig {
 	}
 	if c.InitialAdminPassword != "" {
 		c.InitialAdminPassword = "<redacted>"
+	}
+	if c.SecretKey != "" {
+		c.SecretKey = "<redacted>"
 	}
 	if u, err := url.Parse(c.Database); err == nil && u.User != nil {
 		if _, has := u.User.Password(); has {
@@ -236,6 +248,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	str(&cfg.RequireRegistration, "require-registration", "", "comma-separated networks that must register before using channels (administrators can add more on the web)")
 	str(&cfg.ToolsChannel, "tools-channel", "gatehouse-tools", "channel exempt from the registration gate, serving the gatehouse CLI")
 	str(&cfg.ReservedChannels, "reserved-channels", strings.Join(service.DefaultReservedChannels, ","), "comma-separated channel names only administrators may create (and their look-alikes)")
+	str(&cfg.SecretKey, "secret-key", "", "base64 of 32 random bytes that encrypts the client secrets of organizations' identity providers (openssl rand -base64 32)")
 	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
 		if v := getenv(envName(name)); v != "" {
 			if d, err := time.ParseDuration(v); err == nil {
@@ -339,8 +352,12 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		public = scheme + "://" + ln.Addr().String()
 	}
 	pu, _ := url.Parse(public)
+	var sealKey []byte
+	if cfg.SecretKey != "" {
+		sealKey, _ = secret.ParseSealKey(cfg.SecretKey) // checked by Validate
+	}
 	srv, err := server.New(server.Config{
-		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version,
+		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version, SecretKey: sealKey,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
 		IPv6PrefixLen: int(cfg.IPv6PrefixLen), ReservedChannels: splitList(cfg.ReservedChannels),

@@ -32,6 +32,9 @@ type Config struct {
 	Packages gatehouse.PackageService
 	Gate     gatehouse.GateService
 	Audit    gatehouse.AuditService
+	Policies gatehouse.PolicyService
+	SSO      gatehouse.SSOService
+	Trusted  gatehouse.TrustedPublishingService
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs
@@ -76,6 +79,7 @@ func (a *API) Authenticated(need gatehouse.Scopes, h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.principal(r)
 		if err == nil {
+			a.warnExpiry(w, p)
 			err = p.Require(need)
 		}
 		if err == nil {

@@ -67,10 +67,11 @@ func RouteScopes() map[string]gatehouse.Scopes {
 // same way, and the OpenAPI document, which needs no credential. Unknown
 // /api paths get a JSON 404.
 func (a *API) Routes(mux Mux, extra map[string]Handler) {
-	for _, rt := range a.routes() {
+	for _, rt := range append(a.routes(), a.identityRoutes()...) {
 		mux.Handle(rt.pattern, a.Authenticated(rt.need, rt.handler))
 	}
 	mux.HandleFunc("GET "+OpenAPIPath, handleOpenAPI)
+	mux.HandleFunc("POST /api/trusted-publishing/token", a.handleExchange)
 	// No scope is required up front for extra routes: a login token
 	// carries only the scopes it was granted; the service checks what it
 	// needs.

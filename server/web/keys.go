@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,18 @@ type keysPage struct {
 	// ReplaceURL, on answers to a POST, is swapped into the browser's
 	// history, so reloading the page is a GET and never resubmits the form.
 	ReplaceURL string
+	// ChannelChoices are the channels a key can be limited to.
+	ChannelChoices []channelChoice
+	// MaxDays is the longest lifetime the key policies allow;
+	// PolicyNotes name the policies stricter than a year.
+	MaxDays     int
+	PolicyNotes []string
+	WarningDays int
+}
+
+type channelChoice struct {
+	Name     string
+	Selected bool
 }
 
 type keyRow struct {
@@ -59,6 +72,10 @@ type keyRow struct {
 	ExpiresAt  time.Time
 	LastUsedAt time.Time
 	RevokedAt  time.Time
+	// Restriction says which channels the key may reach ("" for all) and
+	// ExpiringSoon flags it within the warning window.
+	Restriction  string
+	ExpiringSoon bool
 }
 
 // keyForm is what the create dialog holds, kept across an error.
@@ -68,6 +85,9 @@ type keyForm struct {
 	ScopeAdmin               bool
 	Expiration               string // a preset's Value or "custom"
 	CustomDate               string // YYYY-MM-DD
+	// Channels limits the key; ReadOnly caps it at read.
+	Channels []string
+	ReadOnly bool
 }
 
 type expiryOption struct {
@@ -103,6 +123,8 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 	f.ScopeUser = scopes.Has(gatehouse.ScopeUser)
 	f.ScopeChannels = scopes.Has(gatehouse.ScopeChannels)
 	f.ScopeAdmin = scopes.Has(gatehouse.ScopeAdmin)
+	f.Channels = r.PostForm["channel"]
+	f.ReadOnly = r.PostFormValue("read_only") == "on"
 	kp := &keysPage{Form: f, ReplaceURL: "/settings/keys"}
 	// The checks run in the order of the form, so the person sees the
 	// first problem first; createKey repeats them all.
@@ -114,12 +136,20 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		err = gatehouse.ValidateKeyScopes(c.User, scopes)
 	}
 	var expires time.Time
+	var limits *gatehouse.KeyLimits
 	if err == nil {
-		expires, err = keyExpiry(s.now(), f.Expiration, f.CustomDate)
+		limits, err = s.cfg.Keys.Limits(r.Context(), c.Principal())
+	}
+	if err == nil {
+		expires, err = keyExpiry(s.now(), f.Expiration, f.CustomDate, gatehouse.Days(limits.MaxDays))
 	}
 	var nk *gatehouse.NewKey
 	if err == nil {
-		nk, err = s.cfg.Keys.CreateKey(r.Context(), c.Principal(), gatehouse.KeyRequest{Name: f.Name, Scopes: scopes, ExpiresAt: expires})
+		req := gatehouse.KeyRequest{Name: f.Name, Scopes: scopes, ExpiresAt: expires, Channels: f.Channels}
+		if f.ReadOnly {
+			req.ChannelAccess = gatehouse.ChannelRead
+		}
+		nk, err = s.cfg.Keys.CreateKey(r.Context(), c.Principal(), req)
 	}
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
@@ -160,18 +190,44 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 		return err
 	}
 	now := s.now()
+	limits, err := s.cfg.Keys.Limits(r.Context(), c.Principal())
+	if err != nil {
+		return err
+	}
+	kp.MaxDays, kp.WarningDays = limits.MaxDays, limits.WarningDays
+	for _, rule := range limits.Rules {
+		kp.PolicyNotes = append(kp.PolicyNotes, "The key policy of "+rule.Source+" allows keys of at most "+strconv.Itoa(int(rule.Max/(24*time.Hour)))+" days.")
+	}
 	kp.Keys = make([]keyRow, len(keys))
 	for i, k := range keys {
 		kp.Keys[i] = keyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
 			Replaced: k.RevokeReason == gatehouse.RevokedReplaced, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
-			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiringSoon: gatehouse.ExpiringSoon(k, now, limits.Warning)}
+		if len(k.Channels) > 0 {
+			kp.Keys[i].Restriction = strings.Join(k.Channels, ", ")
+		}
+		if k.ChannelAccess == gatehouse.ChannelRead {
+			kp.Keys[i].Restriction = strings.TrimPrefix(kp.Keys[i].Restriction+", read-only", ", ")
+		}
 	}
-	minDate, maxDate := customDateBounds(now)
+	if chans, err := s.cfg.Channels.Channels(r.Context(), c.Principal()); err == nil {
+		for _, ca := range chans {
+			kp.ChannelChoices = append(kp.ChannelChoices, channelChoice{Name: ca.Channel.Name, Selected: slices.Contains(kp.Form.Channels, ca.Channel.Name)})
+		}
+	}
+	minDate, maxDate := customDateBounds(now, gatehouse.Days(limits.MaxDays))
 	kp.MinDate, kp.MaxDate = minDate.Format(time.DateOnly), maxDate.Format(time.DateOnly)
 	kp.CanAdmin = c.User.IsAdmin
 	kp.Presets = make([]expiryOption, 0, len(expiryPresets)+1)
 	for _, e := range expiryPresets {
+		if e.Days > kp.MaxDays {
+			continue // the key policies allow no such key
+		}
 		kp.Presets = append(kp.Presets, expiryOption{Value: e.Value, Label: e.Label, Selected: kp.Form.Expiration == e.Value})
+	}
+	if kp.MaxDays < expiryPresets[len(expiryPresets)-1].Days && !isPreset(kp.MaxDays) {
+		v := strconv.Itoa(kp.MaxDays)
+		kp.Presets = append(kp.Presets, expiryOption{Value: v, Label: v + " days (the longest allowed)", Selected: kp.Form.Expiration == v})
 	}
 	kp.Presets = append(kp.Presets, expiryOption{Value: "custom", Label: "Custom", Selected: kp.Form.Expiration == "custom"})
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "API Keys", "settings", c.User, c.CSRF, kp
@@ -179,29 +235,43 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	return nil
 }
 
+// isPreset reports whether a preset lasts exactly days.
+func isPreset(days int) bool {
+	for _, e := range expiryPresets {
+		if e.Days == days {
+			return true
+		}
+	}
+	return false
+}
+
 // customDateBounds returns the first and last day (UTC midnights) a
-// custom expiry date may name: tomorrow, and the day a year from now.
-func customDateBounds(now time.Time) (first, last time.Time) {
+// custom expiry date may name: tomorrow, and the day max from now (the
+// longest the key policies allow).
+func customDateBounds(now time.Time, max time.Duration) (first, last time.Time) {
 	now = now.UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	limit := now.Add(gatehouse.MaxKeyLifetime)
+	limit := now.Add(max)
 	return today.AddDate(0, 0, 1), time.Date(limit.Year(), limit.Month(), limit.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 // keyExpiry turns the form's choice into an expiry time. A preset is now
 // plus that many days; a custom date D is the end of D in UTC (23:59:59),
 // capped at now plus one year, so the last allowed day is usable too.
-func keyExpiry(now time.Time, choice, custom string) (time.Time, error) {
+func keyExpiry(now time.Time, choice, custom string, max time.Duration) (time.Time, error) {
 	now = now.UTC().Truncate(time.Second)
 	for _, e := range expiryPresets {
 		if choice == e.Value {
 			return now.Add(time.Duration(e.Days) * 24 * time.Hour), nil
 		}
 	}
+	if days, err := strconv.Atoi(choice); err == nil && days > 0 && gatehouse.Days(days) == max {
+		return now.Add(max), nil // the "longest allowed" preset
+	}
 	if choice != "custom" {
 		return time.Time{}, gatehouse.FieldErrorf("expires_at", "Choose when the key expires: 7, 30 or 90 days, 1 year, or a custom date.")
 	}
-	first, last := customDateBounds(now)
+	first, last := customDateBounds(now, max)
 	d, err := time.Parse(time.DateOnly, custom)
 	if err != nil {
 		return time.Time{}, gatehouse.FieldErrorf("expires_at", "Pick the expiry date in the calendar, as YYYY-MM-DD, from %s to %s.",
@@ -212,10 +282,10 @@ func keyExpiry(now time.Time, choice, custom string) (time.Time, error) {
 			d.Format(time.DateOnly), first.Format(time.DateOnly), last.Format(time.DateOnly))
 	}
 	if d.After(last) {
-		return time.Time{}, gatehouse.FieldErrorf("expires_at", "Keys live at most one year: choose a date no later than %s.", last.Format(time.DateOnly))
+		return time.Time{}, gatehouse.FieldErrorf("expires_at", "Keys live at most %d days here: choose a date no later than %s.", int(max/(24*time.Hour)), last.Format(time.DateOnly))
 	}
 	end := d.Add(24*time.Hour - time.Second)
-	if limit := now.Add(gatehouse.MaxKeyLifetime); end.After(limit) {
+	if limit := now.Add(max); end.After(limit) {
 		end = limit
 	}
 	return end, nil

@@ -51,6 +51,7 @@ type Config struct {
 	Packages gatehouse.PackageService
 	Gate     gatehouse.GateService
 	Audit    gatehouse.AuditService
+	SSO      gatehouse.SSOService
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs
@@ -97,6 +98,8 @@ type Data struct {
 	Error   string
 	Content any
 	Now     time.Time
+	// Banner lists the keys about to expire, once after sign-in.
+	Banner *ExpiryBanner
 }
 
 // Ctx is the signed-in caller of a page.
@@ -163,6 +166,9 @@ func (s *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name 
 		return
 	}
 	p.Now = s.now()
+	if p.User != nil && p.Banner == nil {
+		p.Banner = s.expiryBanner(w, r, p.User)
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, p); err != nil {
 		s.log.Error("rendering page failed", "template", name, "err", err)
@@ -292,8 +298,7 @@ func (s *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, localRedirect(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	s.Render(w, r, http.StatusOK, "login", &Data{Title: "Sign in", CSRF: s.cfg.Sessions.AnonCSRF(w, r),
-		Content: map[string]string{"Next": r.URL.Query().Get("next")}})
+	s.loginStep(w, r)
 }
 
 func (s *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -323,6 +328,7 @@ func (s *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, nil, err)
 		return
 	}
+	s.noticeExpiringKeys(w, r, p)
 	http.Redirect(w, r, localRedirect(next), http.StatusSeeOther)
 }
 

@@ -44,6 +44,9 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"faults", faultTests},
 		{"transactions", atomicTests},
 		{"quotas and bulk reads", quotaTests},
+		{"key restrictions and organization keys", identityKeyTests},
+		{"single sign-on", ssoStoreTests},
+		{"trusted publishing", trustedPublisherTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
