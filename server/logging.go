@@ -55,6 +55,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		if s.hsts {
+			// Reached over HTTPS: browsers must never try plain HTTP
+			// with its cookies again.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		// A body must keep coming (checklist I3: slow bodies); uploads
 		// move this deadline forward while bytes arrive.
 		_ = http.NewResponseController(w).SetReadDeadline(start.Add(api.BodyIdleTimeout))

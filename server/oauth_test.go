@@ -347,6 +347,8 @@ func TestOAuthAuthorizeRefusesUnknownClientsAndNonLoopbackRedirects(t *testing.T
 		{"a custom scheme", "gatehouse-cli", "gatehouse://cb"},
 		{"a relative URI", "gatehouse-cli", "/cb"},
 		{"a javascript URI", "gatehouse-cli", "javascript:alert(1)"},
+		// RFC 8252 §8.3: the name may resolve, or be served, elsewhere.
+		{"localhost by name", "gatehouse-cli", "http://localhost:8000/auth/oidc"},
 	}
 	for _, c := range bad {
 		t.Run("a request with "+c.why+" gets an error page", func(t *testing.T) {
@@ -356,7 +358,7 @@ func TestOAuthAuthorizeRefusesUnknownClientsAndNonLoopbackRedirects(t *testing.T
 			}
 		})
 	}
-	good := []string{loopback, "http://127.0.0.1/cb", "http://[::1]:8000/auth/oidc", "http://localhost:8000/auth/oidc?from=cli", "http://127.0.0.1:65535"}
+	good := []string{loopback, "http://127.0.0.1/cb", "http://[::1]:8000/auth/oidc", "http://127.0.0.1:8000/auth/oidc?from=cli", "http://127.0.0.1:65535"}
 	for _, redirect := range good {
 		t.Run("the loopback redirect "+redirect+" is accepted", func(t *testing.T) {
 			if r := authorize("gatehouse-cli", redirect); r.StatusCode != http.StatusOK {

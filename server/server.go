@@ -119,6 +119,8 @@ type Server struct {
 	handler  http.Handler
 	metrics  *metrics
 	addrs    *authn.Addrs
+	// hsts: the server is reached over HTTPS (itself, or its public URL).
+	hsts     bool
 	patterns []string
 	index    *index.Index
 	tempDir  string // an IndexDir of our own, removed at Close
@@ -177,7 +179,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, services: svc, metrics: newMetrics(cfg.Registry),
-		addrs: authn.NewAddrs(cfg.TrustedProxies), stop: make(chan struct{}), stopped: make(chan struct{})}
+		addrs: authn.NewAddrs(cfg.TrustedProxies), hsts: cfg.TLS || cfg.PublicURL.Scheme == "https",
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if cfg.IndexDir == "" {
 		if s.tempDir, err = os.MkdirTemp("", "gatehouse-index-"); err != nil {
 			return nil, fmt.Errorf("server: %w", err)

@@ -238,9 +238,15 @@ func (s *Channels) Grant(ctx context.Context, p *gatehouse.Principal, name, user
 }
 
 // RevokeGrant removes username's grant on the channel (ENOTFOUND if they
-// have none); only the channel's administrators may.
+// have none): the channel's administrators may, and anyone may drop their
+// own.
 func (s *Channels) RevokeGrant(ctx context.Context, p *gatehouse.Principal, name, username string) error {
-	ch, _, err := s.Channel(ctx, p, name, gatehouse.ChannelAdmin)
+	// Anyone may give up their own grant; removing others' takes admin.
+	need := gatehouse.ChannelAdmin
+	if p.IsPerson() && username == p.User.Username {
+		need = gatehouse.ChannelRead
+	}
+	ch, _, err := s.Channel(ctx, p, name, need)
 	if err != nil {
 		return err
 	}

@@ -95,6 +95,9 @@ func (k *Keys) mint(ctx context.Context, p *gatehouse.Principal, key *gatehouse.
 			if err := k.keyQuota(ctx, tx, p.User, key.Name, key.CreatedAt); err != nil {
 				return err
 			}
+			if err := k.mayReplace(ctx, tx, p, key); err != nil {
+				return err
+			}
 		}
 		var err error
 		if replaced, err = tx.CreateKey(ctx, key); err != nil {
@@ -263,6 +266,17 @@ func (k *Keys) RevokeKey(ctx context.Context, p *gatehouse.Principal, id int64, 
 	}
 	var key *gatehouse.APIKey
 	err := k.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		// A key may not take away a key stronger than itself (issue: a
+		// user-scope key revoking the owner's admin key).
+		if p.Key != nil {
+			target, err := tx.KeyByID(ctx, p.User.ID, id)
+			if err != nil {
+				return err
+			}
+			if !target.Scopes.SubsetOf(p.Key.Scopes) {
+				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "A key can only revoke keys with no more scopes than its own (%s); revoke this one in Account Settings → API Keys.", strings.Join(p.Key.Scopes.Names(), ", "))
+			}
+		}
 		var err error
 		if key, err = tx.RevokeKey(ctx, p.User.ID, id, k.now(), reason); err != nil {
 			return err
@@ -306,4 +320,22 @@ func (k *Keys) keyQuota(ctx context.Context, tx gatehouse.Store, u *gatehouse.Us
 // do in the key's transaction.
 func (k *Keys) mintFor(ctx context.Context, p *gatehouse.Principal, key *gatehouse.APIKey, org *gatehouse.Org) (*gatehouse.NewKey, error) {
 	return k.mint(ctx, p, key, org, nil)
+}
+
+// mayReplace refuses to let a key replace (and so revoke) a key of the
+// same name that holds scopes it lacks.
+func (k *Keys) mayReplace(ctx context.Context, tx gatehouse.Store, p *gatehouse.Principal, key *gatehouse.APIKey) error {
+	if p.Key == nil || p.Method != gatehouse.AuthKey {
+		return nil
+	}
+	keys, err := tx.ListKeys(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	for _, old := range keys {
+		if old.Name == key.Name && old.Status(key.CreatedAt) == gatehouse.KeyActive && !old.Scopes.SubsetOf(p.Key.Scopes) {
+			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "A key named %q with more scopes than this key exists; this key cannot replace it. Choose another name.", key.Name)
+		}
+	}
+	return nil
 }

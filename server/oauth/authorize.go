@@ -98,11 +98,12 @@ func parseAuthorizeRequest(q url.Values, known func(clientID string) (string, bo
 	return req, nil
 }
 
-// loopbackRedirect accepts only http to a loopback address on any port
-// (RFC 8252 §7.3): 127.0.0.1, [::1] or localhost, no user info, no
-// fragment. Anything else could hand the code to another party.
+// loopbackRedirect accepts only http to a loopback IP literal on any port
+// (RFC 8252 §7.3): 127.0.0.1 or [::1], no user info, no fragment. Not
+// "localhost" (§8.3): the name may resolve elsewhere, or be listened on
+// by another program. Anything else could hand the code to another party.
 func loopbackRedirect(raw string) (*url.URL, error) {
-	bad := gatehouse.Errorf(gatehouse.EINVALID, "This sign-in link is not valid: the return address must be http://127.0.0.1:<port>/..., http://[::1]:<port>/... or http://localhost:<port>/.... Start the sign-in again from your terminal.")
+	bad := gatehouse.Errorf(gatehouse.EINVALID, "This sign-in link is not valid: the return address must be http://127.0.0.1:<port>/... or http://[::1]:<port>/.... Start the sign-in again from your terminal.")
 	if raw == "" || !validUTF8Param(raw, maxRedirectURI) || strings.ContainsAny(raw, "\\ ") {
 		return nil, bad
 	}
@@ -124,7 +125,7 @@ func loopbackRedirect(raw string) (*url.URL, error) {
 
 // loopbackHost is the host part of a loopback redirect URI; the group is
 // the port, which may be any.
-var loopbackHost = regexp.MustCompile(`^(?:127\.0\.0\.1|\[::1\]|localhost)(?::([0-9]{1,5}))?$`)
+var loopbackHost = regexp.MustCompile(`^(?:127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?$`)
 
 // validCodeChallenge: an S256 challenge is base64url (no padding) of 32
 // bytes, 43 characters.
