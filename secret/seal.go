@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 )
@@ -21,11 +22,15 @@ type Sealer struct{ aead cipher.AEAD }
 const SealedPrefix = "sealed:v1:"
 
 // ErrSealKey is returned for a key that is not 32 bytes.
-var ErrSealKey = errors.New("the secret key must be 32 bytes (44 characters of base64)")
+var ErrSealKey = errors.New("the secret key must be 32 bytes (44 characters of base64, or 64 hex digits)")
 
-// ParseSealKey decodes a key written as standard or URL-safe base64.
+// ParseSealKey decodes a key written as 64 hex digits or as standard or
+// URL-safe base64.
 func ParseSealKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
+	if k, err := hex.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
+	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 		if k, err := enc.DecodeString(s); err == nil && len(k) == 32 {
 			return k, nil

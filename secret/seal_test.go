@@ -44,3 +44,18 @@ func TestSealedSecretsOpenOnlyWithTheirKeyAndContext(t *testing.T) {
 		t.Error("a short key was accepted")
 	}
 }
+
+// A key written in hex (openssl rand -hex 32) is the same key as its base64.
+func TestParseSealKeyHexAndBase64Agree(t *testing.T) {
+	hexKey, err := ParseSealKey("3031323334353637383961626364656630313233343536373839616263646566")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64Key, _ := ParseSealKey("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	if string(hexKey) != string(b64Key) {
+		t.Errorf("hex %x, base64 %x", hexKey, b64Key)
+	}
+	if _, err := ParseSealKey("30313233"); err == nil {
+		t.Error("a short hex key was accepted")
+	}
+}

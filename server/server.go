@@ -89,9 +89,7 @@ type Config struct {
 	Quotas service.Quotas
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
-	// UpstreamKey seals upstream channels' credentials (32 bytes, hex or
-	// base64); ProxyTTL and MirrorInterval pace their refreshes.
-	UpstreamKey    string
+	// ProxyTTL and MirrorInterval pace upstream channels' refreshes.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
 	// IndexDir holds the built channel indexes (derived data, rebuilt
@@ -103,7 +101,8 @@ type Config struct {
 	// addition to the rules administrators add.
 	RequireRegistration []netip.Prefix
 
-	// SecretKey (32 bytes) seals identity providers' client secrets; nil
+	// SecretKey (32 bytes) seals identity providers' client secrets and
+	// upstream channels' tokens; nil
 	// accepts only references (env:NAME, file:/path).
 	SecretKey []byte
 	// IDPClient talks to identity providers and CI token issuers; nil is
@@ -172,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
-		UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
+		ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
 		SecretKey: cfg.SecretKey, IDPClient: cfg.IDPClient,
 	})
 	if err != nil {

@@ -86,14 +86,12 @@ type Config struct {
 	// RequireRegistration are networks gated by configuration.
 	RequireRegistration []netip.Prefix
 
-	// UpstreamKey seals upstream credentials (32 bytes, hex or base64);
-	// "" refuses upstream channels with a token.
-	UpstreamKey string
 	// ProxyTTL and MirrorInterval: see upstream.Config.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
-	// SecretKey (32 bytes) seals the client secrets of identity providers;
-	// nil accepts only secret references (env:NAME, file:/path).
+	// SecretKey (32 bytes) seals the client secrets of identity providers
+	// and the tokens of upstream channels; nil accepts only secret
+	// references (env:NAME, file:/path) and refuses upstreams with a token.
 	SecretKey []byte
 	// IDPClient talks to identity providers and CI token issuers; nil is a
 	// client with a 10 s timeout.
@@ -252,15 +250,18 @@ func New(cfg Config) (*Services, error) {
 		return nil, err
 	}
 	c.clients = newClientRecorder(c)
-	var sealer *upstream.Sealer
-	if cfg.UpstreamKey != "" {
+	// One key seals every secret the database keeps: identity providers'
+	// client secrets and upstream channels' tokens, each under its own
+	// context so a value copied between rows does not open.
+	var sealer *secret.Sealer
+	if cfg.SecretKey != nil {
 		var err error
-		if sealer, err = upstream.NewSealer(cfg.UpstreamKey); err != nil {
-			return nil, err
+		if sealer, err = secret.NewSealer(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("service: Config.SecretKey: %w", err)
 		}
 	}
 	c.upstreams = upstream.New(upstream.Config{Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger,
-		Sealer: sealer, Spool: cfg.Spool, MaxFileSize: cfg.MaxUploadSize, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval})
+		Sealer: upstream.NewSealer(sealer), Spool: cfg.Spool, MaxFileSize: cfg.MaxUploadSize, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval})
 	if err := c.upstreams.Load(context.Background()); err != nil {
 		return nil, err
 	}
@@ -272,20 +273,13 @@ func New(cfg Config) (*Services, error) {
 				c.keys.forget(k.Hash)
 			}
 		}})
-	var ssoSealer *secret.Sealer
-	if cfg.SecretKey != nil {
-		var err error
-		if ssoSealer, err = secret.NewSealer(cfg.SecretKey); err != nil {
-			return nil, fmt.Errorf("service: Config.SecretKey: %w", err)
-		}
-	}
 	providers := idp.New(idp.Config{HTTPClient: cfg.IDPClient, Clock: cfg.Clock})
 	keys := &Keys{c}
 	channels := &Channels{c}
 	return &Services{
 		Auth: &Auth{c}, Keys: keys, Users: &Users{c}, Orgs: &Orgs{c}, Channels: channels,
 		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Upstreams: c.upstreams, Policies: c.policies,
-		SSO: sso.New(sso.Config{Store: cfg.Store, Providers: providers, Sealer: ssoSealer, Clock: cfg.Clock, Logger: cfg.Logger,
+		SSO: sso.New(sso.Config{Store: cfg.Store, Providers: providers, Sealer: sealer, Clock: cfg.Clock, Logger: cfg.Logger,
 			PublicURL: cfg.PublicURL, Changed: c.applyChange}),
 		Trusted: trustpub.New(trustpub.Config{Store: cfg.Store, Channels: channels, Providers: providers, Clock: cfg.Clock,
 			Logger: cfg.Logger, PublicURL: cfg.PublicURL, Mint: keys.mintFor, Blocked: c.limits.addrBlocked, Failed: c.limits.addrFailed}),

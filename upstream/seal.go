@@ -1,57 +1,35 @@
 package upstream
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
-// Sealer encrypts upstream credentials with AES-256-GCM under a key from
-// the server's configuration, so the database never holds them in clear.
-// The channel ID is bound as additional data: a sealed token copied to
-// another channel's row does not open.
-type Sealer struct{ aead cipher.AEAD }
+// Sealer keeps upstream credentials sealed with the server's secret key
+// (secret.Sealer, AES-256-GCM), so the database never holds them in clear.
+// The channel ID is the sealed value's context: a token copied to another
+// channel's row does not open there.
+type Sealer struct{ s *secret.Sealer }
 
-// NewSealer takes a 32-byte key, given as 64 hex digits or base64.
-func NewSealer(key string) (*Sealer, error) {
-	var raw []byte
-	if b, err := base64.StdEncoding.DecodeString(key); err == nil && len(b) == 32 {
-		raw = b
-	} else if len(key) == 64 {
-		raw = make([]byte, 32)
-		if _, err := fmt.Sscanf(key, "%64x", &raw); err != nil {
-			raw = nil
-		}
+// NewSealer uses the server's secret key (see secret.ParseSealKey).
+func NewSealer(s *secret.Sealer) *Sealer {
+	if s == nil {
+		return nil
 	}
-	if len(raw) != 32 {
-		return nil, errors.New("the upstream credential key must be 32 bytes, as 64 hex digits or base64")
-	}
-	block, err := aes.NewCipher(raw)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &Sealer{aead}, nil
+	return &Sealer{s}
 }
 
-func aad(channelID int64) []byte { return fmt.Appendf(nil, "gatehouse-upstream:%d", channelID) }
+func sealContext(channelID int64) string { return "gatehouse-upstream:" + strconv.FormatInt(channelID, 10) }
 
-// Seal encrypts token for the channel: nonce then ciphertext.
+// Seal encrypts token for the channel.
 func (s *Sealer) Seal(channelID int64, token string) ([]byte, error) {
 	if s == nil {
-		return nil, gatehouse.FieldErrorf("upstream.token", "This server has no key to store upstream credentials with; start it with --upstream-key (32 random bytes, hex or base64).")
+		return nil, gatehouse.FieldErrorf("upstream.token", "This server has no key to store upstream credentials with; start it with --secret-key (32 random bytes: openssl rand -base64 32).")
 	}
-	nonce := make([]byte, s.aead.NonceSize())
-	rand.Read(nonce)
-	return s.aead.Seal(nonce, nonce, []byte(token), aad(channelID)), nil
+	return []byte(s.s.Seal(token, sealContext(channelID))), nil
 }
 
 // Open decrypts what Seal made for the channel.
@@ -60,15 +38,11 @@ func (s *Sealer) Open(channelID int64, sealed []byte) (string, error) {
 		return "", nil
 	}
 	if s == nil {
-		return "", errors.New("an upstream credential is stored but the server has no --upstream-key to open it")
+		return "", errors.New("an upstream credential is stored but the server has no --secret-key to open it")
 	}
-	n := s.aead.NonceSize()
-	if len(sealed) < n {
-		return "", errors.New("a stored upstream credential is damaged")
-	}
-	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], aad(channelID))
+	token, err := s.s.Open(string(sealed), sealContext(channelID))
 	if err != nil {
-		return "", errors.New("a stored upstream credential does not open with this server's --upstream-key")
+		return "", errors.New("a stored upstream credential does not open with this server's --secret-key")
 	}
-	return string(plain), nil
+	return token, nil
 }

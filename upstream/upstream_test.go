@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/upstream"
@@ -42,7 +43,9 @@ func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
 	if err := db.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	sealer, _ := upstream.NewSealer(strings.Repeat("ab", 32))
+	key, _ := secret.ParseSealKey(strings.Repeat("ab", 32))
+	ss, _ := secret.NewSealer(key)
+	sealer := upstream.NewSealer(ss)
 	up := upstreamtest.Start(pkgs)
 	t.Cleanup(up.Close)
 	m := upstream.New(upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: spool.Dir(t.TempDir()),
@@ -320,10 +323,15 @@ func TestUpstreamRequestsAreChecked(t *testing.T) {
 }
 
 func TestSealedTokensOpenOnlyForTheirChannel(t *testing.T) {
-	s, err := upstream.NewSealer(strings.Repeat("cd", 32))
+	key, err := secret.ParseSealKey(strings.Repeat("cd", 32))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ss, err := secret.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := upstream.NewSealer(ss)
 	sealed, _ := s.Seal(7, "tok-123")
 	if strings.Contains(string(sealed), "tok-123") {
 		t.Fatal("the sealed token holds the token")
@@ -334,7 +342,7 @@ func TestSealedTokensOpenOnlyForTheirChannel(t *testing.T) {
 	if _, err := s.Open(8, sealed); err == nil {
 		t.Error("a token sealed for channel 7 opened for channel 8")
 	}
-	if _, err := upstream.NewSealer("short"); err == nil {
+	if _, err := secret.ParseSealKey("short"); err == nil {
 		t.Error("a short key was accepted")
 	}
 	var none *upstream.Sealer

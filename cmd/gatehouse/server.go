@@ -57,15 +57,14 @@ type serverConfig struct {
 	QuotaBytes          int64
 	UploadMinRate       int64
 	PublishCLI          bool
-	UpstreamKey         string
 	ProxyTTL            time.Duration
 	MirrorInterval      time.Duration
 
 	InitialAdmin         string
 	InitialAdminPassword string
 
-	// SecretKey (base64 of 32 bytes) seals identity providers' client
-	// secrets in the database.
+	// SecretKey (32 bytes, base64 or hex) seals identity providers' client
+	// secrets and upstream channels' tokens in the database.
 	SecretKey string
 }
 
@@ -182,9 +181,6 @@ func (c *serverConfig) Validate() error {
 
 // redacted is the configuration with secrets hidden (checklist H6).
 func (c serverConfig) redacted() serverConfig {
-	if c.UpstreamKey != "" {
-		c.UpstreamKey = "<redacted>"
-	}
 	if c.InitialAdminPassword != "" {
 		c.InitialAdminPassword = "<redacted>"
 	}
@@ -248,7 +244,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	str(&cfg.RequireRegistration, "require-registration", "", "comma-separated networks that must register before using channels (administrators can add more on the web)")
 	str(&cfg.ToolsChannel, "tools-channel", "gatehouse-tools", "channel exempt from the registration gate, serving the gatehouse CLI")
 	str(&cfg.ReservedChannels, "reserved-channels", strings.Join(service.DefaultReservedChannels, ","), "comma-separated channel names only administrators may create (and their look-alikes)")
-	str(&cfg.SecretKey, "secret-key", "", "base64 of 32 random bytes that encrypts the client secrets of organizations' identity providers (openssl rand -base64 32)")
+	str(&cfg.SecretKey, "secret-key", "", "32 random bytes (base64 or hex) that encrypt the secrets the database keeps: identity providers' client secrets and upstream channels' tokens (openssl rand -base64 32)")
 	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
 		if v := getenv(envName(name)); v != "" {
 			if d, err := time.ParseDuration(v); err == nil {
@@ -260,7 +256,6 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	dur(&cfg.RepodataMaxAge, "repodata-max-age", 30*time.Second, "Cache-Control max-age of repodata")
-	str(&cfg.UpstreamKey, "upstream-key", "", "32 random bytes (hex or base64) that encrypt the tokens of private upstream channels")
 	dur(&cfg.ProxyTTL, "proxy-ttl", 10*time.Minute, "how long a proxy channel uses upstream repodata before fetching it again")
 	dur(&cfg.MirrorInterval, "mirror-interval", time.Hour, "how often mirror channels sync")
 	num := func(p *int64, name string, def int64, usage string) {
@@ -362,7 +357,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
 		IPv6PrefixLen: int(cfg.IPv6PrefixLen), ReservedChannels: splitList(cfg.ReservedChannels),
 		Quotas:   service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
-		IndexDir: filepath.Join(cfg.Data, "index"), UpstreamKey: cfg.UpstreamKey, ProxyTTL: cfg.ProxyTTL,
+		IndexDir: filepath.Join(cfg.Data, "index"), ProxyTTL: cfg.ProxyTTL,
 		MirrorInterval: cfg.MirrorInterval,
 	})
 	if err != nil {
