@@ -41,7 +41,7 @@ type SSODomain struct {
 	OrgID       int64     `json:"-"`
 	Org         string    `json:"org"`
 	Confirmed   bool      `json:"confirmed"`
-	ConfirmedAt time.Time `json:"confirmed_at"`
+	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
 	ConfirmedBy string    `json:"confirmed_by,omitempty"`
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/apikey"
 	"github.com/gatehouse-dev/gatehouse/server/api"
 	"github.com/gatehouse-dev/gatehouse/server/authn"
+	"github.com/gatehouse-dev/gatehouse/service/idp/idptest"
 	"github.com/gatehouse-dev/gatehouse/upstream/upstreamtest"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -81,7 +82,8 @@ func TestTheOpenAPIDocumentIsValidOpenAPI31(t *testing.T) {
 	f := newFixture(t)
 	doc := openAPIDocument(t, f)
 	for _, name := range []string{"KeyView", "CreatedKey", "Channel", "Package", "User", "Org", "Membership",
-		"NetworkRule", "Client", "AuditEvent", "Error"} {
+		"NetworkRule", "Client", "AuditEvent", "Error", "ServerKeyPolicy", "OrgKeyPolicy", "SSOConfig", "SSODomain",
+		"TrustedPublisher", "ExchangedKey"} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("the document has no component schema %s", name)
 		}
@@ -147,6 +149,10 @@ func TestTheOpenAPIDocumentListsEveryAPIRouteWithItsScope(t *testing.T) {
 		wantSecurity := unsafe
 		switch {
 		case p == "GET "+api.OpenAPIPath:
+			wantSecurity = [][]string{}
+		case p == "POST /api/trusted-publishing/token":
+			// The CI job's ID token, in the body, is the credential: the
+			// route reads no other.
 			wantSecurity = [][]string{}
 		case authn.SafeMethod(method):
 			wantSecurity = safe
@@ -390,7 +396,8 @@ func multipartBody(t *testing.T, filename string, data []byte, fields ...string)
 }
 
 func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
-	f := newFixture(t)
+	e := newIDPEnv(t) // single sign-on and trusted publishing talk to a provider
+	f := e.fixture
 	c := newContract(t, f, openAPIDocument(t, f))
 	root := basic("admin", testPassword)
 	expiry := f.expiry(30 * 24 * time.Hour)
@@ -432,6 +439,13 @@ func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	c.do(exchange{method: "PUT", path: "/api/orgs/lab-team/members/alice", auth: key, want: 204, json: map[string]any{"role": "member"}})
 	c.do(exchange{method: "GET", path: "/api/orgs", auth: key, want: 200})
 	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/members", auth: key, want: 200})
+	// Key policies: the server's, and lab-team's stricter one, which
+	// bounds its members' keys too.
+	c.do(exchange{method: "GET", path: "/api/admin/policy", auth: key, want: 200})
+	c.do(exchange{method: "PATCH", path: "/api/admin/policy", auth: key, want: 200,
+		json: map[string]any{"expiry_warning_days": 21, "max_key_lifetime_days": nil}})
+	c.do(exchange{method: "PATCH", path: "/api/orgs/lab-team/policy", auth: key, want: 200, json: map[string]any{"max_key_lifetime_days": 180}})
+	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/policy", auth: key, want: 200})
 	c.do(exchange{method: "POST", path: "/api/account/password", auth: basic("alice", testPassword), want: 204,
 		json: map[string]any{"current_password": testPassword, "new_password": "a new and longer password"}})
 
@@ -463,6 +477,50 @@ func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	c.do(exchange{method: "POST", path: "/api/channels/forge-mirror/sync", auth: key, want: 202})
 	c.do(exchange{method: "GET", path: "/api/channels/forge-mirror", auth: key, want: 200})
 	c.do(exchange{method: "DELETE", path: "/api/orgs/lab-team/members/alice", auth: key, want: 204})
+
+	// A service key of lab-team for its channel, used, listed, revoked.
+	orgKey := c.do(exchange{method: "POST", path: "/api/orgs/lab-team/keys", auth: key, want: 201,
+		json: map[string]any{"name": "ci", "scopes": []string{"channels"}, "expires_at": expiry, "channels": []string{"lab"}}})
+	var service struct{ Key string }
+	json.Unmarshal(orgKey.body, &service)
+	c.do(exchange{method: "GET", path: "/api/channels/lab/packages", auth: bearer(service.Key), want: 200})
+	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/keys", auth: key, want: 200})
+	c.do(exchange{method: "DELETE", path: "/api/orgs/lab-team/keys/" + idOf(orgKey), auth: key, want: 204})
+	// A personal key limited to lab, read-only, expiring within the
+	// warning window: its answers and the key list flag it.
+	var reader struct{ Key string }
+	json.Unmarshal(c.do(exchange{method: "POST", path: "/api/keys", auth: key, want: 201,
+		json: map[string]any{"name": "lab-reader", "scopes": []string{"user", "channels"}, "expires_at": f.expiry(7 * 24 * time.Hour),
+			"channels": []string{"lab"}, "channel_access": "read"}}).body, &reader)
+	if a := c.do(exchange{method: "GET", path: "/api/account", auth: bearer(reader.Key), want: 200}); a.header.Get(api.KeyExpiresHeader) == "" ||
+		!bytes.Contains(a.body, []byte(`"expiring_soon":true`)) {
+		t.Errorf("a key expiring within the warning window is not flagged: %v %s", a.header, a.body)
+	}
+	c.do(exchange{method: "GET", path: "/api/channels/lab/packages", auth: bearer(reader.Key), want: 200})
+	c.do(exchange{method: "GET", path: "/api/keys", auth: key, want: 200})
+
+	// Single sign-on for lab-team, and an administrator confirming the
+	// domain it claims.
+	c.do(exchange{method: "PUT", path: "/api/orgs/lab-team/sso", auth: key, want: 200, json: map[string]any{
+		"issuer": e.idp.URL, "client_id": "gatehouse", "client_secret": "client-s3cret", "domains": []string{"lab.example"}, "required": false,
+		"group_roles": map[string]string{"eng": "member"}, "group_channels": map[string]any{"eng": map[string]string{"lab": "write"}}}})
+	c.do(exchange{method: "GET", path: "/api/admin/sso-domains", auth: key, want: 200})
+	c.do(exchange{method: "POST", path: "/api/admin/sso-domains/lab.example/confirm", auth: key, want: 204, json: map[string]any{"org": "lab-team"}})
+	c.do(exchange{method: "GET", path: "/api/admin/sso-domains", auth: key, want: 200})
+	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/sso", auth: key, want: 200})
+
+	// Trusted publishing: lab trusts a GitHub Actions workflow, whose job
+	// exchanges its ID token (once) for a key and uploads with it.
+	publisher := c.do(exchange{method: "POST", path: "/api/channels/lab/trusted-publishers", auth: key, want: 201,
+		json: map[string]any{"issuer": e.idp.URL, "claims": map[string]string{"repository": "lab-team/tiny", "environment": "release"}}})
+	c.do(exchange{method: "GET", path: "/api/channels/lab/trusted-publishers", auth: key, want: 200})
+	idToken := e.idp.IssueToken("gatehouse.test", idptest.GitHubClaims("lab-team/tiny", "refs/heads/main", "release"), 5*time.Minute)
+	var exchanged struct{ Key string }
+	json.Unmarshal(c.do(exchange{method: "POST", path: "/api/trusted-publishing/token", want: 201,
+		json: map[string]any{"token": idToken, "channel": "lab"}}).body, &exchanged)
+	c.do(exchange{method: "POST", path: "/api/channels/lab/packages", auth: bearer(exchanged.Key), raw: body, contentType: ct, want: 201})
+	c.do(exchange{method: "POST", path: "/api/trusted-publishing/token", want: 401, json: map[string]any{"token": idToken, "channel": "lab"}})
+	c.do(exchange{method: "DELETE", path: "/api/channels/lab/trusted-publishers/" + idOf(publisher), auth: key, want: 204})
 
 	// The registration gate and the clients it saw.
 	rule := c.do(exchange{method: "POST", path: "/api/admin/network-rules", auth: key, want: 201,

@@ -22,27 +22,19 @@ import (
 
 const testSealKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
-// ssoEnv is a server with organization acme, its private channel lab, and
-// a provider whose users sign in to acme.
+// ssoEnv is a server and an OpenID provider: from newSSOEnv, with
+// organization acme, its private channel lab, and a provider whose users
+// sign in to acme; from newIDPEnv, with nothing configured.
 type ssoEnv struct {
 	*fixture
 	idp *idptest.Provider
 }
 
+// newSSOEnv is newIDPEnv with acme, lab and acme's single sign-on.
 func newSSOEnv(t *testing.T) *ssoEnv {
 	t.Helper()
-	f := newFixture(t, func(c *Config) {
-		key, _ := secret.ParseSealKey(testSealKey)
-		c.SecretKey = key
-		c.IDPClient = &http.Client{Timeout: 2 * time.Second}
-	})
-	// Tokens are stamped by the provider's clock: the server's must agree.
-	f.clock.mu.Lock()
-	f.clock.t = time.Now().UTC()
-	f.clock.mu.Unlock()
-	e := &ssoEnv{fixture: f, idp: idptest.Start(t)}
-	e.idp.AddClient("gatehouse", "client-s3cret", "http://gatehouse.test/login/sso/callback")
-	e.idp.AddUser(idptest.User{Username: "carol", Email: "carol@acme.example", EmailVerified: true, Groups: []string{"eng"}})
+	e := newIDPEnv(t)
+	f := e.fixture
 	admin := basic("admin", testPassword)
 	if a := f.do(call{method: "POST", path: "/api/orgs", auth: admin, body: map[string]any{"name": "acme"}}); a.status != http.StatusCreated {
 		t.Fatalf("creating acme: %d %s", a.status, a.body)
@@ -59,6 +51,27 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 	if strings.Contains(string(a.body), "client-s3cret") {
 		t.Fatalf("the configuration shows the client secret: %s", a.body)
 	}
+	return e
+}
+
+// newIDPEnv is a server that can seal client secrets and reach a provider,
+// with its clock on the provider's, and the provider, which knows the
+// server as client gatehouse (secret client-s3cret) and has the user
+// carol (carol@acme.example, group eng). Nothing is configured yet.
+func newIDPEnv(t *testing.T) *ssoEnv {
+	t.Helper()
+	f := newFixture(t, func(c *Config) {
+		key, _ := secret.ParseSealKey(testSealKey)
+		c.SecretKey = key
+		c.IDPClient = &http.Client{Timeout: 2 * time.Second}
+	})
+	// Tokens are stamped by the provider's clock: the server's must agree.
+	f.clock.mu.Lock()
+	f.clock.t = time.Now().UTC()
+	f.clock.mu.Unlock()
+	e := &ssoEnv{fixture: f, idp: idptest.Start(t)}
+	e.idp.AddClient("gatehouse", "client-s3cret", "http://gatehouse.test/login/sso/callback")
+	e.idp.AddUser(idptest.User{Username: "carol", Email: "carol@acme.example", EmailVerified: true, Groups: []string{"eng"}})
 	return e
 }
 

@@ -56,6 +56,7 @@ func (a *API) handleAccount(w http.ResponseWriter, r *http.Request, p *gatehouse
 	}
 	if p.Key != nil {
 		kv := ViewKey(p.Key, a.now())
+		kv.ExpiringSoon = gatehouse.ExpiringSoon(p.Key, a.now(), a.cfg.Keys.ExpiryWarning(p))
 		v.Key = &kv
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -50,13 +50,18 @@ func (a *API) routes() []route {
 	}
 }
 
+// table is every route of the API that authenticates: the routes above
+// and those of the identity features.
+func (a *API) table() []route { return append(a.routes(), a.identityRoutes()...) }
+
 // RouteScopes returns the scope each route of the table needs, by
 // pattern, for route audits: the OpenAPI test checks the document's
-// x-gatehouse-scope against it. The extra routes of Routes and the
-// OpenAPI document need no scope up front and are not listed.
+// x-gatehouse-scope against it. The extra routes of Routes, the token
+// exchange of trusted publishing and the OpenAPI document need no scope up
+// front and are not listed.
 func RouteScopes() map[string]gatehouse.Scopes {
 	out := map[string]gatehouse.Scopes{}
-	for _, rt := range new(API).routes() {
+	for _, rt := range new(API).table() {
 		out[rt.pattern] = rt.need
 	}
 	return out
@@ -67,7 +72,7 @@ func RouteScopes() map[string]gatehouse.Scopes {
 // same way, and the OpenAPI document, which needs no credential. Unknown
 // /api paths get a JSON 404.
 func (a *API) Routes(mux Mux, extra map[string]Handler) {
-	for _, rt := range append(a.routes(), a.identityRoutes()...) {
+	for _, rt := range a.table() {
 		mux.Handle(rt.pattern, a.Authenticated(rt.need, rt.handler))
 	}
 	mux.HandleFunc("GET "+OpenAPIPath, handleOpenAPI)
