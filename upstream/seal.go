@@ -22,7 +22,9 @@ func NewSealer(s *secret.Sealer) *Sealer {
 	return &Sealer{s}
 }
 
-func sealContext(channelID int64) string { return "gatehouse-upstream:" + strconv.FormatInt(channelID, 10) }
+func sealContext(channelID int64) string {
+	return "gatehouse-upstream:" + strconv.FormatInt(channelID, 10)
+}
 
 // Seal encrypts token for the channel.
 func (s *Sealer) Seal(channelID int64, token string) ([]byte, error) {
