@@ -150,9 +150,7 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 		if p == nil || verdict.Rule != "" {
 			return nil // filtered or unreadable: absent here (and removed below if it was kept)
 		}
-		if _, ok := have[fn]; ok {
-			delete(have, fn) // changed upstream: the add replaces it
-		}
+		delete(have, fn) // changed upstream (if it was here): the add replaces it
 		st.Progress.Admitted++
 		batch = append(batch, p)
 		if len(batch) >= m.cfg.BatchSize {
