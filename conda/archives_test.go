@@ -35,7 +35,7 @@ func makeTar(t testing.TB, entries ...tarEntry) []byte {
 	for _, e := range entries {
 		h := e.hdr
 		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatalf("tar header %q: %v", quote(h.Name), err)
+			t.Fatalf("tar header %q: %v", Quote(h.Name), err)
 		}
 		if _, err := tw.Write(e.body); err != nil {
 			t.Fatal(err)

@@ -188,7 +188,7 @@ const (
 	maxNameLen     = 64
 	maxVersionLen  = 64
 	maxBuildLen    = 64
-	maxFilenameLen = 211
+	MaxFilenameLen = 211
 )
 
 // ParseFilename checks that filename is a conda package file name,
@@ -198,11 +198,11 @@ const (
 // says which. The server must still compare the stem with the package's own
 // index.json (Inspect does): the name alone proves nothing.
 func ParseFilename(filename string) (stem string, f Format, err error) {
-	if len(filename) > maxFilenameLen {
-		return "", 0, invalidf("The file name is %d characters long; conda allows at most %d.", len(filename), maxFilenameLen)
+	if len(filename) > MaxFilenameLen {
+		return "", 0, invalidf("The file name is %d characters long; conda allows at most %d.", len(filename), MaxFilenameLen)
 	}
 	if strings.ContainsAny(filename, "/\\") {
-		return "", 0, invalidf("The file name %s contains a path separator; upload a bare file name.", quote(filename))
+		return "", 0, invalidf("The file name %s contains a path separator; upload a bare file name.", Quote(filename))
 	}
 	switch {
 	case strings.HasSuffix(filename, ".tar.bz2"):
@@ -210,13 +210,13 @@ func ParseFilename(filename string) (stem string, f Format, err error) {
 	case strings.HasSuffix(filename, ".conda"):
 		stem, f = strings.TrimSuffix(filename, ".conda"), Conda
 	default:
-		return "", 0, invalidf("The file name %s does not end in .conda or .tar.bz2; only conda packages can be uploaded.", quote(filename))
+		return "", 0, invalidf("The file name %s does not end in .conda or .tar.bz2; only conda packages can be uploaded.", Quote(filename))
 	}
 	name, version, build, ok := splitStem(stem)
 	if !ok {
-		return "", 0, invalidf("The file name %s is not of the form <name>-<version>-<build>%s.", quote(filename), f.Ext())
+		return "", 0, invalidf("The file name %s is not of the form <name>-<version>-<build>%s.", Quote(filename), f.Ext())
 	}
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return "", 0, err
 	}
 	if err := checkVersion(version); err != nil {
@@ -246,12 +246,12 @@ func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <=
 
 func isSeparator(c byte) bool { return c == '-' || c == '.' || c == '_' }
 
-// checkName applies CEP-26 to a distributable package name: lowercase ASCII
+// CheckName applies CEP-26 to a distributable package name: lowercase ASCII
 // letters, digits and the separators - . _, starting with a letter, a digit
 // or a single underscore, never two separators in a row, at most 64 bytes.
 // (That is the CEP's regex written out by hand.) It rules out '/', "..",
 // NUL, spaces and uppercase, which conda-build also refuses.
-func checkName(s string) error {
+func CheckName(s string) error {
 	if s == "" {
 		return gatehouse.FieldErrorf("name", "The package name is empty.")
 	}
@@ -264,13 +264,13 @@ func checkName(s string) error {
 		case isLowerAlnum(c):
 		case isSeparator(c):
 			if i > 0 && isSeparator(s[i-1]) {
-				return gatehouse.FieldErrorf("name", "The package name %s has two separators in a row; CEP-26 forbids that.", quote(s))
+				return gatehouse.FieldErrorf("name", "The package name %s has two separators in a row; CEP-26 forbids that.", Quote(s))
 			}
 			if i == 0 && c != '_' {
-				return gatehouse.FieldErrorf("name", "The package name %s must start with a lowercase letter, a digit or '_'.", quote(s))
+				return gatehouse.FieldErrorf("name", "The package name %s must start with a lowercase letter, a digit or '_'.", Quote(s))
 			}
 		default:
-			return gatehouse.FieldErrorf("name", "The package name %s contains %s; names may hold only lowercase letters, digits, '-', '.' and '_'.", quote(s), quoteByte(c))
+			return gatehouse.FieldErrorf("name", "The package name %s contains %s; names may hold only lowercase letters, digits, '-', '.' and '_'.", Quote(s), quoteByte(c))
 		}
 	}
 	return nil
@@ -291,11 +291,11 @@ func checkVersion(s string) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !isLowerAlnum(c) && c != '.' && c != '_' && c != '+' && c != '!' {
-			return gatehouse.FieldErrorf("version", "The version %s contains %s; versions may hold only lowercase letters, digits, '.', '_', '+' and '!' (never '-').", quote(s), quoteByte(c))
+			return gatehouse.FieldErrorf("version", "The version %s contains %s; versions may hold only lowercase letters, digits, '.', '_', '+' and '!' (never '-').", Quote(s), quoteByte(c))
 		}
 	}
 	if _, err := parseVersion(s); err != nil {
-		return gatehouse.FieldErrorf("version", "The version %s is not a conda version: %s.", quote(s), err.Error())
+		return gatehouse.FieldErrorf("version", "The version %s is not a conda version: %s.", Quote(s), err.Error())
 	}
 	return nil
 }
@@ -314,11 +314,11 @@ func checkBuild(s string) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !isLowerAlnum(c) && !(c >= 'A' && c <= 'Z') && c != '_' && c != '.' && c != '+' {
-			return gatehouse.FieldErrorf("build", "The build string %s contains %s; build strings may hold only letters, digits, '_', '.' and '+'.", quote(s), quoteByte(c))
+			return gatehouse.FieldErrorf("build", "The build string %s contains %s; build strings may hold only letters, digits, '_', '.' and '+'.", Quote(s), quoteByte(c))
 		}
 	}
 	if strings.Contains(s, "..") {
-		return gatehouse.FieldErrorf("build", "The build string %s contains \"..\".", quote(s))
+		return gatehouse.FieldErrorf("build", "The build string %s contains \"..\".", Quote(s))
 	}
 	return nil
 }
@@ -333,9 +333,9 @@ func tooLargef(format string, args ...any) error {
 	return gatehouse.Errorf(gatehouse.ETOOLARGE, format, args...)
 }
 
-// quote quotes s for a message, cut short so a hostile 10 MB name does not
+// Quote quotes s for a message, cut short so a hostile 10 MB name does not
 // end up in logs whole.
-func quote(s string) string {
+func Quote(s string) string {
 	const max = 80
 	if len(s) > max {
 		s = s[:max] + "..."

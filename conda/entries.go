@@ -22,7 +22,7 @@ func (s *scanner) checkHeader(hdr *tar.Header) error {
 	for k, v := range hdr.PAXRecords {
 		n += len(k) + len(v)
 		if strings.HasPrefix(k, "GNU.sparse.") {
-			return invalidf("The archive entry %s is a sparse file; conda packages hold only plain files (checklist F17).", quote(hdr.Name))
+			return invalidf("The archive entry %s is a sparse file; conda packages hold only plain files (checklist F17).", Quote(hdr.Name))
 		}
 	}
 	if n > s.lim.MaxHeaderBytes {
@@ -40,7 +40,7 @@ func (s *scanner) checkHeader(hdr *tar.Header) error {
 			return err
 		}
 	default:
-		return invalidf("The archive entry %s is a %s; conda packages hold only files, directories and links (checklist F17).", quote(hdr.Name), typeName(hdr.Typeflag))
+		return invalidf("The archive entry %s is a %s; conda packages hold only files, directories and links (checklist F17).", Quote(hdr.Name), typeName(hdr.Typeflag))
 	}
 	return nil
 }
@@ -55,14 +55,14 @@ func checkEntryPath(p string) error {
 	case name == "":
 		return invalidf("The archive has an entry with an empty path.")
 	case strings.ContainsAny(name, "\\\x00"):
-		return invalidf("The archive entry %s holds a backslash or NUL; it could escape the install prefix on Windows (checklist F7).", quote(p))
+		return invalidf("The archive entry %s holds a backslash or NUL; it could escape the install prefix on Windows (checklist F7).", Quote(p))
 	case name[0] == '/' || len(name) >= 2 && name[1] == ':':
-		return invalidf("The archive entry %s has an absolute path; conda packages hold only relative paths (checklist F7).", quote(p))
+		return invalidf("The archive entry %s has an absolute path; conda packages hold only relative paths (checklist F7).", Quote(p))
 	case path.Clean(name) != name || name == "..":
-		return invalidf("The archive entry %s has \"..\", \".\" or empty path components; conda packages hold only plain relative paths (checklist F7).", quote(p))
+		return invalidf("The archive entry %s has \"..\", \".\" or empty path components; conda packages hold only plain relative paths (checklist F7).", Quote(p))
 	}
 	if strings.HasPrefix(name, "../") {
-		return invalidf("The archive entry %s points outside the package (checklist F7).", quote(p))
+		return invalidf("The archive entry %s points outside the package (checklist F7).", Quote(p))
 	}
 	return nil
 }
@@ -82,7 +82,7 @@ func typeName(t byte) string {
 	case tar.TypeGNUSparse:
 		return "sparse file"
 	}
-	return "special entry (type " + quote(string([]byte{t})) + ")"
+	return "special entry (type " + Quote(string([]byte{t})) + ")"
 }
 
 // nameSet holds archive paths as 128-bit seeded hashes, so its memory is
@@ -161,7 +161,7 @@ func (l *links) check(hdr *tar.Header) error {
 	name := strings.TrimSuffix(hdr.Name, "/")
 	lower := strings.ToLower(name)
 	if l.symlinks.hasPrefixOf(lower) {
-		return invalidf("The archive entry %s lies under or replaces a symlink of the package, so extracting it would write wherever the link points (checklist F17).", quote(hdr.Name))
+		return invalidf("The archive entry %s lies under or replaces a symlink of the package, so extracting it would write wherever the link points (checklist F17).", Quote(hdr.Name))
 	}
 	switch hdr.Typeflag {
 	case tar.TypeSymlink:
@@ -171,7 +171,7 @@ func (l *links) check(hdr *tar.Header) error {
 		l.symlinks.add(lower)
 	case tar.TypeLink:
 		if l.symlinks.hasPrefixOf(strings.ToLower(hdr.Linkname)) || !l.files.has(hdr.Linkname) {
-			return invalidf("The archive entry %s is a hard link to %s, which is not a file that comes before it in the same archive; conda packages link only to their own files (checklist F17).", quote(hdr.Name), quote(hdr.Linkname))
+			return invalidf("The archive entry %s is a hard link to %s, which is not a file that comes before it in the same archive; conda packages link only to their own files (checklist F17).", Quote(hdr.Name), Quote(hdr.Linkname))
 		}
 		l.files.add(name)
 	case tar.TypeReg:
@@ -192,7 +192,7 @@ func (l *links) check(hdr *tar.Header) error {
 // symlinks point to.
 func checkSymlinkTarget(name, target string) error {
 	bad := func(why string) error {
-		return invalidf("The archive entry %s is a symlink to %s, which %s; conda packages link only inside their own files (checklist F17).", quote(name), quote(target), why)
+		return invalidf("The archive entry %s is a symlink to %s, which %s; conda packages link only inside their own files (checklist F17).", Quote(name), Quote(target), why)
 	}
 	switch {
 	case target == "":

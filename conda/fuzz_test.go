@@ -104,11 +104,11 @@ func FuzzParseFilename(f *testing.F) {
 			}
 			return
 		}
-		if stem+format.Ext() != s || len(s) > maxFilenameLen || strings.ContainsAny(s, "/\\\x00 ") {
+		if stem+format.Ext() != s || len(s) > MaxFilenameLen || strings.ContainsAny(s, "/\\\x00 ") {
 			t.Fatalf("accepted %q as %q + %q", s, stem, format.Ext())
 		}
 		name, version, build, ok := splitStem(stem)
-		if !ok || checkName(name) != nil || checkVersion(version) != nil || checkBuild(build) != nil {
+		if !ok || CheckName(name) != nil || checkVersion(version) != nil || checkBuild(build) != nil {
 			t.Fatalf("accepted %q whose parts do not validate", s)
 		}
 	})
@@ -140,7 +140,7 @@ func FuzzIndexJSON(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Record: %v", err)
 		}
-		if err := checkStrictJSON(rec); err != nil {
+		if err := CheckStrictJSON(rec); err != nil {
 			t.Fatalf("record is not strict JSON: %v\n%s", err, rec)
 		}
 		again, err := ParseIndexJSON(rec)

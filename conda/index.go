@@ -116,7 +116,7 @@ func decodeStrictObject(data []byte, what string) (map[string]json.RawMessage, e
 	if !utf8.Valid(data) {
 		return nil, invalidf("%s is not valid UTF-8.", what)
 	}
-	if err := checkStrictJSON(data); err != nil {
+	if err := CheckStrictJSON(data); err != nil {
 		return nil, invalidf("%s is not valid JSON: %s.", what, err.Error())
 	}
 	var members map[string]json.RawMessage
@@ -126,18 +126,18 @@ func decodeStrictObject(data []byte, what string) (map[string]json.RawMessage, e
 	for k, v := range members {
 		c, err := canonicalJSON(v)
 		if err != nil {
-			return nil, invalidf("%s: the value of %s cannot be read: %s.", what, quote(k), err.Error())
+			return nil, invalidf("%s: the value of %s cannot be read: %s.", what, Quote(k), err.Error())
 		}
 		members[k] = c
 	}
 	return members, nil
 }
 
-// checkStrictJSON walks data token by token and refuses what encoding/json
+// CheckStrictJSON walks data token by token and refuses what encoding/json
 // would silently accept: duplicate object keys (the last would win, so two
 // readers could disagree on a package's name), trailing values, and deep
 // nesting.
-func checkStrictJSON(data []byte) error {
+func CheckStrictJSON(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	type frame struct {
@@ -162,7 +162,7 @@ func checkStrictJSON(data []byte) error {
 			}
 			key, _ := tok.(string)
 			if _, dup := stack[n-1].keys[key]; dup {
-				return errors.New("the key " + quote(key) + " appears twice")
+				return errors.New("the key " + Quote(key) + " appears twice")
 			}
 			stack[n-1].keys[key] = struct{}{}
 			stack[n-1].wantKey = false
@@ -227,13 +227,13 @@ func (ix *Index) fillTyped() error {
 		v, ok := ix.Raw[key]
 		if !ok || string(v) == "null" {
 			if required {
-				err = gatehouse.FieldErrorf(key, "info/index.json has no %s.", quote(key))
+				err = gatehouse.FieldErrorf(key, "info/index.json has no %s.", Quote(key))
 			}
 			return ""
 		}
 		var s string
 		if json.Unmarshal(v, &s) != nil {
-			err = gatehouse.FieldErrorf(key, "In info/index.json, %s must be a string, not %s.", quote(key), jsonKind(v))
+			err = gatehouse.FieldErrorf(key, "In info/index.json, %s must be a string, not %s.", Quote(key), jsonKind(v))
 			return ""
 		}
 		err = checkText(key, s)
@@ -253,7 +253,7 @@ func (ix *Index) fillTyped() error {
 	}
 	if p := str("python_site_packages_path", false); err == nil && p != "" {
 		if checkEntryPath(p) != nil {
-			err = gatehouse.FieldErrorf("python_site_packages_path", "In info/index.json, \"python_site_packages_path\" is %s; it must be a plain relative path inside the environment, such as \"lib/python3.13t/site-packages\" (CEP-17).", quote(p))
+			err = gatehouse.FieldErrorf("python_site_packages_path", "In info/index.json, \"python_site_packages_path\" is %s; it must be a plain relative path inside the environment, such as \"lib/python3.13t/site-packages\" (CEP-17).", Quote(p))
 		}
 	}
 	if err != nil {
@@ -310,13 +310,13 @@ func nonNegativeInt(raw map[string]json.RawMessage, key string, required bool) (
 	v, ok := raw[key]
 	if !ok {
 		if required {
-			return 0, gatehouse.FieldErrorf(key, "info/index.json has no %s.", quote(key))
+			return 0, gatehouse.FieldErrorf(key, "info/index.json has no %s.", Quote(key))
 		}
 		return 0, nil
 	}
 	var n int64
 	if json.Unmarshal(v, &n) != nil || n < 0 {
-		return 0, gatehouse.FieldErrorf(key, "In info/index.json, %s must be a non-negative integer, not %s.", quote(key), jsonKind(v))
+		return 0, gatehouse.FieldErrorf(key, "In info/index.json, %s must be a non-negative integer, not %s.", Quote(key), jsonKind(v))
 	}
 	return n, nil
 }
@@ -328,7 +328,7 @@ func specList(raw map[string]json.RawMessage, key string) ([]string, error) {
 	}
 	var l []string
 	if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &l) != nil {
-		return nil, gatehouse.FieldErrorf(key, "In info/index.json, %s must be a list of strings, not %s.", quote(key), jsonKind(v))
+		return nil, gatehouse.FieldErrorf(key, "In info/index.json, %s must be a list of strings, not %s.", Quote(key), jsonKind(v))
 	}
 	for _, s := range l {
 		if err := checkSpec(key, s); err != nil {
@@ -344,13 +344,13 @@ func specList(raw map[string]json.RawMessage, key string) ([]string, error) {
 // could read differently.
 func checkSpec(key, s string) error {
 	if strings.TrimSpace(s) == "" {
-		return gatehouse.FieldErrorf(key, "In info/index.json, %s holds an empty entry.", quote(key))
+		return gatehouse.FieldErrorf(key, "In info/index.json, %s holds an empty entry.", Quote(key))
 	}
 	if len(s) > maxSpecLen {
-		return gatehouse.FieldErrorf(key, "In info/index.json, an entry of %s is %d characters long; the limit is %d.", quote(key), len(s), maxSpecLen)
+		return gatehouse.FieldErrorf(key, "In info/index.json, an entry of %s is %d characters long; the limit is %d.", Quote(key), len(s), maxSpecLen)
 	}
 	if _, err := parseMatchSpec(s); err != nil {
-		return gatehouse.FieldErrorf(key, "In info/index.json, the entry %s of %s is not a match spec conda-build or rattler-build would write: %s (checklist F16).", quote(s), quote(key), err.Error())
+		return gatehouse.FieldErrorf(key, "In info/index.json, the entry %s of %s is not a match spec conda-build or rattler-build would write: %s (checklist F16).", Quote(s), Quote(key), err.Error())
 	}
 	return nil
 }
@@ -363,11 +363,11 @@ func checkSpec(key, s string) error {
 // (checklist F16).
 func checkText(key, s string) error {
 	if len(s) > maxTextLen {
-		return gatehouse.FieldErrorf(key, "In info/index.json, %s is %d bytes long; the limit is %d.", quote(key), len(s), maxTextLen)
+		return gatehouse.FieldErrorf(key, "In info/index.json, %s is %d bytes long; the limit is %d.", Quote(key), len(s), maxTextLen)
 	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
-			return gatehouse.FieldErrorf(key, "In info/index.json, %s holds the non-printing character %U; record text may hold only printable characters (checklist F16).", quote(key), r)
+			return gatehouse.FieldErrorf(key, "In info/index.json, %s holds the non-printing character %U; record text may hold only printable characters (checklist F16).", Quote(key), r)
 		}
 	}
 	return nil
@@ -380,7 +380,7 @@ func checkFeatures(key, s string) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !isLowerAlnum(c) && !(c >= 'A' && c <= 'Z') && c != '_' && c != '.' && c != '-' && c != '+' && c != ' ' && c != ',' {
-			return gatehouse.FieldErrorf(key, "In info/index.json, %s is %s; it may hold only feature names (letters, digits, '_', '.', '-', '+') separated by spaces or commas.", quote(key), quote(s))
+			return gatehouse.FieldErrorf(key, "In info/index.json, %s is %s; it may hold only feature names (letters, digits, '_', '.', '-', '+') separated by spaces or commas.", Quote(key), Quote(s))
 		}
 	}
 	return nil
@@ -406,7 +406,7 @@ func jsonKind(v json.RawMessage) string {
 	if bytes.ContainsAny(v, ".eE-") {
 		return "the number " + string(v)
 	}
-	return "the integer " + quote(string(v))
+	return "the integer " + Quote(string(v))
 }
 
 // Validate checks the typed fields: name, version and build under CEP-26
@@ -417,7 +417,7 @@ func jsonKind(v json.RawMessage) string {
 // timestamp is in the future"); Inspect passes a zero now, so the caller
 // must call Validate with its clock before accepting a package.
 func (ix *Index) Validate(now time.Time) error {
-	if err := checkName(ix.Name); err != nil {
+	if err := CheckName(ix.Name); err != nil {
 		return err
 	}
 	if err := checkVersion(ix.Version); err != nil {
@@ -427,7 +427,7 @@ func (ix *Index) Validate(now time.Time) error {
 		return err
 	}
 	if !gatehouse.KnownSubdir(ix.Subdir) {
-		return gatehouse.FieldErrorf("subdir", "The subdir %s is not a platform conda knows: it must be \"noarch\" or one of conda's platforms, such as \"linux-64\", \"osx-arm64\" or \"win-64\" (checklist F8, F16).", quote(ix.Subdir))
+		return gatehouse.FieldErrorf("subdir", "The subdir %s is not a platform conda knows: it must be \"noarch\" or one of conda's platforms, such as \"linux-64\", \"osx-arm64\" or \"win-64\" (checklist F8, F16).", Quote(ix.Subdir))
 	}
 	if err := checkText("license", ix.License); err != nil {
 		return err
@@ -436,10 +436,10 @@ func (ix *Index) Validate(now time.Time) error {
 	case "":
 	case "generic", "python":
 		if ix.Subdir != "noarch" {
-			return gatehouse.FieldErrorf("subdir", "This is a noarch: %s package, but its subdir is %s; noarch packages belong in \"noarch\".", ix.Noarch, quote(ix.Subdir))
+			return gatehouse.FieldErrorf("subdir", "This is a noarch: %s package, but its subdir is %s; noarch packages belong in \"noarch\".", ix.Noarch, Quote(ix.Subdir))
 		}
 	default:
-		return gatehouse.FieldErrorf("noarch", "noarch is %s; conda knows only \"generic\" and \"python\".", quote(ix.Noarch))
+		return gatehouse.FieldErrorf("noarch", "noarch is %s; conda knows only \"generic\" and \"python\".", Quote(ix.Noarch))
 	}
 	if ix.BuildNumber < 0 {
 		return gatehouse.FieldErrorf("build_number", "The build number is negative.")

@@ -112,9 +112,9 @@ func (s *scanner) scan(r io.Reader, part tarPart) error {
 		isInfo := lower == "info" || strings.HasPrefix(lower, "info/")
 		switch {
 		case part == condaInfo && !isInfo:
-			return invalidf("The info archive of this .conda holds %s, which is outside info/.", quote(hdr.Name))
+			return invalidf("The info archive of this .conda holds %s, which is outside info/.", Quote(hdr.Name))
 		case part == condaPkg && isInfo:
-			return invalidf("The payload of this .conda holds %s; info/ belongs in the info archive, and conda would let this entry replace the package's metadata (checklist F17).", quote(hdr.Name))
+			return invalidf("The payload of this .conda holds %s; info/ belongs in the info archive, and conda would let this entry replace the package's metadata (checklist F17).", Quote(hdr.Name))
 		case isInfo:
 			if err := s.info(name, lower, hdr, tr); err != nil {
 				return err
@@ -129,7 +129,7 @@ func (s *scanner) info(name, lower string, hdr *tar.Header, r io.Reader) error {
 	// which collide on macOS and Windows) would let us index one file
 	// while conda installs the other.
 	if s.seen.has(lower) {
-		return invalidf("The package holds %s twice (or twice in different case); conda would keep the last one, so it is refused (checklist F7, F17).", quote(hdr.Name))
+		return invalidf("The package holds %s twice (or twice in different case); conda would keep the last one, so it is refused (checklist F7, F17).", Quote(hdr.Name))
 	}
 	s.seen.add(lower)
 	use := false
@@ -137,10 +137,10 @@ func (s *scanner) info(name, lower string, hdr *tar.Header, r io.Reader) error {
 	case indexPath, aboutPath, pathsPath, runExportsPath:
 		use = true
 		if name != lower {
-			return invalidf("The package holds %s, which differs from %s only in case.", quote(hdr.Name), quote(lower))
+			return invalidf("The package holds %s, which differs from %s only in case.", Quote(hdr.Name), Quote(lower))
 		}
 		if hdr.Typeflag != tar.TypeReg {
-			return invalidf("%s in the package is a %s, not a regular file; conda packages carry their metadata as regular files (checklist F7).", quote(name), typeName(hdr.Typeflag))
+			return invalidf("%s in the package is a %s, not a regular file; conda packages carry their metadata as regular files (checklist F7).", Quote(name), typeName(hdr.Typeflag))
 		}
 		if name != pathsPath && hdr.Size > s.lim.MaxIndexJSON {
 			return tooLargef("%s is %d bytes; the limit is %d (checklist F2).", name, hdr.Size, s.lim.MaxIndexJSON)
@@ -254,7 +254,7 @@ func (s *scanner) readRunExports(data []byte) error {
 	for k, v := range raw {
 		var l []string
 		if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &l) != nil {
-			return invalidf("In %s, %s must be a list of strings.", runExportsPath, quote(k))
+			return invalidf("In %s, %s must be a list of strings.", runExportsPath, Quote(k))
 		}
 	}
 	s.runExports, err = canonicalJSON(mustMarshal(raw))

@@ -74,7 +74,7 @@ func Inspect(r io.ReaderAt, size int64, filename string, lim Limits) (*Package, 
 	}
 	if got := s.index.Stem(); got != stem {
 		return nil, invalidf("The file is named %s, but its info/index.json describes %s; name the file %s (checklist F10).",
-			quote(filename), quote(got), quote(s.index.Filename(format)))
+			Quote(filename), Quote(got), Quote(s.index.Filename(format)))
 	}
 	return &Package{
 		Filename:    filename,
@@ -205,7 +205,7 @@ func inspectConda(sr *io.SectionReader, stem string, s *scanner) error {
 	// Compressed data is never much larger than what it decompresses to,
 	// so a member over the budget cannot fit it either.
 	if info.csize > uint64(s.lim.MaxDecompressed)+uint64(s.lim.MaxDecompressed)/64+1024 {
-		return tooLargef("%s is %d bytes, more than the metadata budget of %d bytes; a real package's info/ is far smaller.", quote(info.name), info.csize, s.lim.MaxDecompressed)
+		return tooLargef("%s is %d bytes, more than the metadata budget of %d bytes; a real package's info/ is far smaller.", Quote(info.name), info.csize, s.lim.MaxDecompressed)
 	}
 	if err := s.scanZstdMember(sr, info, condaInfo, s.lim.MaxDecompressed, errBudget); err != nil {
 		return err

@@ -260,7 +260,7 @@ func checkVersionTerm(op, v string) error {
 		return errors.New("its version has a '*' that is not at the end")
 	}
 	if _, err := parseVersion(base); err != nil {
-		return errors.New("its version " + quote(v) + " is not a conda version (" + err.Error() + ")")
+		return errors.New("its version " + Quote(v) + " is not a conda version (" + err.Error() + ")")
 	}
 	return nil
 }
@@ -358,7 +358,7 @@ func (p *specParser) brackets(m *matchSpec) error {
 			}
 			m.BuildNumber = val
 		default:
-			return errors.New("its [key=value] list has the key " + quote(key) + "; only version, build and build_number are allowed")
+			return errors.New("its [key=value] list has the key " + Quote(key) + "; only version, build and build_number are allowed")
 		}
 		m.InBrackets = true
 		p.spaces()

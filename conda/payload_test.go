@@ -132,7 +132,7 @@ func TestInspectRefusesUnsafePayload(t *testing.T) {
 		{hdr: tar.Header{Name: "info/", Typeflag: tar.TypeDir, Mode: 0o755}},
 	} {
 		t.Run("refuses "+entry.hdr.Name+" in the pkg tarball of a .conda (F17)", func(t *testing.T) {
-			wantCode(t, withPayload(t, file("lib/x", nil), entry)[condaName], condaName, DefaultLimits(), gatehouse.EINVALID, quote(entry.hdr.Name))
+			wantCode(t, withPayload(t, file("lib/x", nil), entry)[condaName], condaName, DefaultLimits(), gatehouse.EINVALID, Quote(entry.hdr.Name))
 		})
 	}
 	t.Run("refuses a sparse file (F17)", func(t *testing.T) {

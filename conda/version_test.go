@@ -1,6 +1,9 @@
 package conda
 
-import "testing"
+import (
+	"cmp"
+	"testing"
+)
 
 // The order in conda's VersionOrder docstring, oldest first; "==" marks a
 // version equal to the one before.
@@ -28,7 +31,7 @@ func TestCompareVersionsFollowsConda(t *testing.T) {
 	}
 	for _, a := range vs {
 		for _, b := range vs {
-			want := cmpInt(int64(a.group), int64(b.group))
+			want := cmp.Compare(a.group, b.group)
 			if got := CompareVersions(a.s, b.s); got != want {
 				t.Errorf("CompareVersions(%q, %q) = %d; want %d", a.s, b.s, got, want)
 			}

@@ -159,7 +159,7 @@ func readZip(sr *io.SectionReader, lim Limits) (*zipDir, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].localOff < ms[j].localOff })
 	for i := 1; i < len(ms); i++ {
 		if ms[i-1].end > ms[i].localOff {
-			return nil, zipLie("members " + quote(ms[i-1].name) + " and " + quote(ms[i].name) + " overlap")
+			return nil, zipLie("members " + Quote(ms[i-1].name) + " and " + Quote(ms[i].name) + " overlap")
 		}
 	}
 	return z, nil
@@ -202,7 +202,7 @@ func (z *zipDir) readCentral(off, size, count uint64, lim Limits) error {
 		if need.any() {
 			v, ok := readZip64Extra(buf[nameLen:nameLen+extraLen], need)
 			if !ok {
-				return zipLie("the record of " + quote(m.name) + " needs zip64 sizes it does not carry")
+				return zipLie("the record of " + Quote(m.name) + " needs zip64 sizes it does not carry")
 			}
 			m.usize, m.csize, m.localOff, m.zip64 = pick(need.usize, v.usize, m.usize), pick(need.csize, v.csize, m.csize), pick(need.offset, v.offset, m.localOff), true
 			if need.disk {
@@ -211,15 +211,15 @@ func (z *zipDir) readCentral(off, size, count uint64, lim Limits) error {
 		}
 		switch {
 		case diskStart != 0:
-			return zipLie("member " + quote(m.name) + " claims to be on another disk")
+			return zipLie("member " + Quote(m.name) + " claims to be on another disk")
 		case seen[m.name]:
-			return invalidf("The .conda zip holds %s twice; conda would read one and could install the other (checklist F6).", quote(m.name))
+			return invalidf("The .conda zip holds %s twice; conda would read one and could install the other (checklist F6).", Quote(m.name))
 		case m.flags&(flagEncrypted|flagStrongEnc) != 0:
-			return invalidf("The .conda member %s is encrypted; conda cannot read it.", quote(m.name))
+			return invalidf("The .conda member %s is encrypted; conda cannot read it.", Quote(m.name))
 		case m.method != methodStored:
-			return invalidf("The .conda member %s is compressed with zip method %d; conda writes .conda members stored, since their content is already zstd-compressed (checklist F6).", quote(m.name), m.method)
+			return invalidf("The .conda member %s is compressed with zip method %d; conda writes .conda members stored, since their content is already zstd-compressed (checklist F6).", Quote(m.name), m.method)
 		case m.csize != m.usize:
-			return zipLie("stored member " + quote(m.name) + " has different compressed and uncompressed sizes")
+			return zipLie("stored member " + Quote(m.name) + " has different compressed and uncompressed sizes")
 		}
 		seen[m.name] = true
 		z.members = append(z.members, m)
@@ -234,7 +234,7 @@ func (z *zipDir) readCentral(off, size, count uint64, lim Limits) error {
 // works out where its data starts and ends, all before the directory.
 func (z *zipDir) readLocal(m *zipMember, cdOff uint64) error {
 	if m.localOff > cdOff || cdOff-m.localOff < localLen {
-		return zipLie("member " + quote(m.name) + " starts outside the file")
+		return zipLie("member " + Quote(m.name) + " starts outside the file")
 	}
 	var h [localLen]byte
 	if _, err := z.sr.ReadAt(h[:], int64(m.localOff)); err != nil {
@@ -242,7 +242,7 @@ func (z *zipDir) readLocal(m *zipMember, cdOff uint64) error {
 	}
 	nameLen, extraLen := uint64(binary.LittleEndian.Uint16(h[26:])), uint64(binary.LittleEndian.Uint16(h[28:]))
 	if binary.LittleEndian.Uint32(h[:]) != sigLocal || m.localOff+localLen+nameLen+extraLen > cdOff {
-		return zipLie("the local header of " + quote(m.name) + " is missing")
+		return zipLie("the local header of " + Quote(m.name) + " is missing")
 	}
 	buf := make([]byte, nameLen+extraLen)
 	if _, err := z.sr.ReadAt(buf, int64(m.localOff+localLen)); err != nil {
@@ -250,11 +250,11 @@ func (z *zipDir) readLocal(m *zipMember, cdOff uint64) error {
 	}
 	flags, method := binary.LittleEndian.Uint16(h[6:]), binary.LittleEndian.Uint16(h[8:])
 	if string(buf[:nameLen]) != m.name || method != m.method || flags&flagDescriptor != m.flags&flagDescriptor {
-		return zipLie("the local header of " + quote(m.name) + " disagrees with the central directory")
+		return zipLie("the local header of " + Quote(m.name) + " disagrees with the central directory")
 	}
 	m.dataOff = m.localOff + localLen + nameLen + extraLen
 	if cdOff-m.dataOff < m.csize {
-		return zipLie("the data of " + quote(m.name) + " runs past the central directory")
+		return zipLie("the data of " + Quote(m.name) + " runs past the central directory")
 	}
 	m.end = m.dataOff + m.csize
 	if m.flags&flagDescriptor != 0 {
@@ -266,12 +266,12 @@ func (z *zipDir) readLocal(m *zipMember, cdOff uint64) error {
 		// The local zip64 field carries both sizes, uncompressed first.
 		v, ok := readZip64Extra(buf[nameLen:], zip64Need{usize: true, csize: true})
 		if !ok {
-			return zipLie("the local header of " + quote(m.name) + " needs zip64 sizes it does not carry")
+			return zipLie("the local header of " + Quote(m.name) + " needs zip64 sizes it does not carry")
 		}
 		csize, usize = v.csize, v.usize
 	}
 	if crc != m.crc || csize != m.csize || usize != m.usize {
-		return zipLie("the sizes or CRC in the local header of " + quote(m.name) + " disagree with the central directory")
+		return zipLie("the sizes or CRC in the local header of " + Quote(m.name) + " disagree with the central directory")
 	}
 	return nil
 }
@@ -286,7 +286,7 @@ func (z *zipDir) readDescriptor(m *zipMember, cdOff uint64) error {
 	var d [24]byte
 	avail := min(cdOff-m.end, 24)
 	if avail < n {
-		return zipLie("the data descriptor of " + quote(m.name) + " is missing")
+		return zipLie("the data descriptor of " + Quote(m.name) + " is missing")
 	}
 	if _, err := z.sr.ReadAt(d[:avail], int64(m.end)); err != nil {
 		return err
@@ -294,7 +294,7 @@ func (z *zipDir) readDescriptor(m *zipMember, cdOff uint64) error {
 	b := d[:]
 	if binary.LittleEndian.Uint32(b) == sigDescriptor {
 		if avail < n+4 {
-			return zipLie("the data descriptor of " + quote(m.name) + " is missing")
+			return zipLie("the data descriptor of " + Quote(m.name) + " is missing")
 		}
 		b, n = b[4:], n+4
 	}
@@ -306,7 +306,7 @@ func (z *zipDir) readDescriptor(m *zipMember, cdOff uint64) error {
 		csize, usize = uint64(binary.LittleEndian.Uint32(b[4:])), uint64(binary.LittleEndian.Uint32(b[8:]))
 	}
 	if crc != m.crc || csize != m.csize || usize != m.usize {
-		return zipLie("the data descriptor of " + quote(m.name) + " disagrees with the central directory")
+		return zipLie("the data descriptor of " + Quote(m.name) + " disagrees with the central directory")
 	}
 	m.end += n
 	return nil
@@ -370,7 +370,7 @@ func (z *zipDir) condaMembers(stem string) (info, pkg *zipMember, err error) {
 	for _, m := range z.members {
 		if other, ok := strings.CutPrefix(m.name, "info-"); ok && m.name != infoName && strings.HasSuffix(other, ".tar.zst") {
 			real := strings.TrimSuffix(other, ".tar.zst")
-			return nil, nil, invalidf("The file is named %s, but it holds the package %s; name the file %s (checklist F10).", quote(stem+".conda"), quote(real), quote(real+".conda"))
+			return nil, nil, invalidf("The file is named %s, but it holds the package %s; name the file %s (checklist F10).", Quote(stem+".conda"), Quote(real), Quote(real+".conda"))
 		}
 	}
 	for i := range z.members {
@@ -385,14 +385,14 @@ func (z *zipDir) condaMembers(stem string) (info, pkg *zipMember, err error) {
 				return nil, nil, err
 			}
 		default:
-			return nil, nil, invalidf("The .conda zip holds the unexpected member %s; a .conda holds only metadata.json, %s and %s (checklist F6).", quote(m.name), infoName, pkgName)
+			return nil, nil, invalidf("The .conda zip holds the unexpected member %s; a .conda holds only metadata.json, %s and %s (checklist F6).", Quote(m.name), infoName, pkgName)
 		}
 	}
 	if info == nil {
-		return nil, nil, invalidf("The .conda zip has no %s, so it has no metadata; check that the file name matches the package (checklist F6, F10).", quote(infoName))
+		return nil, nil, invalidf("The .conda zip has no %s, so it has no metadata; check that the file name matches the package (checklist F6, F10).", Quote(infoName))
 	}
 	if pkg == nil {
-		return nil, nil, invalidf("The .conda zip has no %s, so it has no files to install (checklist F6).", quote(pkgName))
+		return nil, nil, invalidf("The .conda zip has no %s, so it has no files to install (checklist F6).", Quote(pkgName))
 	}
 	return info, pkg, nil
 }
@@ -413,7 +413,7 @@ func (z *zipDir) checkMetadata(m *zipMember) error {
 		return err
 	}
 	if !bytes.Equal(raw["conda_pkg_format_version"], []byte("2")) {
-		return invalidf("metadata.json gives conda_pkg_format_version %s; Gatehouse reads version 2.", quote(string(raw["conda_pkg_format_version"])))
+		return invalidf("metadata.json gives conda_pkg_format_version %s; Gatehouse reads version 2.", Quote(string(raw["conda_pkg_format_version"])))
 	}
 	return nil
 }

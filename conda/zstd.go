@@ -60,20 +60,20 @@ func (s *scanner) scanZstd(member *io.SectionReader, m *zipMember, part tarPart,
 	}
 	var h zstd.Header
 	if err := h.Decode(head); err != nil {
-		return invalidf("%s is not a zstd stream: %s.", quote(m.name), err.Error())
+		return invalidf("%s is not a zstd stream: %s.", Quote(m.name), err.Error())
 	}
 	if h.DictionaryID != 0 {
-		return invalidf("%s needs a zstd dictionary; conda packages never use one.", quote(m.name))
+		return invalidf("%s needs a zstd dictionary; conda packages never use one.", Quote(m.name))
 	}
 	if h.Skippable {
-		return invalidf("%s starts with a skippable zstd frame; conda-package-handling and rattler write one zstd frame per member.", quote(m.name))
+		return invalidf("%s starts with a skippable zstd frame; conda-package-handling and rattler write one zstd frame per member.", Quote(m.name))
 	}
 	// One frame, so one window: a second frame could declare a window of
 	// its own, which the decoder would allocate besides the first.
 	if end, err := zstdFrameEnd(member, h); err != nil {
 		return err
 	} else if end != int64(m.csize) {
-		return invalidf("%s holds more than one zstd frame, or data after its frame; conda-package-handling and rattler write one frame per member.", quote(m.name))
+		return invalidf("%s holds more than one zstd frame, or data after its frame; conda-package-handling and rattler write one frame per member.", Quote(m.name))
 	}
 	if h.HasFCS && h.FrameContentSize > uint64(budget) {
 		return overBudget
@@ -113,9 +113,9 @@ func (s *scanner) scanZstd(member *io.SectionReader, m *zipMember, part tarPart,
 		}
 	}
 	if errors.Is(derr, zstd.ErrWindowSizeExceeded) || errors.Is(derr, zstd.ErrDecoderSizeExceeded) || part != condaInfo && declared > limit {
-		return tooLargef("%s is not valid zstd within a window of %d bytes (%s); Gatehouse decodes packages with windows up to %d bytes, as conda-package-handling and rattler-build write them.", quote(m.name), limit, derr.Error(), limit)
+		return tooLargef("%s is not valid zstd within a window of %d bytes (%s); Gatehouse decodes packages with windows up to %d bytes, as conda-package-handling and rattler-build write them.", Quote(m.name), limit, derr.Error(), limit)
 	}
-	return invalidf("%s is not valid zstd: %s.", quote(m.name), derr.Error())
+	return invalidf("%s is not valid zstd: %s.", Quote(m.name), derr.Error())
 }
 
 // scanZstdOnce decodes member and scans the tarball in it. The first
@@ -156,7 +156,7 @@ func (s *scanner) scanZstdOnce(member *io.SectionReader, m *zipMember, part tarP
 		return nil, err
 	}
 	if crc.Sum32() != m.crc {
-		return nil, invalidf("%s fails its CRC check: the .conda file is corrupt; upload it again (checklist F14).", quote(m.name))
+		return nil, invalidf("%s fails its CRC check: the .conda file is corrupt; upload it again (checklist F14).", Quote(m.name))
 	}
 	return nil, nil
 }
@@ -237,7 +237,7 @@ func checkMemberCRC(member *io.SectionReader, m *zipMember) error {
 		return err
 	}
 	if crc.Sum32() != m.crc {
-		return invalidf("%s fails its CRC check: the .conda file is corrupt; upload it again (checklist F14).", quote(m.name))
+		return invalidf("%s fails its CRC check: the .conda file is corrupt; upload it again (checklist F14).", Quote(m.name))
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 )
 
 // state is one revision of a subdir's index, as built on disk: what
@@ -71,7 +71,7 @@ func (b *builder) full(ctx context.Context, rev int64) (*state, error) {
 	var (
 		segs    []segment
 		name    string
-		entries []conda.Entry
+		entries []repofmt.Entry
 		seen    [numSec]bool
 	)
 	flush := func() error {
@@ -107,7 +107,7 @@ func (b *builder) full(ctx context.Context, rev int64) (*state, error) {
 			}
 			name = p.Name
 		}
-		entries = append(entries, conda.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
+		entries = append(entries, repofmt.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
 		return nil
 	})
 	if err == nil {
@@ -319,15 +319,15 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 func (b *builder) seal(rev int64, base string, out *outputs, segs []segment) (*state, error) {
 	st := &state{Rev: rev, Subdir: b.subdir, Base: base, Size: out.off, Segs: segs, Built: b.x.now().UTC().Truncate(time.Second)}
 	st.ETag = contentTag(b.subdir, segs)
-	refs := make([]conda.ShardRef, len(segs))
+	refs := make([]repofmt.ShardRef, len(segs))
 	for i := range segs {
-		refs[i] = conda.ShardRef{Name: segs[i].Name, Hash: segs[i].Shard}
+		refs[i] = repofmt.ShardRef{Name: segs[i].Name, Hash: segs[i].Shard}
 	}
-	idx, err := conda.AppendShardIndex(nil, conda.ShardIndexInfo{Subdir: b.subdir, BaseURL: "./", ShardsBaseURL: "./shards/"}, refs)
+	idx, err := repofmt.AppendShardIndex(nil, repofmt.ShardIndexInfo{Subdir: b.subdir, BaseURL: "./", ShardsBaseURL: "./shards/"}, refs)
 	if err != nil {
 		return nil, err
 	}
-	z := conda.Zstd(idx)
+	z := repofmt.Zstd(idx)
 	if err := writeFile(st.indexPath(), z); err != nil {
 		return nil, err
 	}

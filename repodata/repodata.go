@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/cache"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 )
 
 // Config configures an Index.
@@ -495,15 +496,15 @@ func (x *Index) buildChannelData(ctx context.Context, ch *gatehouse.Channel) (*c
 	if err != nil {
 		return nil, err
 	}
-	var cps []conda.ChannelPackage
+	var cps []repofmt.ChannelPackage
 	for _, sd := range subdirs {
 		err := x.store.EachPackage(ctx, ch.ID, sd, "", func(p *gatehouse.Package) error {
 			ix, err := conda.ParseIndexJSON(p.Record)
 			if err != nil {
 				return err
 			}
-			cp := conda.ChannelPackage{Index: *ix}
-			if err := conda.DecodeMeta(p.Meta, &cp); err != nil {
+			cp := repofmt.ChannelPackage{Index: *ix}
+			if err := repofmt.DecodeMeta(p.Meta, &cp); err != nil {
 				return err
 			}
 			cps = append(cps, cp)
@@ -513,7 +514,7 @@ func (x *Index) buildChannelData(ctx context.Context, ch *gatehouse.Channel) (*c
 			return nil, err
 		}
 	}
-	data, err := conda.BuildChannelData(subdirs, cps)
+	data, err := repofmt.BuildChannelData(subdirs, cps)
 	if err != nil {
 		return nil, err
 	}

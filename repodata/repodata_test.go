@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 	"github.com/gatehouse-dev/gatehouse/repodata"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 	"github.com/klauspost/compress/zstd"
@@ -116,9 +116,9 @@ func readFile(t testing.TB, file *gatehouse.IndexFile) []byte {
 // record in name order, then file name order.
 func (f *fixture) want(subdir string) []byte {
 	f.t.Helper()
-	var entries []conda.Entry
+	var entries []repofmt.Entry
 	err := f.store.EachPackage(context.Background(), f.ch.ID, subdir, "", func(p *gatehouse.Package) error {
-		entries = append(entries, conda.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
+		entries = append(entries, repofmt.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
 		return nil
 	})
 	if err != nil {
@@ -177,14 +177,14 @@ func (f *fixture) check(x *repodata.Index, subdir string) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	names := map[string][]conda.Entry{}
+	names := map[string][]repofmt.Entry{}
 	f.store.EachPackage(ctx, f.ch.ID, subdir, "", func(p *gatehouse.Package) error {
-		names[p.Name] = append(names[p.Name], conda.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
+		names[p.Name] = append(names[p.Name], repofmt.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
 		return nil
 	})
 	for name, entries := range names {
-		shard, _ := conda.AppendShard(nil, entries)
-		z := conda.Zstd(shard)
+		shard, _ := repofmt.AppendShard(nil, entries)
+		z := repofmt.Zstd(shard)
 		sum := sha256sum(z)
 		if !bytes.Contains(raw, append([]byte{0xc4, 32}, sum...)) {
 			f.t.Errorf("the shard index lacks %s's shard %x", name, sum)

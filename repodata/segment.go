@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -73,7 +73,7 @@ type rendered struct {
 
 // render builds a name's fragments and shard from its entries (file
 // names and records), in file name order.
-func render(name string, entries []conda.Entry) (*rendered, error) {
+func render(name string, entries []repofmt.Entry) (*rendered, error) {
 	r := &rendered{name: name}
 	for _, e := range entries {
 		sec := secTar
@@ -93,11 +93,11 @@ func render(name string, entries []conda.Entry) (*rendered, error) {
 		b = append(b, '"', ':')
 		r.frag[sec] = append(b, e.Record...)
 	}
-	shard, err := conda.AppendShard(nil, entries)
+	shard, err := repofmt.AppendShard(nil, entries)
 	if err != nil {
 		return nil, err
 	}
-	r.shard = conda.Zstd(shard)
+	r.shard = repofmt.Zstd(shard)
 	r.hash = sha256.Sum256(r.shard)
 	return r, nil
 }
@@ -106,7 +106,7 @@ func render(name string, entries []conda.Entry) (*rendered, error) {
 func encode(enc int, b []byte) []byte {
 	switch enc {
 	case encZstd:
-		return conda.Zstd(b)
+		return repofmt.Zstd(b)
 	case encGzip:
 		return gzipMember(b)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
-	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 )
 
 // outputs are the three files of one revision being written, each through
@@ -116,10 +116,10 @@ func shardPath(dir string, h [32]byte) string {
 }
 
 // loadName reads one name's packages of a subdir from the store.
-func loadName(ctx context.Context, store gatehouse.IndexStore, channelID int64, subdir, name string) ([]conda.Entry, error) {
-	var entries []conda.Entry
+func loadName(ctx context.Context, store gatehouse.IndexStore, channelID int64, subdir, name string) ([]repofmt.Entry, error) {
+	var entries []repofmt.Entry
 	err := store.EachPackage(ctx, channelID, subdir, name, func(p *gatehouse.Package) error {
-		entries = append(entries, conda.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
+		entries = append(entries, repofmt.Entry{Filename: p.Filename, Record: slices.Clone(p.Record)})
 		return nil
 	})
 	return entries, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
@@ -55,7 +56,7 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 	if err != nil {
 		return nil, err
 	}
-	meta, err := conda.EncodeMeta(info)
+	meta, err := repofmt.EncodeMeta(info)
 	if err != nil {
 		return nil, err
 	}

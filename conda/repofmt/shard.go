@@ -1,4 +1,4 @@
-package conda
+package repofmt
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/conda"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/tinylib/msgp/msgp"
@@ -39,12 +41,12 @@ func AppendShard(dst []byte, entries []Entry) ([]byte, error) {
 	for i, e := range entries {
 		f, ok := entryFormat(e.Filename)
 		if !ok {
-			return dst, gatehouse.Errorf(gatehouse.EINVALID, "The file name %s is not a conda package file name.", quote(e.Filename))
+			return dst, gatehouse.Errorf(gatehouse.EINVALID, "The file name %s is not a conda package file name.", conda.Quote(e.Filename))
 		}
 		if i > 0 && entries[i-1].Filename == e.Filename {
-			return dst, gatehouse.Errorf(gatehouse.EINVALID, "The file %s appears twice in one shard.", quote(e.Filename))
+			return dst, gatehouse.Errorf(gatehouse.EINVALID, "The file %s appears twice in one shard.", conda.Quote(e.Filename))
 		}
-		if f == Conda {
+		if f == conda.Conda {
 			condas++
 		} else {
 			tars++
@@ -54,9 +56,9 @@ func AppendShard(dst []byte, entries []Entry) ([]byte, error) {
 	var err error
 	for _, sec := range [...]struct {
 		key string
-		f   Format
+		f   conda.Format
 		n   int
-	}{{"packages", TarBz2, tars}, {"packages.conda", Conda, condas}} {
+	}{{"packages", conda.TarBz2, tars}, {"packages.conda", conda.Conda, condas}} {
 		dst = msgp.AppendString(dst, sec.key)
 		dst = msgp.AppendMapHeader(dst, uint32(sec.n))
 		for _, e := range entries {
@@ -206,7 +208,7 @@ func (t *transcoder) object(dst []byte, depth int, top bool) ([]byte, error) {
 	slices.SortStableFunc(members, func(a, b member) int { return compareStrings(a.key, b.key) })
 	for i := 1; i < len(members); i++ {
 		if members[i].key == members[i-1].key {
-			return dst, gatehouse.Errorf(gatehouse.EINVALID, "A repodata record has the key %s twice.", quote(members[i].key))
+			return dst, gatehouse.Errorf(gatehouse.EINVALID, "A repodata record has the key %s twice.", conda.Quote(members[i].key))
 		}
 	}
 	dst = msgp.AppendMapHeader(dst, uint32(len(members)))
@@ -242,7 +244,7 @@ func (t *transcoder) digest(dst []byte, depth int, key string) ([]byte, error) {
 		if key == "md5" {
 			want = 32
 		}
-		if len(s) == want && isLowerHex(s, want) {
+		if len(s) == want && conda.IsLowerHex(s, want) {
 			b, _ := hex.DecodeString(s)
 			return msgp.AppendBytes(dst, b), nil
 		}
@@ -383,7 +385,7 @@ type ShardRef struct {
 // sorted; refs must be sorted by name without repeats.
 func AppendShardIndex(dst []byte, info ShardIndexInfo, refs []ShardRef) ([]byte, error) {
 	if !gatehouse.ValidSubdir(info.Subdir) {
-		return dst, gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", quote(info.Subdir))
+		return dst, gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", conda.Quote(info.Subdir))
 	}
 	for i := 1; i < len(refs); i++ {
 		if refs[i-1].Name >= refs[i].Name {

@@ -1,8 +1,9 @@
-package conda
+package repofmt
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/gatehouse-dev/gatehouse/conda"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -14,7 +15,7 @@ func fixturePackages(t *testing.T) []ChannelPackage {
 	t.Helper()
 	var out []ChannelPackage
 	for _, fx := range fixtures(t) {
-		p, err := inspectBytes(fx.data, fx.filename, DefaultLimits())
+		p, err := conda.Inspect(bytes.NewReader(fx.data), int64(len(fx.data)), fx.filename, conda.DefaultLimits())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +31,7 @@ func TestChannelDataOfRealPackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkStrictJSON(doc); err != nil {
+	if err := conda.CheckStrictJSON(doc); err != nil {
 		t.Fatalf("not strict JSON: %v", err)
 	}
 	var cd struct {

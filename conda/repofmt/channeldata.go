@@ -1,8 +1,9 @@
-package conda
+package repofmt
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/gatehouse-dev/gatehouse/conda"
 	"io"
 	"slices"
 	"strings"
@@ -13,14 +14,14 @@ import (
 // ChannelPackage is one package file of a channel, as channeldata.json
 // needs it: what Inspect returned, less the file itself.
 type ChannelPackage struct {
-	Index       Index
-	About       About
-	PostInstall PostInstall
+	Index       conda.Index
+	About       conda.About
+	PostInstall conda.PostInstall
 	RunExports  json.RawMessage // canonical run_exports.json, or nil
 }
 
 // ChannelPackageOf returns the ChannelPackage of an inspected package.
-func ChannelPackageOf(p *Package) ChannelPackage {
+func ChannelPackageOf(p *conda.Package) ChannelPackage {
 	return ChannelPackage{Index: p.Index, About: p.About, PostInstall: p.PostInstall, RunExports: p.RunExports}
 }
 
@@ -72,7 +73,7 @@ func WriteChannelData(w io.Writer, subdirs []string, pkgs []ChannelPackage) erro
 	known := map[string]bool{"noarch": true}
 	for _, s := range subdirs {
 		if !gatehouse.ValidSubdir(s) {
-			return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", quote(s))
+			return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", conda.Quote(s))
 		}
 		known[s] = true
 	}
@@ -81,9 +82,9 @@ func WriteChannelData(w io.Writer, subdirs []string, pkgs []ChannelPackage) erro
 	for i := range pkgs {
 		order[i] = &pkgs[i]
 		if !known[pkgs[i].Index.Subdir] {
-			return gatehouse.FieldErrorf("subdir", "Package %s is in subdir %s, which is not in the channel's subdirs.", quote(pkgs[i].Index.Stem()), quote(pkgs[i].Index.Subdir))
+			return gatehouse.FieldErrorf("subdir", "Package %s is in subdir %s, which is not in the channel's subdirs.", conda.Quote(pkgs[i].Index.Stem()), conda.Quote(pkgs[i].Index.Subdir))
 		}
-		if err := checkName(pkgs[i].Index.Name); err != nil {
+		if err := conda.CheckName(pkgs[i].Index.Name); err != nil {
 			return err
 		}
 	}
@@ -155,7 +156,7 @@ func BuildChannelData(subdirs []string, pkgs []ChannelPackage) ([]byte, error) {
 // order, then build number, timestamp, build string and subdir.
 func compareArtifacts(a, b *ChannelPackage) int {
 	x, y := &a.Index, &b.Index
-	if c := CompareVersions(x.Version, y.Version); c != 0 {
+	if c := conda.CompareVersions(x.Version, y.Version); c != 0 {
 		return c
 	}
 	if c := cmpInt(x.BuildNumber, y.BuildNumber); c != 0 {
@@ -185,7 +186,7 @@ func compareArtifacts(a, b *ChannelPackage) int {
 	return bytes.Compare(a.RunExports, b.RunExports)
 }
 
-func aboutKey(a About) string {
+func aboutKey(a conda.About) string {
 	return strings.Join([]string{a.Summary, a.Description, a.Home, a.DevURL, a.DocURL, a.SourceURL, a.License}, "\x00")
 }
 
@@ -212,13 +213,13 @@ func firstNonEmpty(s ...string) string {
 // besides its repodata record: encode it once at upload with EncodeMeta,
 // read it back with DecodeMeta when channeldata.json is built.
 type Meta struct {
-	About       About           `json:"about"`
-	PostInstall PostInstall     `json:"post_install"`
-	RunExports  json.RawMessage `json:"run_exports,omitempty"`
+	About       conda.About       `json:"about"`
+	PostInstall conda.PostInstall `json:"post_install"`
+	RunExports  json.RawMessage   `json:"run_exports,omitempty"`
 }
 
 // EncodeMeta returns p's Meta as JSON.
-func EncodeMeta(p *Package) ([]byte, error) {
+func EncodeMeta(p *conda.Package) ([]byte, error) {
 	m := Meta{About: p.About, PostInstall: p.PostInstall}
 	if len(p.RunExports) > 0 {
 		m.RunExports = p.RunExports

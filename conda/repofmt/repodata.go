@@ -1,81 +1,18 @@
-package conda
+package repofmt
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"github.com/gatehouse-dev/gatehouse/conda"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/klauspost/compress/zstd"
 )
-
-// Record returns the canonical repodata record of a package: the keys of
-// its index.json that recordKeys allows (from ix.Raw; the rest are dropped,
-// checklist F16) plus md5,
-// sha256 and size of the file as served and CEP-47 indexed_timestamp (ms,
-// set once when the server first indexes the package). The bytes are
-// compact JSON with keys sorted at every level, so the same input gives the
-// same bytes on every machine; store them once and build repodata by
-// concatenation (WriteRepodata). ix must come from ParseIndexJSON or
-// Inspect: Record checks Raw again and refuses an Index without it.
-func Record(ix *Index, md5, sha256 string, size int64, indexedTimestampMS int64) ([]byte, error) {
-	if len(ix.Raw) == 0 {
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "Record needs an Index read by ParseIndexJSON or Inspect.")
-	}
-	if !isLowerHex(md5, 32) {
-		return nil, gatehouse.FieldErrorf("md5", "md5 must be 32 lowercase hex digits.")
-	}
-	if !isLowerHex(sha256, 64) {
-		return nil, gatehouse.FieldErrorf("sha256", "sha256 must be 64 lowercase hex digits.")
-	}
-	if size < 0 || indexedTimestampMS < 0 {
-		return nil, gatehouse.FieldErrorf("size", "size and indexed_timestamp must not be negative.")
-	}
-	// The record is what clients solve with: check Raw, not only the typed
-	// fields, which a caller could have changed.
-	check := &Index{Raw: ix.Raw}
-	if err := check.fillTyped(); err != nil {
-		return nil, err
-	}
-	if err := check.Validate(time.Time{}); err != nil {
-		return nil, err
-	}
-	rec := make(map[string]json.RawMessage, len(ix.Raw)+4)
-	for k, v := range ix.Raw {
-		if recordKeys[k] {
-			rec[k] = v
-		}
-	}
-	rec["md5"] = json.RawMessage(strconv.Quote(md5))
-	rec["sha256"] = json.RawMessage(strconv.Quote(sha256))
-	rec["size"] = json.RawMessage(strconv.FormatInt(size, 10))
-	rec["indexed_timestamp"] = json.RawMessage(strconv.FormatInt(indexedTimestampMS, 10))
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rec); err != nil { // map keys come out sorted
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-func isLowerHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) && (s[i] < 'a' || s[i] > 'f') {
-			return false
-		}
-	}
-	return true
-}
 
 // Entry is one package file of a subdir: its file name and the record that
 // Record made for it.
@@ -101,24 +38,24 @@ type Entry struct {
 // one).
 func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
 	if !gatehouse.ValidSubdir(subdir) {
-		return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", quote(subdir))
+		return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", conda.Quote(subdir))
 	}
 	sorted := slices.IsSortedFunc(entries, compareEntries)
 	if !sorted {
 		entries = slices.Clone(entries)
 		slices.SortFunc(entries, compareEntries)
 	}
-	formats := make([]Format, len(entries))
+	formats := make([]conda.Format, len(entries))
 	for i, e := range entries {
 		f, ok := entryFormat(e.Filename)
 		if !ok {
-			return gatehouse.Errorf(gatehouse.EINVALID, "The file name %s is not a conda package file name; re-index the package.", quote(e.Filename))
+			return gatehouse.Errorf(gatehouse.EINVALID, "The file name %s is not a conda package file name; re-index the package.", conda.Quote(e.Filename))
 		}
 		if i > 0 && entries[i-1].Filename == e.Filename {
-			return gatehouse.Errorf(gatehouse.EINVALID, "The file %s appears twice in subdir %s.", quote(e.Filename), subdir)
+			return gatehouse.Errorf(gatehouse.EINVALID, "The file %s appears twice in subdir %s.", conda.Quote(e.Filename), subdir)
 		}
 		if r := e.Record; len(r) < 2 || r[0] != '{' || r[len(r)-1] != '}' {
-			return gatehouse.Errorf(gatehouse.EINTERNAL, "The stored record of %s is not a JSON object; re-index the package.", quote(e.Filename))
+			return gatehouse.Errorf(gatehouse.EINTERNAL, "The stored record of %s is not a JSON object; re-index the package.", conda.Quote(e.Filename))
 		}
 		formats[i] = f
 	}
@@ -137,9 +74,9 @@ func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
 	// subdir passed ValidSubdir and file names entryFormat, so neither
 	// needs JSON escaping.
 	bw.WriteString(`{"info":{"subdir":"` + subdir + `"},"packages":{`)
-	writeSection(bw, entries, formats, TarBz2)
+	writeSection(bw, entries, formats, conda.TarBz2)
 	bw.WriteString(`},"packages.conda":{`)
-	writeSection(bw, entries, formats, Conda)
+	writeSection(bw, entries, formats, conda.Conda)
 	if _, err := bw.WriteString(`},"removed":[],"repodata_version":1}`); err != nil {
 		return err
 	}
@@ -152,22 +89,22 @@ func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
 // entryFormat is the quick check WriteRepodata makes on every file name
 // (ParseFilename already ran at upload): a conda extension, the CEP-26
 // length and characters only, so the name needs no JSON escaping.
-func entryFormat(fn string) (Format, bool) {
-	var f Format
+func entryFormat(fn string) (conda.Format, bool) {
+	var f conda.Format
 	switch {
 	case strings.HasSuffix(fn, ".conda"):
-		f = Conda
+		f = conda.Conda
 	case strings.HasSuffix(fn, ".tar.bz2"):
-		f = TarBz2
+		f = conda.TarBz2
 	default:
 		return 0, false
 	}
-	if len(fn) > maxFilenameLen || len(fn) <= len(f.Ext()) {
+	if len(fn) > conda.MaxFilenameLen || len(fn) <= len(f.Ext()) {
 		return 0, false
 	}
 	for i := 0; i < len(fn); i++ {
 		c := fn[i]
-		if !isLowerAlnum(c) && !(c >= 'A' && c <= 'Z') && c != '.' && c != '_' && c != '-' && c != '+' && c != '!' {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') && c != '.' && c != '_' && c != '-' && c != '+' && c != '!' {
 			return 0, false
 		}
 	}
@@ -182,7 +119,7 @@ type stringWriter interface {
 
 func compareEntries(a, b Entry) int { return strings.Compare(a.Filename, b.Filename) }
 
-func writeSection(w stringWriter, entries []Entry, formats []Format, f Format) {
+func writeSection(w stringWriter, entries []Entry, formats []conda.Format, f conda.Format) {
 	first := true
 	for i, e := range entries {
 		if formats[i] != f {

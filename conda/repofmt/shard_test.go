@@ -1,10 +1,11 @@
-package conda
+package repofmt
 
 import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/conda"
 	"reflect"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func fromJSON(t testing.TB, raw []byte) any {
 	v = conv(v)
 	if m, ok := v.(map[string]any); ok {
 		for _, k := range []string{"sha256", "md5"} {
-			if s, ok := m[k].(string); ok && isLowerHex(s, map[string]int{"sha256": 64, "md5": 32}[k]) {
+			if s, ok := m[k].(string); ok && conda.IsLowerHex(s, map[string]int{"sha256": 64, "md5": 32}[k]) {
 				m[k], _ = hex.DecodeString(s)
 			}
 		}
