@@ -71,4 +71,3 @@ func IsLowerHex(s string, n int) bool {
 	}
 	return true
 }
-

@@ -92,4 +92,3 @@ func TestRecordRefuses(t *testing.T) {
 		})
 	}
 }
-
