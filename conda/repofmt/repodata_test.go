@@ -22,18 +22,6 @@ const (
 	testSHA256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 )
 
-func mustRecord(t testing.TB, doc string) []byte {
-	t.Helper()
-	ix, err := conda.ParseIndexJSON([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := conda.Record(ix, testMD5, testSHA256, 1234, 1767225600000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
 
 // testEntries returns n realistic records (about 400 bytes each), in both
 // formats, in sorted order.
