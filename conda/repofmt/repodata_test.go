@@ -22,7 +22,6 @@ const (
 	testSHA256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 )
 
-
 // testEntries returns n realistic records (about 400 bytes each), in both
 // formats, in sorted order.
 func testEntries(t testing.TB, n int) []Entry {
