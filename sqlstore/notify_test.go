@@ -282,9 +282,11 @@ func TestARolledBackTransactionSendsNothing(t *testing.T) {
 }
 
 // TestChangesStartOverWhenTheListenerIsCut kills the listener's backend,
-// as a database restart or a failover would: the feed reconnects, says
-// ChangeAll with the cause (notifications may have been lost meanwhile),
-// and delivers what is committed afterwards.
+// as a database restart or a failover would: the feed says ChangeLost at
+// once (issue 8: until it is back, changes go unheard, so caches must not
+// be trusted), reconnects, says ChangeAll with the cause (notifications
+// may have been lost meanwhile), and delivers what is committed
+// afterwards.
 func TestChangesStartOverWhenTheListenerIsCut(t *testing.T) {
 	db, f := twoReplicas(t)
 	var killed int
@@ -295,6 +297,9 @@ func TestChangesStartOverWhenTheListenerIsCut(t *testing.T) {
 	}
 	if killed != 1 {
 		t.Fatalf("terminated %d listener backends, want 1", killed)
+	}
+	if c := f.next(t); c.Kind != gatehouse.ChangeLost || c.Err == nil {
+		t.Fatalf("when the listener was cut: %s (err %v), want ChangeLost with the cause", c.Kind, c.Err)
 	}
 	c := f.next(t)
 	if c.Kind != gatehouse.ChangeAll || c.Err == nil {
