@@ -250,6 +250,24 @@ func TestChangesReachAnotherReplica(t *testing.T) {
 			wantCode(t, "removing a missing grant", db.DeleteChannelGrant(ctx, ch.ID, bob.ID), gatehouse.ENOTFOUND)
 			return nil
 		}},
+		// Issue 8: a package acknowledged on one replica is listed by
+		// the others' repodata at once, not when their cached channel
+		// (and its revision) expires.
+		{"adding a package sends the channel", func(t *testing.T) []gatehouse.Change {
+			_, err := db.AddPackage(ctx, testPkg(ch.ID, alice.ID, "noarch", "fresh-1-0.conda"), false)
+			mustDo(t, err)
+			return []gatehouse.Change{chanChange}
+		}},
+		{"a refused duplicate package sends nothing", func(t *testing.T) []gatehouse.Change {
+			_, err := db.AddPackage(ctx, testPkg(ch.ID, alice.ID, "noarch", "fresh-1-0.conda"), false)
+			wantCode(t, "adding a duplicate", err, gatehouse.ECONFLICT)
+			return nil
+		}},
+		{"deleting a package sends the channel", func(t *testing.T) []gatehouse.Change {
+			_, err := db.DeletePackage(ctx, ch.ID, "noarch", "fresh-1-0.conda")
+			mustDo(t, err)
+			return []gatehouse.Change{chanChange}
+		}},
 		{"granting on a channel that does not exist sends nothing", func(t *testing.T) []gatehouse.Change {
 			err := db.PutChannelGrant(ctx, 1<<40, bob.ID, gatehouse.ChannelRead, time.Time{})
 			wantCode(t, "granting on a missing channel", err, gatehouse.ENOTFOUND)
