@@ -31,7 +31,7 @@ import (
 const (
 	publicChannel  = "soak-public"
 	privateChannel = "soak-private"
-	dataDiskSize   = 16 << 20 // replica B's --data tmpfs
+	dataDiskSize   = 64 << 20 // replica B's --data tmpfs
 )
 
 // replica is one server process and how to start it again.

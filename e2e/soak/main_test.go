@@ -50,7 +50,7 @@ type size struct {
 
 func runSize() size {
 	if *long {
-		return size{name: "long", ops: 20000, workers: 24, faultOps: 2000, solves: 24, killLoads: 24}
+		return size{name: "long", ops: 10000, workers: 16, faultOps: 1000, solves: 12, killLoads: 16}
 	}
 	return size{name: "short", ops: 1500, workers: 12, faultOps: 300, solves: 4, killLoads: 8}
 }
