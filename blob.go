@@ -12,8 +12,9 @@ import (
 // suite in blobstore/blobtest. Safe for concurrent use.
 //
 // Errors are *Error: ENOTFOUND for a missing object, EINVALID for a bad key
-// or range (refused before the backend is touched), and EUNAVAILABLE for
-// anything the backend does wrong — unreachable, 5xx, full, credentials
+// or range (refused before the backend is touched), EFULL when the disk or
+// bucket is full (a 507: a retry alone will not help), and EUNAVAILABLE for
+// anything else the backend does wrong — unreachable, 5xx, credentials
 // refused — so a download during an outage is a 503, never a 404 a client
 // would cache (checklist H2). The text of the underlying error stays in the
 // chain for logs; ErrorMessage never shows it, and never names the key,

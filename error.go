@@ -9,16 +9,17 @@ import (
 // Error codes. The HTTP layer maps each to one status in one table; a client
 // only ever sees the code and the Message, never the text of a wrapped error.
 const (
-	EINVALID      = "invalid"        // the request is malformed or breaks a rule
-	ECONFLICT     = "conflict"       // the thing already exists
-	ENOTFOUND     = "not_found"      // no such thing, or not visible to the caller
-	EUNAUTHORIZED = "unauthorized"   // no credential, or a bad one
-	EFORBIDDEN    = "forbidden"      // a good credential without the right
-	ETOOLARGE     = "too_large"      // a body or field over its limit
-	ERATELIMITED  = "rate_limited"   // too many attempts; retry later
-	EQUOTA        = "quota_exceeded" // over a configured quota; free some up or ask an administrator
-	EUNAVAILABLE  = "unavailable"    // a store is down; retry later
-	EINTERNAL     = "internal"       // a bug or an unexpected failure
+	EINVALID      = "invalid"              // the request is malformed or breaks a rule
+	ECONFLICT     = "conflict"             // the thing already exists
+	ENOTFOUND     = "not_found"            // no such thing, or not visible to the caller
+	EUNAUTHORIZED = "unauthorized"         // no credential, or a bad one
+	EFORBIDDEN    = "forbidden"            // a good credential without the right
+	ETOOLARGE     = "too_large"            // a body or field over its limit
+	ERATELIMITED  = "rate_limited"         // too many attempts; retry later
+	EQUOTA        = "quota_exceeded"       // over a configured quota; free some up or ask an administrator
+	EUNAVAILABLE  = "unavailable"          // a store is down; retry later
+	EFULL         = "insufficient_storage" // the server's disk or storage is full; nothing was stored
+	EINTERNAL     = "internal"             // a bug or an unexpected failure
 )
 
 // Error is the error type the domain speaks. Message is a sentence a person

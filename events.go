@@ -21,6 +21,12 @@ const (
 	// starts listening and after every interruption (notifications sent
 	// while it was away are lost), and for a message it cannot read.
 	ChangeAll ChangeKind = "all"
+	// ChangeLost: the feed lost its connection. Changes committed until
+	// the next ChangeAll go unheard, so until then a replica must trust
+	// no cached authorization decision (issue 8: a key revoked on one
+	// replica while the other's feed was reconnecting after a database
+	// restart stayed usable there for the rest of the cache period).
+	ChangeLost ChangeKind = "lost"
 )
 
 // Change is one committed change that may make a cached authorization
@@ -30,9 +36,9 @@ type Change struct {
 	KeyHash   []byte // ChangeKey
 	UserID    int64  // ChangeUser
 	ChannelID int64  // ChangeChannel
-	// Err says, for a ChangeAll, why the feed had to start over (the
-	// connection it lost, the message it could not read); nil when it
-	// first connects. For logs only.
+	// Err says, for a ChangeAll or ChangeLost, why the feed had to start
+	// over (the connection it lost, the message it could not read); nil
+	// when it first connects. For logs only.
 	Err error
 }
 
@@ -43,8 +49,8 @@ type Change struct {
 type ChangeFeed interface {
 	// Changes calls fn, from one goroutine and in commit order, for every
 	// change that any process commits, until ctx ends; then it returns
-	// ctx's error. It reconnects by itself when the connection drops and
-	// then sends ChangeAll. A rolled-back change is never sent. It returns
+	// ctx's error. When the connection drops it sends ChangeLost,
+	// reconnects by itself and then sends ChangeAll. A rolled-back change is never sent. It returns
 	// errors.ErrUnsupported at once if this store has no feed (SQLite).
 	Changes(ctx context.Context, fn func(Change)) error
 }

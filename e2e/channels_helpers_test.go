@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -343,19 +342,5 @@ func rattlerSolve(t testing.TB, specs, channels, platforms []string) ([]solved, 
 	return out, ""
 }
 
-// kill9 kills the server with SIGKILL, as a crash or the OOM killer would,
-// and waits for it to be gone. The harness then treats it as stopped; the
-// log and data are searched for secrets as at a normal stop.
-func (s *Server) kill9() {
-	s.t.Helper()
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		return
-	}
-	s.stopped = true
-	s.mu.Unlock()
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.exited
-	s.checkSecrets()
-}
+// kill9 kills the server with SIGKILL (Kill).
+func (s *Server) kill9() { s.Kill() }

@@ -342,6 +342,7 @@ func (b *builder) seal(rev int64, base string, out *outputs, segs []segment) (*s
 func writeFile(path string, data []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		os.Remove(tmp) // a full disk leaves no partial file behind
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -106,6 +106,7 @@ func writeShard(dir string, r *rendered) error {
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, r.shard, 0o600); err != nil {
+		os.Remove(tmp) // a full disk leaves no partial file behind
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -32,7 +32,7 @@ func newChannelCache(c *core) *channelCache {
 
 // channel returns the named channel, or nil if there is none.
 func (cc *channelCache) channel(ctx context.Context, name string) (*gatehouse.Channel, error) {
-	if ch, ok := cc.channels.Get(name); ok {
+	if ch, ok := cc.channels.Get(name); ok && !cc.c.deaf.Load() {
 		return ch, nil
 	}
 	t := cc.channels.Ticket(name)
@@ -50,7 +50,7 @@ func (cc *channelCache) channel(ctx context.Context, name string) (*gatehouse.Ch
 // role returns the user's effective role on the channel.
 func (cc *channelCache) role(ctx context.Context, ch *gatehouse.Channel, userID int64) (gatehouse.ChannelRole, error) {
 	k := roleKey{ch.ID, userID}
-	if r, ok := cc.roles.Get(k); ok {
+	if r, ok := cc.roles.Get(k); ok && !cc.c.deaf.Load() {
 		return r, nil
 	}
 	t := cc.roles.Ticket(k)

@@ -101,7 +101,9 @@ func (c *core) followChanges(ctx context.Context) {
 	if !ok {
 		return
 	}
+	c.deaf.Store(true) // until the feed's first ChangeAll
 	err := feed.Changes(ctx, c.applyChange)
+	c.deaf.Store(false) // the cache TTL bounds staleness from now on
 	switch {
 	case errors.Is(err, errors.ErrUnsupported), ctx.Err() != nil:
 		// A store one process uses alone (local eviction is all it
@@ -127,10 +129,19 @@ func (c *core) applyChange(ch gatehouse.Change) {
 		c.channels.forget(ch.ChannelID)
 	case gatehouse.ChangeRoles:
 		c.channels.forgetRoles()
+	case gatehouse.ChangeLost:
+		c.deaf.Store(true)
+		c.keys.forgetAll()
+		c.channels.forgetAll()
+		c.policies.Forget()
+		c.log.Warn("the change feed lost its connection; caches bypassed until it is back", "err", ch.Err)
 	default:
 		c.keys.forgetAll()
 		c.channels.forgetAll()
 		c.policies.Forget()
+		if ch.Kind == gatehouse.ChangeAll {
+			c.deaf.Store(false)
+		}
 		switch {
 		case ch.Kind != gatehouse.ChangeAll:
 			c.log.Warn("unknown kind of change from the change feed; caches flushed", "kind", ch.Kind)

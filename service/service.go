@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
@@ -179,6 +180,11 @@ type core struct {
 	login     *login.Service
 	upstreams *upstream.Manager
 	policies  *policy.Service
+	// deaf is set while the change feed is not listening (before it
+	// first connects, and from ChangeLost to the next ChangeAll): a
+	// change on another replica would go unheard, so the key and channel
+	// caches are not read and every request asks the database.
+	deaf atomic.Bool
 }
 
 // New checks cfg and builds the services. It starts no goroutine: Start

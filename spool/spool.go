@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
@@ -29,17 +30,23 @@ type Dir string
 
 // Write copies src into a new spool file, at most limit bytes, and returns
 // it with its digests, positioned at its start. Reading more than limit
-// bytes is ETOOLARGE; a failing src is EINVALID ("cut off"). Nothing is
-// left on disk when Write fails.
+// bytes is ETOOLARGE; a failing src is EINVALID ("cut off"); a spool disk
+// that is full (or a file size limit reached) is EFULL, the server's fault
+// and not the client's, so never "cut off". Nothing is left on disk when
+// Write fails.
 func (d Dir) Write(src io.Reader, filename string, limit int64) (*gatehouse.Upload, error) {
 	f, err := os.CreateTemp(string(d), prefix+"*")
 	if err != nil {
-		return nil, fmt.Errorf("creating upload spool file: %w", err)
+		return nil, diskError("creating upload spool file", err)
 	}
 	hm, hs := md5.New(), sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, hm, hs), io.LimitReader(src, limit+1))
+	dst := &fileWriter{f: f}
+	n, err := io.Copy(io.MultiWriter(dst, hm, hs), io.LimitReader(src, limit+1))
 	if err != nil {
 		Remove(&gatehouse.Upload{File: f})
+		if dst.err != nil {
+			return nil, diskError("writing upload spool file", dst.err)
+		}
 		var ge *gatehouse.Error
 		if errors.As(err, &ge) {
 			return nil, ge // the reader's own reason (too slow, ...)
@@ -56,6 +63,34 @@ func (d Dir) Write(src io.Reader, filename string, limit int64) (*gatehouse.Uplo
 	}
 	return &gatehouse.Upload{File: f, Filename: filename, Size: n,
 		MD5: hex.EncodeToString(hm.Sum(nil)), SHA256: hex.EncodeToString(hs.Sum(nil))}, nil
+}
+
+// ErrFull is what a client reads when the spool disk is full.
+var ErrFull = gatehouse.Errorf(gatehouse.EFULL, "The server has no room left for uploads; nothing was stored. Try again later, or ask an administrator to free disk space.")
+
+// diskError is the error of a failed spool write: EFULL for a full disk,
+// an exhausted quota or a file size limit (the cause stays in the chain,
+// for the log), and an internal error otherwise.
+func diskError(op string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+		return fmt.Errorf("%s: %w: %w", op, ErrFull, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// fileWriter writes to the spool file and keeps its first error, so that
+// Write can tell a failing disk from a failing client.
+type fileWriter struct {
+	f   *os.File
+	err error
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
 }
 
 // Remove closes and deletes the spool file of u; nil or removed twice is

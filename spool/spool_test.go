@@ -4,10 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,4 +88,75 @@ func TestSweepRemovesOnlyOldSpoolFilesAndClearRemovesThemAll(t *testing.T) {
 	}
 	Remove(fresh)
 	Remove(nil)
+}
+
+// fullDisk mounts a tmpfs of size bytes on a fresh directory, or skips
+// the test where mounting is not permitted (TestWriteOverTheFileSizeLimit
+// covers the same path without privileges).
+func fullDisk(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
+		t.Skipf("mounting a tmpfs is not permitted here (%v)", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	return dir
+}
+
+// checkFull asserts err is the full-disk error: EFULL with a message that
+// blames the server, not the upload (never "cut off", never 400).
+func checkFull(t *testing.T, err error) {
+	t.Helper()
+	if gatehouse.ErrorCode(err) != gatehouse.EFULL {
+		t.Fatalf("writing past the end of the disk: %v, want insufficient_storage", err)
+	}
+	if msg := gatehouse.ErrorMessage(err); strings.Contains(msg, "cut off") || !strings.Contains(msg, "nothing was stored") {
+		t.Errorf("the message %q should say the server is out of room and nothing was stored", msg)
+	}
+}
+
+// Checklist I4, H4 (issue 8, the soak test's full data disk): a spool disk
+// that fills up during an upload is the server's failure, EFULL (507),
+// not a client's cut-off upload (400); the partial file is removed, and
+// once there is room again the same upload succeeds.
+func TestWriteOnAFullDiskIsInsufficientStorage(t *testing.T) {
+	dir := fullDisk(t, 64<<10)
+	d := Dir(dir)
+	body := strings.Repeat("x", 200<<10)
+	_, err := d.Write(strings.NewReader(body), "x.conda", 1<<20)
+	checkFull(t, err)
+	if left := files(t, dir); len(left) != 0 {
+		t.Fatalf("files left on the full disk: %v", left)
+	}
+	u, err := d.Write(strings.NewReader(body[:32<<10]), "x.conda", 1<<20)
+	if err != nil {
+		t.Fatalf("a smaller upload after the failed one: %v", err)
+	}
+	Remove(u)
+}
+
+const fsizeChildEnv = "GATEHOUSE_SPOOL_FSIZE_CHILD"
+
+// Checklist I4, H4: the same without privileges: a file size limit
+// (RLIMIT_FSIZE, set in a child process so this one keeps none) makes the
+// write fail with EFBIG, which is EFULL too.
+func TestWriteOverTheFileSizeLimitIsInsufficientStorage(t *testing.T) {
+	if dir := os.Getenv(fsizeChildEnv); dir != "" {
+		lim := syscall.Rlimit{Cur: 32 << 10, Max: 32 << 10}
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Dir(dir).Write(strings.NewReader(strings.Repeat("x", 100<<10)), "x.conda", 1<<20)
+		checkFull(t, err)
+		if left := files(t, dir); len(left) != 0 {
+			t.Fatalf("files left: %v", left)
+		}
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteOverTheFileSizeLimitIsInsufficientStorage$", "-test.count=1")
+	cmd.Env = append(os.Environ(), fsizeChildEnv+"="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the child with a 32 KiB file size limit: %v\n%s", err, out)
+	}
 }

@@ -40,7 +40,10 @@ func wrapErr(err error, op string) error {
 // deadline: failures a retry later may cure, as opposed to bugs.
 func unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		// A pooled connection a database restart closed (issue 8: the
+		// soak saw "begin a transaction: conn closed" answered 500).
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) {
 		return true
 	}
 	var se *sqlite.Error

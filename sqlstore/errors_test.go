@@ -28,6 +28,7 @@ func TestWrapErrGivesEachFailureItsCode(t *testing.T) {
 		{"a passed deadline is unavailable", context.DeadlineExceeded, gatehouse.EUNAVAILABLE},
 		{"a bad connection is unavailable", driver.ErrBadConn, gatehouse.EUNAVAILABLE},
 		{"a closed connection is unavailable", sql.ErrConnDone, gatehouse.EUNAVAILABLE},
+		{"a connection a database restart closed is unavailable (issue 8)", fmt.Errorf("begin: %w", pgconn.ErrConnClosed), gatehouse.EUNAVAILABLE},
 		{"a refused dial is unavailable", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, gatehouse.EUNAVAILABLE},
 		{"a PostgreSQL connection exception is unavailable", pg("08006", ""), gatehouse.EUNAVAILABLE},
 		{"a PostgreSQL shutdown is unavailable", pg("57P01", ""), gatehouse.EUNAVAILABLE},

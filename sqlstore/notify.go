@@ -103,7 +103,8 @@ func parseChange(p string) (gatehouse.Change, error) {
 // process, in commit order, until ctx ends. It listens on a connection of
 // its own and, when that connection fails, reconnects with backoff; after
 // each (re)connection it first sends ChangeAll, since notifications sent
-// meanwhile are lost. It returns ctx's error, or errors.ErrUnsupported at
+// meanwhile are lost; when a connection fails it sends ChangeLost before
+// trying again. It returns ctx's error, or errors.ErrUnsupported at
 // once on SQLite, which one process uses alone.
 func (db *DB) Changes(ctx context.Context, fn func(gatehouse.Change)) error {
 	if db.dialect != Postgres {
@@ -118,6 +119,8 @@ func (db *DB) Changes(ctx context.Context, fn func(gatehouse.Change)) error {
 		}
 		cause = err
 		if connected {
+			// Deaf from now until the next ChangeAll: say so at once.
+			fn(gatehouse.Change{Kind: gatehouse.ChangeLost, Err: err})
 			backoff = minBackoff
 		}
 		// Full jitter, so that replicas do not reconnect in step after

@@ -139,6 +139,9 @@ func TestChangesStartOverAfterASilentPartition(t *testing.T) {
 	if n := proxy.stall(); n < 1 {
 		t.Fatal("no connection to stall")
 	}
+	if c := f.next(t); c.Kind != gatehouse.ChangeLost || c.Err == nil {
+		t.Fatalf("when the partition was found: %s (err %v), want ChangeLost with the cause", c.Kind, c.Err)
+	}
 	c := f.next(t)
 	if c.Kind != gatehouse.ChangeAll || c.Err == nil {
 		t.Fatalf("after the partition: %s (err %v), want ChangeAll with the cause", encodeChange(c), c.Err)

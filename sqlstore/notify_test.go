@@ -250,6 +250,24 @@ func TestChangesReachAnotherReplica(t *testing.T) {
 			wantCode(t, "removing a missing grant", db.DeleteChannelGrant(ctx, ch.ID, bob.ID), gatehouse.ENOTFOUND)
 			return nil
 		}},
+		// Issue 8: a package acknowledged on one replica is listed by
+		// the others' repodata at once, not when their cached channel
+		// (and its revision) expires.
+		{"adding a package sends the channel", func(t *testing.T) []gatehouse.Change {
+			_, err := db.AddPackage(ctx, testPkg(ch.ID, alice.ID, "noarch", "fresh-1-0.conda"), false)
+			mustDo(t, err)
+			return []gatehouse.Change{chanChange}
+		}},
+		{"a refused duplicate package sends nothing", func(t *testing.T) []gatehouse.Change {
+			_, err := db.AddPackage(ctx, testPkg(ch.ID, alice.ID, "noarch", "fresh-1-0.conda"), false)
+			wantCode(t, "adding a duplicate", err, gatehouse.ECONFLICT)
+			return nil
+		}},
+		{"deleting a package sends the channel", func(t *testing.T) []gatehouse.Change {
+			_, err := db.DeletePackage(ctx, ch.ID, "noarch", "fresh-1-0.conda")
+			mustDo(t, err)
+			return []gatehouse.Change{chanChange}
+		}},
 		{"granting on a channel that does not exist sends nothing", func(t *testing.T) []gatehouse.Change {
 			err := db.PutChannelGrant(ctx, 1<<40, bob.ID, gatehouse.ChannelRead, time.Time{})
 			wantCode(t, "granting on a missing channel", err, gatehouse.ENOTFOUND)
@@ -282,9 +300,11 @@ func TestARolledBackTransactionSendsNothing(t *testing.T) {
 }
 
 // TestChangesStartOverWhenTheListenerIsCut kills the listener's backend,
-// as a database restart or a failover would: the feed reconnects, says
-// ChangeAll with the cause (notifications may have been lost meanwhile),
-// and delivers what is committed afterwards.
+// as a database restart or a failover would: the feed says ChangeLost at
+// once (issue 8: until it is back, changes go unheard, so caches must not
+// be trusted), reconnects, says ChangeAll with the cause (notifications
+// may have been lost meanwhile), and delivers what is committed
+// afterwards.
 func TestChangesStartOverWhenTheListenerIsCut(t *testing.T) {
 	db, f := twoReplicas(t)
 	var killed int
@@ -295,6 +315,9 @@ func TestChangesStartOverWhenTheListenerIsCut(t *testing.T) {
 	}
 	if killed != 1 {
 		t.Fatalf("terminated %d listener backends, want 1", killed)
+	}
+	if c := f.next(t); c.Kind != gatehouse.ChangeLost || c.Err == nil {
+		t.Fatalf("when the listener was cut: %s (err %v), want ChangeLost with the cause", c.Kind, c.Err)
 	}
 	c := f.next(t)
 	if c.Kind != gatehouse.ChangeAll || c.Err == nil {

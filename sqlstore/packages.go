@@ -50,14 +50,20 @@ func checkPackage(p *gatehouse.Package) error {
 // bumpRevision adds one to the channel's revision in tx. Every change of a
 // channel's packages starts with it, so on PostgreSQL the row lock it
 // takes makes the changes of one channel queue, in one lock order, and the
-// revision counts them exactly. ENOTFOUND if there is no such channel.
+// revision counts them exactly. Other replicas hear of it when tx commits
+// (ChangeChannel), so their repodata lists a package as soon as its upload
+// is acknowledged, not once their cached channel expires (issue 8).
+// ENOTFOUND if there is no such channel.
 func (db *DB) bumpRevision(ctx context.Context, tx *sql.Tx, channelID int64) (int64, error) {
 	var rev int64
 	err := tx.QueryRowContext(ctx, `UPDATE channels SET revision = revision + 1 WHERE id = $1 RETURNING revision`, channelID).Scan(&rev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, notFound("No such channel.")
 	}
-	return rev, wrapErr(err, "bump the channel revision")
+	if err != nil {
+		return 0, wrapErr(err, "bump the channel revision")
+	}
+	return rev, db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeChannel, ChannelID: channelID})
 }
 
 // logChange writes the change-log row saying revision rev changed the

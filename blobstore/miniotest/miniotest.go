@@ -34,6 +34,12 @@ type Server struct {
 	// Client talks to it directly, for checks behind the store's back.
 	Client  *s3.Client
 	buckets atomic.Int64
+
+	bin, addr, dir string
+	mu             sync.Mutex
+	proc           *exec.Cmd // nil while stopped
+	exited         chan error
+	out            syncBuffer
 }
 
 // Binary finds MinIO: $MINIO_BIN, then PATH, then ~/go/bin (where
@@ -77,44 +83,86 @@ func Start(t testing.TB) *Server {
 	l.Close()
 	secret := make([]byte, 12)
 	rand.Read(secret)
-	m := &Server{Endpoint: "http://" + addr, User: "gatehouse-test", Password: "mS3-" + hex.EncodeToString(secret)}
+	m := &Server{Endpoint: "http://" + addr, User: "gatehouse-test", Password: "mS3-" + hex.EncodeToString(secret),
+		bin: bin, addr: addr, dir: t.TempDir()}
+	t.Cleanup(func() { m.kill() })
+	m.run(t)
+	m.Client = s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(m.User, m.Password, ""),
+	})
+	return m
+}
 
-	var out syncBuffer
-	cmd := exec.Command(bin, "server", "--address", addr, "--quiet", t.TempDir())
+// run starts the MinIO process on m's address and data and waits until it
+// is live.
+func (m *Server) run(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(m.bin, "server", "--address", m.addr, "--quiet", m.dir)
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.User, "MINIO_ROOT_PASSWORD="+m.Password, "MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = &m.out, &m.out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
+		t.Fatalf("starting %s: %v", m.bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	m.mu.Lock()
+	m.proc, m.exited = cmd, exited
+	m.mu.Unlock()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		res, err := http.Get(m.Endpoint + "/minio/health/live")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				break
+				return
 			}
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("minio exited before it was live (%v):\n%s", err, out.String())
+			exited <- err
+			t.Fatalf("minio exited before it was live (%v):\n%s", err, m.out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("minio not live at %s after 60s:\n%s", m.Endpoint, out.String())
+			t.Fatalf("minio not live at %s after 60s:\n%s", m.Endpoint, m.out.String())
 		}
 	}
-	m.Client = s3.New(s3.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(m.User, m.Password, ""),
-	})
-	return m
+}
+
+// Stop kills MinIO with SIGKILL, as an outage would, and waits until it is
+// gone; its data stays for Restart.
+func (m *Server) Stop(t testing.TB) {
+	t.Helper()
+	if !m.kill() {
+		t.Fatal("miniotest: Stop of a MinIO that is not running")
+	}
+}
+
+// Restart starts a stopped MinIO again on the same address and data.
+func (m *Server) Restart(t testing.TB) {
+	t.Helper()
+	m.mu.Lock()
+	running := m.proc != nil
+	m.mu.Unlock()
+	if running {
+		t.Fatal("miniotest: Restart of a MinIO that is running")
+	}
+	m.run(t)
+}
+
+// kill stops the process if one runs, and reports whether one did.
+func (m *Server) kill() bool {
+	m.mu.Lock()
+	cmd, exited := m.proc, m.exited
+	m.proc = nil
+	m.mu.Unlock()
+	if cmd == nil {
+		return false
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+	return true
 }
 
 // NewBucket creates an empty bucket and returns the s3:// URL of a blob

@@ -275,7 +275,7 @@ func classify(op string, err error) (code, msg string) {
 	case s3code == "InvalidRange" || status == http.StatusRequestedRangeNotSatisfiable:
 		return gatehouse.EINVALID, bloberr.MsgPastEnd
 	case s3code == "XMinioStorageFull":
-		return gatehouse.EUNAVAILABLE, bloberr.MsgFull
+		return gatehouse.EFULL, bloberr.MsgFull
 	case s3code == "AccessDenied" || status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return gatehouse.EUNAVAILABLE, bloberr.MsgDenied
 	}

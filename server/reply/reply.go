@@ -30,6 +30,7 @@ var statusOf = map[string]int{
 	gatehouse.ERATELIMITED:  http.StatusTooManyRequests,
 	gatehouse.EQUOTA:        http.StatusForbidden,
 	gatehouse.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	gatehouse.EFULL:         http.StatusInsufficientStorage,
 	gatehouse.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -125,6 +126,7 @@ var condaReasons = map[string]string{
 	gatehouse.ENOTFOUND:    "NOT FOUND",
 	gatehouse.ERATELIMITED: "TOO MANY ATTEMPTS",
 	gatehouse.EUNAVAILABLE: "UNAVAILABLE",
+	gatehouse.EFULL:        "INSUFFICIENT STORAGE",
 	gatehouse.EINTERNAL:    "INTERNAL ERROR",
 	gatehouse.EINVALID:     "BAD REQUEST",
 }

@@ -62,8 +62,8 @@ func Common(err error) (code, msg string, ok bool) {
 		return gatehouse.EUNAVAILABLE, MsgCanceled, true
 	case errors.Is(err, context.DeadlineExceeded):
 		return gatehouse.EUNAVAILABLE, MsgTimeout, true
-	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
-		return gatehouse.EUNAVAILABLE, MsgFull, true
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG):
+		return gatehouse.EFULL, MsgFull, true
 	}
 	return "", "", false
 }
