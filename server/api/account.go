@@ -9,8 +9,8 @@ import (
 )
 
 type userView struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
 	// Email is always present: anaconda-auth's whoami reads user.email.
 	Email     string    `json:"email"`
 	IsAdmin   bool      `json:"is_admin"`
