@@ -136,4 +136,3 @@ func testCert(t *testing.T, dir string) (tls.Certificate, string) {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}, path
 }
-
