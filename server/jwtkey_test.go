@@ -72,6 +72,13 @@ func TestJWTKeysForAnacondaAuth(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a second login sends the stored key along: the device endpoint ignores it", func(t *testing.T) {
+		r := e.apiCall(http.MethodPost, "/oauth/device/code", "Bearer "+key, "client_id=b4ad7f1d-c784-46b5-a9fe-106e50441f5a&scope=openid",
+			http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "verification_uri_complete") {
+			t.Errorf("%d %s", r.StatusCode, r.Body)
+		}
+	})
 	t.Run("other callers still get ordinary gk- keys", func(t *testing.T) {
 		r := e.cliKey(t, "Bearer "+e.login(t, "alice", "", ""), `{"name": "laptop"}`, "")
 		k, _ := jsonOf(t, r)["api_key"].(string)
