@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/apikey"
 )
 
-// The official anaconda-auth client decodes its API key as a JWT: keys
+// checklist B1, B4, A4: the official anaconda-auth client decodes its API key as a JWT: keys
 // created for it (its "anaconda-auth/v…" tag) are JWT-shaped, with exp
 // and sub, accepted wherever keys are except conda's /t/ URLs; their
 // claims are never trusted (the hash covers the whole token).
