@@ -59,6 +59,9 @@ type KeyRequest struct {
 	// owner's own).
 	Channels      []string
 	ChannelAccess ChannelRole
+	// JWT issues the key in the JWT form the official anaconda-auth
+	// client decodes (claims exp and sub); set for CLI logins only.
+	JWT bool
 }
 
 // LoginKeyRequest asks for the key a CLI creates after logging in
@@ -70,6 +73,9 @@ type LoginKeyRequest struct {
 	Hostname  string
 	Scopes    Scopes
 	ExpiresAt time.Time
+	// JWT asks for the key in JWT form (see KeyRequest.JWT): the official
+	// anaconda-auth client decodes its key as a JWT.
+	JWT bool
 }
 
 // NewKey is a key just created: the only value that ever holds Secret.

@@ -33,7 +33,11 @@ func newAPIKeyCommand(env *Env) *cobra.Command {
 
 works. The key is looked up like anaconda-auth does: ANACONDA_AUTH_API_KEY,
 the Docker secret /run/secrets/ANACONDA_AUTH_API_KEY, api_key in
-~/.anaconda/config.toml, then the keyring. With no key, it exits with status 2.`,
+~/.anaconda/config.toml, then the keyring. With no key it prints nothing on
+stdout, says why on stderr and exits with status 2 (1 when no server is
+known), so a script that checks the status fails instead of exporting an
+empty key: in CI, run it as a step of its own (set -e), or
+KEY="$(gatehouse auth api-key)" || exit 1.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			t, err := env.target(at)
@@ -46,6 +50,9 @@ the Docker secret /run/secrets/ANACONDA_AUTH_API_KEY, api_key in
 			}
 			if err != nil {
 				return err
+			}
+			if strings.TrimSpace(entry.APIKey) == "" {
+				return exitf(ExitNoKey, "The API key for %s is empty; nothing was printed. Run: gatehouse login --at %s", t.domain, t.domain)
 			}
 			fmt.Fprintln(env.Stdout, entry.APIKey)
 			return nil

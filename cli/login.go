@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +43,11 @@ func newLoginCommand(env *Env) *cobra.Command {
 It opens your browser to approve the login (and prints the URL in case it
 cannot), then creates a key named cli-<hostname> with the User resources and
 Platform channels scopes, valid for one year, and stores it where
-anaconda-auth keeps keys (~/.anaconda/keyring, or the system keyring). Logging
-in again replaces that key; the server revokes the old one.
+anaconda-auth keeps keys (~/.anaconda/keyring, or the system keyring). Then it
+gives the key to conda, mamba and rattler/pixi on this machine (what gatehouse
+register does), one line per client, and remembers the server (domain in
+~/.anaconda/config.toml), so later commands need no --at. Logging in again
+replaces that key everywhere; the server revokes the old one.
 
 With --device, or when no browser can be opened (no display, an SSH session),
 it prints a short code to enter on a page you open in any browser.`,
@@ -137,6 +141,12 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		}
 	}
 
+	// The key this machine holds now, which the new one replaces in the
+	// conda client files.
+	var oldKey string
+	if prev, src, err := credstore.Lookup(env.creds(), t.domain); err == nil && removable(src) {
+		oldKey = prev.APIKey
+	}
 	key, err := anon.CreateKeyWithToken(ctx, tok.AccessToken, hostname, client.NewKey{Name: name, Scopes: scopes, ExpiresAt: expiresAt})
 	if err != nil {
 		return fmt.Errorf("the login was approved, but creating the key failed: %w", err)
@@ -158,7 +168,8 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	if _, src, err := credstore.Lookup(env.creds(), t.domain); err == nil && !removable(src) {
 		env.warnf("%s is set and is used instead of the key just stored.", env.sourceText(src))
 	}
-	return nil
+	env.rememberServer(t)
+	return env.setUpClients(t, key.Secret, slices.Contains(key.Scopes, "channels"), oldKey)
 }
 
 // alreadyLoggedIn reports, and says, whether a stored key still works.

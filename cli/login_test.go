@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -39,9 +40,33 @@ func TestLoginInTheBrowserStoresAKeyNamedForThisMachine(t *testing.T) {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 	wantExpiry := h.srv.Clock.Now().Add(365 * 24 * time.Hour).Add(-time.Minute).UTC().Format(time.DateOnly)
-	want := `Logged in to ` + h.host() + ` as alice. Key "cli-testhost" (user, channels) expires ` + wantExpiry + "; stored in the keyring file " + h.path(".anaconda/keyring") + ".\n"
+	token := "~/.config/binstar/" + url.QueryEscape(h.srv.URL+"/repo/") + ".token"
+	want := `Logged in to ` + h.host() + ` as alice. Key "cli-testhost" (user, channels) expires ` + wantExpiry + "; stored in the keyring file " + h.path(".anaconda/keyring") + ".\n" +
+		h.host() + " is now the default server (domain in ~/.anaconda/config.toml): later commands need no --at.\n" +
+		"rattler, pixi: added the key for " + h.host() + " (~/.rattler/credentials.json)\n" +
+		"mamba: added the key for " + h.host() + " (~/.mamba/auth/authentication.json)\n" +
+		"conda: added the key for " + h.host() + " (" + token + ")\n"
 	if out != want {
 		t.Fatalf("stdout\n%q\nwant\n%q", out, want)
+	}
+	// Every client file holds the key: login did what register does.
+	clientFiles := func(t *testing.T, want string) {
+		t.Helper()
+		tokenFile := ".config/binstar/" + url.QueryEscape(h.srv.URL+"/repo/") + ".token"
+		if want == "" {
+			for _, f := range []string{".rattler/credentials.json", ".mamba/auth/authentication.json", tokenFile} {
+				if h.exists(f) {
+					t.Fatalf("%s left after logout: %q", f, h.read(f))
+				}
+			}
+			return
+		}
+		rattler := h.read(".rattler/credentials.json")
+		mamba := h.read(".mamba/auth/authentication.json")
+		conda := h.read(tokenFile)
+		if !strings.Contains(rattler, want) || !strings.Contains(mamba, want) || conda != want {
+			t.Fatalf("client files do not hold the stored key:\nrattler %s\nmamba %s\nconda %s", rattler, mamba, conda)
+		}
 	}
 	if !strings.Contains(errOut, h.srv.URL+"/oauth/authorize?") || !strings.Contains(errOut, "code_challenge_method=S256") {
 		t.Fatalf("the authorization URL was not printed for when the browser cannot open:\n%s", errOut)
@@ -50,10 +75,12 @@ func TestLoginInTheBrowserStoresAKeyNamedForThisMachine(t *testing.T) {
 	if !strings.HasPrefix(key, "gk-") || strings.Contains(out+errOut, key) {
 		t.Fatalf("stored key %q (it must not be printed)", key)
 	}
+	clientFiles(t, key)
+	// The server is remembered: no --at from here on.
 	who := decode[struct {
 		User client.User `json:"user"`
 		Key  client.Key  `json:"key"`
-	}](t, h.ok("whoami", "--at", h.host(), "--json"))
+	}](t, h.ok("whoami", "--json"))
 	if who.User.Username != "alice" || who.Key.Name != "cli-testhost" || strings.Join(who.Key.Scopes, ",") != "user,channels" {
 		t.Fatalf("whoami = %+v", who)
 	}
@@ -76,9 +103,23 @@ func TestLoginInTheBrowserStoresAKeyNamedForThisMachine(t *testing.T) {
 		if _, err := old.Account(ctx); !client.IsStatus(err, 401) {
 			t.Fatalf("the old key still works: %v", err)
 		}
-		keys := decode[[]client.Key](t, h.ok("keys", "list", "--at", h.host(), "--json"))
+		keys := decode[[]client.Key](t, h.ok("keys", "list", "--json"))
 		if len(keys) != 1 || keys[0].ExpiresAt.Sub(h.srv.Clock.Now()).Round(time.Hour) != 90*24*time.Hour {
 			t.Fatalf("active keys = %+v", keys)
+		}
+		// No client keeps the revoked key.
+		clientFiles(t, newKey)
+		if got := strings.TrimSpace(h.ok("auth", "api-key")); got != newKey {
+			t.Fatalf("auth api-key without --at printed %q", got)
+		}
+		key = newKey
+	})
+	t.Run("logout without --at revokes the key and empties every client file", func(t *testing.T) {
+		h.ok("logout")
+		clientFiles(t, "")
+		_, errOut, code := h.run("auth", "api-key")
+		if code != 2 || !strings.Contains(errOut, "No API key found for "+h.host()) {
+			t.Fatalf("auth api-key after logout: exit %d, stderr %q", code, errOut)
 		}
 	})
 }

@@ -1,27 +1,17 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/cli/clientcfg"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
 )
 
 // change is one thing register did, or found done.
-type change struct {
-	Client string `json:"client"`
-	Path   string `json:"path"`
-	// Action is added, updated, removed, unchanged or skipped.
-	Action string `json:"action"`
-	Detail string `json:"detail"`
-}
+type change = clientcfg.Change
 
 func newRegisterCommand(env *Env) *cobra.Command {
 	var at string
@@ -104,7 +94,7 @@ func (env *Env) printChanges(t *target, changes []change, removing bool) {
 	case !changed:
 		fmt.Fprintf(env.Stdout, "Nothing changed: conda, mamba and rattler/pixi were already set up for %s.\n", t.domain)
 	case !removing:
-		fmt.Fprintf(env.Stdout, "Use channels as %s<channel> (or set channel_alias: %s/repo in ~/.condarc and use -c <channel>).\n", condaPrefix(t), t.base.String())
+		fmt.Fprintf(env.Stdout, "Use channels as %s<channel> (or set channel_alias: %s/repo in ~/.condarc and use -c <channel>).\n", clientcfg.CondaPrefix(t.base), t.base.String())
 	}
 }
 
@@ -117,36 +107,20 @@ func (env *Env) tilde(p string) string {
 	return p
 }
 
+// clientEnv is the clientcfg view of the environment.
+func (env *Env) clientEnv() clientcfg.Env {
+	return clientcfg.Env{Getenv: env.getenv, Home: env.home, GOOS: env.goos()}
+}
+
 // registerChanges writes key into every client's file for t.
 func (env *Env) registerChanges(t *target, key string) ([]change, error) {
-	return env.eachClientFile(t, key, (*jsonCredFile).put, env.putCondaToken)
+	return clientcfg.Register(env.clientEnv(), clientcfg.Server{Base: t.base, Domain: t.domain}, key)
 }
 
 // unregisterChanges removes our entries for t: those holding key, or any
 // gatehouse key when key is "".
 func (env *Env) unregisterChanges(t *target, key string) ([]change, error) {
-	return env.eachClientFile(t, key, (*jsonCredFile).remove, env.removeCondaToken)
-}
-
-// eachClientFile applies one edit to the rattler and mamba credential
-// files and one to conda's token file, and reports every change and error.
-func (env *Env) eachClientFile(t *target, key string, edit func(*jsonCredFile, string) (change, error),
-	conda func(*target, string) (change, error)) ([]change, error) {
-	var changes []change
-	var errs []error
-	for _, mk := range []func(*target, string) (*jsonCredFile, error){env.rattlerFile, env.mambaFile} {
-		f, err := mk(t, key)
-		if err == nil {
-			var c change
-			c, err = edit(f, key)
-			changes = append(changes, c)
-		}
-		errs = append(errs, err)
-	}
-	c, err := conda(t, key)
-	changes = append(changes, c)
-	errs = append(errs, err)
-	return changes, errors.Join(errs...)
+	return clientcfg.Unregister(env.clientEnv(), clientcfg.Server{Base: t.base, Domain: t.domain}, key)
 }
 
 // unregister is logout's clean-up: it removes the entries that hold key
@@ -161,129 +135,4 @@ func (env *Env) unregister(t *target, key string, quiet bool) error {
 		}
 	}
 	return err
-}
-
-// ours reports whether a token was written by gatehouse: a gatehouse key,
-// and the very key when want is set.
-func ours(token, want string) bool {
-	if want != "" {
-		return token == want
-	}
-	return strings.HasPrefix(token, keyPrefix)
-}
-
-// put adds or updates the entry for the host.
-func (f *jsonCredFile) put(key string) (change, error) {
-	c := change{Client: f.client, Path: f.path, Detail: fmt.Sprintf("the key for %s", f.host)}
-	m, err := readJSONObject(f.path)
-	if err != nil {
-		return c, err
-	}
-	old, exists := m[f.host]
-	switch tok := f.token(old); {
-	case !exists:
-		c.Action = "added"
-	case tok == key && jsonEqual(old, f.value):
-		c.Action = "unchanged"
-		return c, nil
-	case ours(tok, ""):
-		c.Action = "updated"
-	default:
-		c.Action = "skipped"
-		c.Detail = fmt.Sprintf("it already holds other credentials for %s, which gatehouse did not write; left unchanged (remove that entry to let gatehouse manage it)", f.host)
-		return c, nil
-	}
-	m[f.host] = f.value
-	data, err := encodeJSONObject(m, f.indent)
-	if err != nil {
-		return c, err
-	}
-	return c, writeFileAtomic(f.path, data)
-}
-
-// remove deletes the host's entry if it is ours. A file left empty is
-// deleted, unless it is a symlink (then it is emptied).
-func (f *jsonCredFile) remove(key string) (change, error) {
-	c := change{Client: f.client, Path: f.path, Detail: fmt.Sprintf("the key for %s", f.host), Action: "unchanged"}
-	m, err := readJSONObject(f.path)
-	if err != nil {
-		return c, err
-	}
-	old, exists := m[f.host]
-	if !exists || !ours(f.token(old), key) {
-		return c, nil
-	}
-	delete(m, f.host)
-	c.Action = "removed"
-	if len(m) == 0 {
-		if fi, err := os.Lstat(f.path); err == nil && fi.Mode()&fs.ModeSymlink == 0 {
-			return c, removeFile(f.path)
-		}
-	}
-	data, err := encodeJSONObject(m, f.indent)
-	if err != nil {
-		return c, err
-	}
-	return c, writeFileAtomic(f.path, data)
-}
-
-// putCondaToken writes conda's token file for t.
-func (env *Env) putCondaToken(t *target, key string) (change, error) {
-	c := change{Client: "conda", Detail: "the token for " + condaPrefix(t)}
-	path, err := env.condaTokenPath(t)
-	if err != nil {
-		return c, err
-	}
-	c.Path = path
-	old, err := readSmall(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		c.Action = "added"
-	case err != nil:
-		return c, err
-	case string(old) == key:
-		c.Action = "unchanged"
-		return c, nil
-	case ours(string(bytes.TrimSpace(old)), ""):
-		c.Action = "updated"
-	default:
-		c.Action = "skipped"
-		c.Detail = "it holds a token gatehouse did not write; left unchanged (delete the file to let gatehouse manage it)"
-		return c, nil
-	}
-	// conda reads the file whole and does not strip it: no newline.
-	return c, writeFileAtomic(path, []byte(key))
-}
-
-// removeCondaToken deletes conda's token file for t if it is ours.
-func (env *Env) removeCondaToken(t *target, key string) (change, error) {
-	c := change{Client: "conda", Detail: "the token for " + condaPrefix(t), Action: "unchanged"}
-	path, err := env.condaTokenPath(t)
-	if err != nil {
-		return c, err
-	}
-	c.Path = path
-	old, err := readSmall(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, nil
-	}
-	if err != nil {
-		return c, err
-	}
-	if !ours(string(bytes.TrimSpace(old)), key) {
-		return c, nil
-	}
-	c.Action = "removed"
-	return c, removeFile(path)
-}
-
-// jsonEqual compares two JSON values ignoring formatting.
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return bytes.Equal(xa, ya)
 }

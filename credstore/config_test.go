@@ -149,7 +149,7 @@ func TestSetConfigValueKeepsTheRestOfTheFile(t *testing.T) {
 	}{
 		{"a new file gets a table",
 			"", "domain", "https://Gate.Example:8443/repo",
-			"[plugin.auth]\ndomain = \"gate.example:8443\"\n"},
+			"[plugin.auth]\ndomain = \"https://gate.example:8443\"\n"},
 		{"a file without the table gets it appended after a blank line",
 			"# mine\n[plugin.cloud]\ndomain = \"x\" # keep\n", "preferred_token_storage", "system",
 			"# mine\n[plugin.cloud]\ndomain = \"x\" # keep\n\n[plugin.auth]\npreferred_token_storage = \"system\"\n"},

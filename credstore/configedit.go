@@ -17,7 +17,8 @@ import (
 // SetConfigValue sets key under [plugin.auth] in the config file and
 // leaves every other byte of the file as it was: other tables, comments,
 // blank lines and the order of keys. Known keys are domain (stored as
-// DomainKey gives it, which is what anaconda-auth expects), api_key,
+// DomainKey gives it, behind the scheme when value has one; anaconda-auth
+// accepts both), api_key,
 // preferred_token_storage and ssl_verify. The file is replaced atomically;
 // a new file is created with mode 0600 in a 0700 directory.
 func SetConfigValue(env Env, key, value string) error {
@@ -97,6 +98,13 @@ func configLiteral(key, value string) (string, any, error) {
 		host, err := DomainKey(value)
 		if err != nil {
 			return "", nil, err
+		}
+		// An explicit scheme is kept (anaconda-auth reads the network
+		// location of a URL, so it understands both forms): a server
+		// that is https on a loopback address, or plain http, must be
+		// remembered as such.
+		if scheme, _, ok := strings.Cut(value, "://"); ok {
+			host = strings.ToLower(scheme) + "://" + host
 		}
 		return tomlString(host), host, nil
 	case "api_key":

@@ -71,7 +71,12 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 	}
 	qm := regexp.QuoteMeta
 	wantOut := regexp.MustCompile(`^Logged in to ` + qm(host) + ` as admin\. Key "` + qm(name) + `" \(user, channels\) expires (\d{4}-\d\d-\d\d); stored in the keyring file ` +
-		qm(m.Path(".anaconda/keyring")) + `\.\n$`)
+		qm(m.Path(".anaconda/keyring")) + `\.\n` +
+		// then the default-server line (unless the domain is already set), and one line per conda client
+		`(?:.* is now the default server .*\n)?` +
+		`rattler, pixi: added the key for ` + qm(host) + ` \(~/\.rattler/credentials\.json\)\n` +
+		`mamba: added the key for ` + qm(host) + ` \(~/\.mamba/auth/authentication\.json\)\n` +
+		`conda: added the key for ` + qm(host) + ` \(~/\.config/binstar/\S+\.token\)\n$`)
 	mm := wantOut.FindStringSubmatch(r.Stdout)
 	if mm == nil {
 		t.Fatalf("login printed %q", r.Stdout)
@@ -226,8 +231,9 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 		before := snapshotKeys(t, srv)
 		out := m.OK("logout")
 		want := fmt.Sprintf("Logged out of %s: key %q revoked on the server and removed from the keyring file %s.\n", host, name, m.Path(".anaconda/keyring"))
-		if out != want {
-			t.Errorf("logout printed %q\nwant %q", out, want)
+		// The conda client files login wrote are emptied first.
+		if !strings.HasSuffix(out, want) || !strings.Contains(out, "removed the token for "+srv.URL+"/repo/ (conda)") {
+			t.Errorf("logout printed %q\nwant the client files removed, then %q", out, want)
 		}
 		r := call(t, "GET", srv.URL+"/api/account", "", bearer(key))
 		if r.Status != http.StatusUnauthorized || !strings.Contains(r.Body, `"reason":"API KEY REVOKED"`) || !strings.Contains(r.Body, "revoked") {

@@ -194,6 +194,11 @@ func TestCLIRegisterWritesTheRattlerCredentialsFile(t *testing.T) {
 	repodataURL := srv.URL + "/repo/" + channel + "/noarch/repodata.json"
 	checkRefusal(t, repodataURL, nil, "REGISTRATION REQUIRED")
 
+	// Login already gave the key to rattler in its default file; take that
+	// out, to see register write only the file RATTLER_AUTH_FILE names.
+	if err := os.Remove(m.Path(".rattler/credentials.json")); err != nil {
+		t.Fatalf("login did not write the rattler credentials file: %v", err)
+	}
 	authFile := filepath.Join(t.TempDir(), "rattler-credentials.json")
 	m.Setenv("RATTLER_AUTH_FILE=" + authFile)
 	out := m.OK("register", "--at", srv.URL)

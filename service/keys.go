@@ -71,19 +71,28 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 	}
 	via := string(p.Method)
 	return k.mint(ctx, p, &gatehouse.APIKey{UserID: p.User.ID, Name: req.Name, Scopes: req.Scopes, CreatedAt: now,
-		ExpiresAt: req.ExpiresAt.UTC(), CreatedVia: via, Channels: channels, ChannelAccess: req.ChannelAccess}, org, also)
+		ExpiresAt: req.ExpiresAt.UTC(), CreatedVia: via, Channels: channels, ChannelAccess: req.ChannelAccess}, org, req.JWT && org == nil, also)
 }
 
 // mint generates the secret and stores key (an organization's, with org
 // set), revoking a key of the same name and owner, with its audit events.
-func (k *Keys) mint(ctx context.Context, p *gatehouse.Principal, key *gatehouse.APIKey, org *gatehouse.Org,
+// With jwt set the secret is JWT-shaped (apikey.GenerateJWT): its claims
+// are informative, and the stored hash covers the whole token.
+func (k *Keys) mint(ctx context.Context, p *gatehouse.Principal, key *gatehouse.APIKey, org *gatehouse.Org, jwt bool,
 	also func(tx gatehouse.Store, key *gatehouse.APIKey) error) (*gatehouse.NewKey, error) {
-	secret, err := apikey.Generate()
+	var secret string
+	var err error
+	if jwt {
+		secret, err = apikey.GenerateJWT(apikey.Claims{Subject: apikey.SubjectUUID(p.User.ID, p.User.CreatedAt),
+			Expires: key.ExpiresAt, IssuedAt: key.CreatedAt, Issuer: k.cfg.PublicURL.String(), Name: p.User.Username})
+	} else {
+		secret, err = apikey.Generate()
+	}
 	if err != nil {
 		return nil, err
 	}
 	h := apikey.Hash(secret)
-	key.Hash, key.Hint = h[:], apikey.Hint(secret)
+	key.Hash, key.Hint = h[:], apikey.HintAny(secret)
 	create, replace := gatehouse.AuditKeyCreate, gatehouse.AuditKeyReplace
 	if org != nil {
 		key.OrgID = org.ID
@@ -218,7 +227,7 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 	default:
 		name = "cli"
 	}
-	keyReq := gatehouse.KeyRequest{Name: name, Scopes: scopes, ExpiresAt: expires}
+	keyReq := gatehouse.KeyRequest{Name: name, Scopes: scopes, ExpiresAt: expires, JWT: req.JWT}
 	if p.Method == gatehouse.AuthOAuth {
 		if !scopes.SubsetOf(p.Scopes()) {
 			return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "This login granted %s only; sign in again and approve the scopes the key needs.",
@@ -319,7 +328,7 @@ func (k *Keys) keyQuota(ctx context.Context, tx gatehouse.Store, u *gatehouse.Us
 // mintFor is mint as the trusted-publishing service calls it: nothing to
 // do in the key's transaction.
 func (k *Keys) mintFor(ctx context.Context, p *gatehouse.Principal, key *gatehouse.APIKey, org *gatehouse.Org) (*gatehouse.NewKey, error) {
-	return k.mint(ctx, p, key, org, nil)
+	return k.mint(ctx, p, key, org, false, nil)
 }
 
 // mayReplace refuses to let a key replace (and so revoke) a key of the

@@ -9,9 +9,10 @@ import (
 )
 
 type userView struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email,omitempty"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	// Email is always present: anaconda-auth's whoami reads user.email.
+	Email     string    `json:"email"`
 	IsAdmin   bool      `json:"is_admin"`
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`

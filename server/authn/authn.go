@@ -19,12 +19,20 @@ import (
 var errConflictingCredentials = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID API KEY",
 	Message: "The request carries two different credentials. Send one API key, in one place."}
 
+// errJWTInPath refuses a JWT-shaped key in /t/<key>/: conda finds tokens
+// in URLs with /t/([a-zA-Z0-9-]*), which stops at the first '.', so it
+// would neither strip nor redact the rest of such a key in what it prints.
+var errJWTInPath = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID API KEY",
+	Message: "This key is in JWT form (made for anaconda-auth), which conda's /t/<token>/ URLs cannot carry. Send it in an Authorization: Bearer header (the anaconda-auth conda plugin does), or run gatehouse login for a key conda can put in URLs."}
+
 var errBadAuthorization = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID API KEY",
 	Message: "The Authorization header is not understood. Send: Authorization: Bearer <API key>."}
 
 // Credential takes the credential from the Authorization header (Bearer,
 // token, or Basic) and from pathKey, the /t/<key>/ segment of a channel
 // URL. Two that disagree are refused, never "first wins" (checklist B4).
+// A JWT-shaped key (apikey.CheckJWT) is accepted in the header and as the
+// Basic password, never in /t/<key>/.
 func Credential(r *http.Request, pathKey string) (gatehouse.Credential, error) {
 	var c gatehouse.Credential
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -44,7 +52,7 @@ func Credential(r *http.Request, pathKey string) (gatehouse.Credential, error) {
 			}
 			// Clients that can only do Basic (rattler, mamba) put the key
 			// in the password; the user name may be anything.
-			if strings.HasPrefix(pass, apikey.Prefix) {
+			if strings.HasPrefix(pass, apikey.Prefix) || apikey.IsJWT(pass) && apikey.CheckJWT(pass) == nil {
 				c.Key = pass
 			} else {
 				c.Username, c.Password = user, pass
@@ -57,6 +65,9 @@ func Credential(r *http.Request, pathKey string) (gatehouse.Credential, error) {
 		}
 	}
 	if pathKey != "" {
+		if apikey.IsJWT(pathKey) {
+			return c, errJWTInPath
+		}
 		if c.Present() && c.Key != pathKey {
 			return c, errConflictingCredentials
 		}

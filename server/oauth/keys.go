@@ -95,7 +95,8 @@ func (o *Server) HandleCLIKey(w http.ResponseWriter, r *http.Request, p *gatehou
 		}
 	}
 	nk, err := o.cfg.Keys.CreateLoginKey(r.Context(), p, gatehouse.LoginKeyRequest{
-		Name: req.Name, Hostname: cleanHostname(r.Header.Get("X-Client-Hostname")), Scopes: scopes, ExpiresAt: expires})
+		Name: req.Name, Hostname: cleanHostname(r.Header.Get("X-Client-Hostname")), Scopes: scopes, ExpiresAt: expires,
+		JWT: wantsJWT(req.Tags)})
 	if err != nil {
 		return err
 	}
@@ -108,6 +109,20 @@ func (o *Server) HandleCLIKey(w http.ResponseWriter, r *http.Request, p *gatehou
 	w.Header().Set("Cache-Control", "no-store") // checklist A1
 	reply.JSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// wantsJWT recognises the official anaconda-auth client, which tags its
+// key request "anaconda-auth/v<version>" and decodes the key it gets as a
+// JWT (exp, and sub as a UUID): it gets a JWT-shaped key. Every other
+// caller (gatehouse login among them) gets an ordinary gk- key, which
+// conda's /t/<token>/ URLs can carry.
+func wantsJWT(tags []string) bool {
+	for _, t := range tags {
+		if strings.HasPrefix(t, "anaconda-auth/") {
+			return true
+		}
+	}
+	return false
 }
 
 func truncateParamValue(s string) string {

@@ -60,6 +60,14 @@ func parseOAuthForm(contentType, authorization string, body []byte) (url.Values,
 			return nil, oauthErr("invalid_request", "A parameter is not valid text.")
 		}
 	}
+	if scheme, _, _ := strings.Cut(authorization, " "); strings.EqualFold(scheme, "bearer") || strings.EqualFold(scheme, "token") {
+		// Not client authentication but a user's credential: anaconda-auth
+		// sends its stored API key with every request, device and token
+		// requests of a second login included. A public client has nothing
+		// to prove here, and the grant is approved by a person, so the
+		// header is ignored (it is never checked nor logged).
+		authorization = ""
+	}
 	if authorization != "" {
 		scheme, value, _ := strings.Cut(authorization, " ")
 		if !strings.EqualFold(scheme, "basic") {

@@ -140,8 +140,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Gate.RequiresRegistration(addr, rr.channel, p != nil) {
 		h.gateRefusals.Inc()
 		host := h.cfg.PublicURL.Host
-		h.cfg.Reply.Conda(w, r, gatehouse.Refusal("REGISTRATION REQUIRED", "Your network requires this conda client to be registered before it can use %s. Run: gatehouse login --at %s (to install gatehouse first: conda install --name base gatehouse --channel %s --override-channels). Step-by-step instructions: %s",
-			host, host, h.absURL("/repo/"+h.cfg.Gate.ToolsChannel()), h.absURL("/register")))
+		h.cfg.Reply.Conda(w, r, gatehouse.Refusal("REGISTRATION REQUIRED", "Your network requires this conda client to be registered before it can use %s. Install gatehouse from the tools channel: conda install --name base gatehouse --channel %s --override-channels, then run: gatehouse login --at %s. Nothing else is needed: login sets up conda, mamba and pixi. Step-by-step instructions: %s",
+			host, h.absURL("/repo/"+h.cfg.Gate.ToolsChannel()), host, h.absURL("/register")))
 		return
 	}
 

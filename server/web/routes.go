@@ -13,6 +13,8 @@ func (s *Pages) Routes(mux Mux) {
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	mux.HandleFunc("GET /login", s.handleLoginPage)
 	mux.HandleFunc("GET /register", s.handleRegisterPage)
+	mux.HandleFunc("GET /app/local-login-success", s.handleLocalLoginSuccess)
+	mux.HandleFunc("GET /app/local-login-error", s.handleLocalLoginError)
 	mux.HandleFunc("GET /login/sso/callback", s.handleSSOCallback)
 	mux.Handle("POST /login", s.crossOrigin.Handler(http.HandlerFunc(s.handleLogin)))
 	mux.Handle("POST /logout", s.Page(s.handleLogout))

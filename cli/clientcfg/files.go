@@ -1,4 +1,8 @@
-package cli
+// Package clientcfg writes and removes a Gatehouse key in the credential
+// files of the conda clients on this machine (conda, mamba, rattler/pixi),
+// for gatehouse login, register and logout. It edits only entries it
+// wrote, keeps every other entry, and writes files atomically, mode 0600.
+package clientcfg
 
 import (
 	"bytes"
@@ -10,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -34,6 +39,47 @@ import (
 // keyPrefix starts every Gatehouse key; an entry holding one is ours.
 const keyPrefix = "gk-"
 
+// Env is what the files depend on: the environment, the home directory
+// and the platform. Zero fields mean the real thing.
+type Env struct {
+	// Getenv reads an environment variable; nil means os.Getenv.
+	Getenv func(string) string
+	// Home returns the home directory the clients use.
+	Home func() (string, error)
+	// GOOS replaces runtime.GOOS.
+	GOOS string
+}
+
+func (e Env) getenv(name string) string {
+	if e.Getenv == nil {
+		return os.Getenv(name)
+	}
+	return e.Getenv(name)
+}
+
+func (e Env) home() (string, error) {
+	if e.Home == nil {
+		return os.UserHomeDir()
+	}
+	return e.Home()
+}
+
+func (e Env) goos() string {
+	if e.GOOS != "" {
+		return e.GOOS
+	}
+	return runtime.GOOS
+}
+
+// Server is the Gatehouse server a key belongs to.
+type Server struct {
+	// Base is scheme://host[:port][/prefix].
+	Base *url.URL
+	// Domain is the host[:port] mamba keys its entries by
+	// (credstore.DomainKey).
+	Domain string
+}
+
 // maxCredFile bounds a credentials file read into memory.
 const maxCredFile = 4 << 20
 
@@ -50,7 +96,7 @@ type jsonCredFile struct {
 }
 
 // rattlerFile is rattler's and pixi's credentials file.
-func (env *Env) rattlerFile(t *target, key string) (*jsonCredFile, error) {
+func (env Env) rattlerFile(t Server, key string) (*jsonCredFile, error) {
 	path := env.getenv("RATTLER_AUTH_FILE")
 	if path == "" {
 		home, err := env.home()
@@ -60,7 +106,7 @@ func (env *Env) rattlerFile(t *target, key string) (*jsonCredFile, error) {
 		path = filepath.Join(home, ".rattler", "credentials.json")
 	}
 	v, _ := json.Marshal(map[string]string{"BearerToken": key})
-	return &jsonCredFile{client: "rattler, pixi", path: path, host: rattlerHost(t.base), value: v,
+	return &jsonCredFile{client: "rattler, pixi", path: path, host: rattlerHost(t.Base), value: v,
 		token: func(raw json.RawMessage) string {
 			var e map[string]json.RawMessage
 			if json.Unmarshal(raw, &e) != nil {
@@ -87,14 +133,14 @@ func rattlerHost(u *url.URL) string {
 }
 
 // mambaFile is mamba's credentials file.
-func (env *Env) mambaFile(t *target, key string) (*jsonCredFile, error) {
+func (env Env) mambaFile(t Server, key string) (*jsonCredFile, error) {
 	home, err := env.home()
 	if err != nil {
 		return nil, err
 	}
 	v, _ := json.Marshal(map[string]string{"type": "BearerToken", "token": key})
 	return &jsonCredFile{client: "mamba", path: filepath.Join(home, ".mamba", "auth", "authentication.json"),
-		host: t.domain, value: v, indent: "    ",
+		host: t.Domain, value: v, indent: "    ",
 		token: func(raw json.RawMessage) string {
 			var e struct {
 				Type  string `json:"type"`
@@ -110,7 +156,7 @@ func (env *Env) mambaFile(t *target, key string) (*jsonCredFile, error) {
 // condaTokenDir is where conda reads anaconda-client tokens:
 // platformdirs.user_config_dir("binstar", "ContinuumIO"), or
 // $BINSTAR_CONFIG_DIR/data.
-func (env *Env) condaTokenDir() (string, error) {
+func (env Env) condaTokenDir() (string, error) {
 	if d := env.getenv("BINSTAR_CONFIG_DIR"); d != "" {
 		return filepath.Join(d, "data"), nil
 	}
@@ -134,20 +180,20 @@ func (env *Env) condaTokenDir() (string, error) {
 	return filepath.Join(home, ".config", "binstar"), nil
 }
 
-// condaPrefix is the URL prefix conda's token applies to: the server's
+// CondaPrefix is the URL prefix conda's token applies to: the server's
 // channel root, /repo/.
-func condaPrefix(t *target) string {
-	return t.base.String() + "/repo/"
+func CondaPrefix(base *url.URL) string {
+	return base.String() + "/repo/"
 }
 
 // condaTokenPath is the token file for t: Python's quote_plus of the
 // prefix (url.QueryEscape escapes the same set) plus ".token".
-func (env *Env) condaTokenPath(t *target) (string, error) {
+func (env Env) condaTokenPath(t Server) (string, error) {
 	dir, err := env.condaTokenDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, url.QueryEscape(condaPrefix(t))+".token"), nil
+	return filepath.Join(dir, url.QueryEscape(CondaPrefix(t.Base))+".token"), nil
 }
 
 // readJSONObject reads a credentials file: a missing or empty file is an
@@ -206,7 +252,7 @@ func encodeJSONObject(m map[string]json.RawMessage, indent string) ([]byte, erro
 // file renamed into place: a crash leaves the old file or the new one,
 // never half of one. A symlinked file (dotfile managers) is written
 // through the link.
-func writeFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
 	}
