@@ -72,7 +72,7 @@ func presetValues(body string) []string {
 func TestOrganizationServiceKeysPage(t *testing.T) {
 	e, alice, carl, bob, eve, _ := identityEnv(t)
 	var key string
-	t.Run("an owner creates a service key limited to a channel; it is shown once", func(t *testing.T) {
+	t.Run("an owner creates a service key limited to a channel; it is shown once", func(t *testing.T) { // checklist A1
 		r := alice.post("/orgs/acme/keys", "/orgs/acme/keys", url.Values{"name": {"ci"}, "scope": {"channels"},
 			"expiration": {"30"}, "channel": {"acme-lab"}})
 		m := newKeyCode.FindStringSubmatch(r.Body)
@@ -116,7 +116,7 @@ func TestOrganizationServiceKeysPage(t *testing.T) {
 			t.Errorf("the Administration scope: status %d", r.StatusCode)
 		}
 	})
-	t.Run("a member, a stranger and a cross-site form are refused", func(t *testing.T) {
+	t.Run("a member, a stranger and a form without its token are refused", func(t *testing.T) { // checklist E4, A7
 		before := len(e.audited(gatehouse.AuditOrgKeyCreate))
 		r := bob.get("/orgs/acme/keys")
 		if r.StatusCode != http.StatusForbidden || strings.Contains(r.Body, "create-org-key-form") {
@@ -139,7 +139,7 @@ func TestOrganizationServiceKeysPage(t *testing.T) {
 			t.Errorf("refused forms created %d keys", after-before)
 		}
 	})
-	t.Run("another admin revokes it; the key stops working", func(t *testing.T) {
+	t.Run("another admin revokes it; the key stops working", func(t *testing.T) { // checklist A6
 		id := regexp.MustCompile(`id="revoke-open-(\d+)"`).FindStringSubmatch(carl.get("/orgs/acme/keys").Body)
 		if id == nil {
 			t.Fatal("no revoke button")
@@ -219,7 +219,7 @@ func TestSingleSignOnAndDomainPages(t *testing.T) {
 			"domains": {domains}, "role_group": {"eng", "leads", ""}, "role_role": {"member", "admin", "member"},
 			"grant_group": {"eng", ""}, "grant_channel": {"acme-lab", ""}, "grant_role": {"write", "read"}}
 	}
-	t.Run("a secret this server cannot encrypt is refused at its field and not shown back", func(t *testing.T) {
+	t.Run("a secret this server cannot encrypt is refused at its field and not shown back", func(t *testing.T) { // checklist J1
 		r := alice.post("/orgs/acme/sso", "/orgs/acme/sso", form("pl4in-s3cret-value", "acme.example"))
 		if r.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d", r.StatusCode)
@@ -280,7 +280,7 @@ func TestSingleSignOnAndDomainPages(t *testing.T) {
 			t.Errorf("member GET /admin/domains: %d", r.StatusCode)
 		}
 	})
-	t.Run("an administrator rejects one claim and confirms the other", func(t *testing.T) {
+	t.Run("an administrator rejects one claim and confirms the other", func(t *testing.T) { // checklist K3
 		body := root.get("/admin/domains").Body
 		assertContains(t, "the claims", body, `id="confirm-acme.example-acme"`, `id="reject-acme-labs.example-acme"`)
 		r := root.post("/admin/domains", "/admin/domains/acme-labs.example/reject", url.Values{"org": {"acme"}})
