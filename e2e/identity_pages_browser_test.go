@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -162,9 +163,14 @@ func TestBrowserIdentityPages(t *testing.T) {
 	}
 	for _, w := range widths {
 		t.Run(fmt.Sprintf("every page fits %d px", w), func(t *testing.T) {
-			for _, p := range pages {
+			for i, p := range pages {
 				atWidth(t, b, w, srv.URL+p.path, p.ready)
 				assertFits(t, b, p.path, w)
+				// Pictures for people to look at, as the keys test leaves.
+				png := Get(t, b, "taking a screenshot", chromedp.FullScreenshot(80))
+				if err := os.WriteFile(fmt.Sprintf("/tmp/gatehouse-identity-%d-%d.png", i, w), png, 0o644); err != nil {
+					t.Logf("saving the screenshot: %v", err)
+				}
 			}
 			b.Do(t, "opening the create dialog", chromedp.Navigate(srv.URL+"/orgs/"+org+"/keys?create"), chromedp.WaitVisible(chromedp.ID("org-key-name")))
 			assertFits(t, b, "the create dialog", w)
