@@ -167,7 +167,7 @@ func TestBrowserIdentityPages(t *testing.T) {
 				atWidth(t, b, w, srv.URL+p.path, p.ready)
 				assertFits(t, b, p.path, w)
 				// Pictures for people to look at, as the keys test leaves.
-				png := Get(t, b, "taking a screenshot", chromedp.FullScreenshot(80))
+				png := Get(t, b, "taking a screenshot", chromedp.FullScreenshot(100)) // 100: PNG
 				if err := os.WriteFile(fmt.Sprintf("/tmp/gatehouse-identity-%d-%d.png", i, w), png, 0o644); err != nil {
 					t.Logf("saving the screenshot: %v", err)
 				}
