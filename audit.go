@@ -47,6 +47,7 @@ const (
 	AuditOrgKeyRevoke     = "org_key.revoke"
 	AuditSSOConfig        = "sso.config"
 	AuditSSODomainConfirm = "sso.domain_confirm"
+	AuditSSODomainReject  = "sso.domain_reject"
 	AuditSSOSignIn        = "sso.signin" // Success false: a refused sign-in
 	AuditSSOSync          = "sso.sync"   // roles and grants changed by provider groups
 	AuditPublisherAdd     = "trusted_publisher.create"

@@ -135,6 +135,10 @@ type APIKey struct {
 	// (read-only) or ChannelWrite; NoAccess means no cap beyond the
 	// owner's own role.
 	ChannelAccess ChannelRole `json:"channel_access,omitempty"`
+	// CreatedBy is the username of the person who made an organization
+	// service key, filled in by the organization's key list ("" if that
+	// account is gone).
+	CreatedBy string `json:"created_by,omitempty"`
 }
 
 // Reasons a key was revoked.

@@ -209,5 +209,8 @@ type PolicyService interface {
 	SetOrgPolicy(ctx context.Context, p *Principal, org string, u PolicyUpdate) (KeyPolicy, error)
 }
 
+// ServerPolicySource is the Source of the server's lifetime rule.
+const ServerPolicySource = "the server"
+
 // PolicySource names an organization's policy for people.
 func PolicySource(org string) string { return fmt.Sprintf("organization %s", org) }

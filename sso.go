@@ -150,6 +150,10 @@ type SSOService interface {
 	// ConfirmDomain confirms an organization's claim, for server
 	// administrators.
 	ConfirmDomain(ctx context.Context, p *Principal, domain, org string) error
+	// RejectDomain drops an organization's claim of a domain that awaits
+	// confirmation, for server administrators; a confirmed claim is
+	// ECONFLICT (its organization removes it from its configuration).
+	RejectDomain(ctx context.Context, p *Principal, domain, org string) error
 	// Begin starts a sign-in for the address, or returns nil when no
 	// organization has a confirmed claim of its domain (then the person
 	// signs in with a password).

@@ -502,10 +502,11 @@ func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	// Single sign-on for lab-team, and an administrator confirming the
 	// domain it claims.
 	c.do(exchange{method: "PUT", path: "/api/orgs/lab-team/sso", auth: key, want: 200, json: map[string]any{
-		"issuer": e.idp.URL, "client_id": "gatehouse", "client_secret": "client-s3cret", "domains": []string{"lab.example"}, "required": false,
+		"issuer": e.idp.URL, "client_id": "gatehouse", "client_secret": "client-s3cret", "domains": []string{"lab.example", "lab-typo.example"}, "required": false,
 		"group_roles": map[string]string{"eng": "member"}, "group_channels": map[string]any{"eng": map[string]string{"lab": "write"}}}})
 	c.do(exchange{method: "GET", path: "/api/admin/sso-domains", auth: key, want: 200})
 	c.do(exchange{method: "POST", path: "/api/admin/sso-domains/lab.example/confirm", auth: key, want: 204, json: map[string]any{"org": "lab-team"}})
+	c.do(exchange{method: "POST", path: "/api/admin/sso-domains/lab-typo.example/reject", auth: key, want: 204, json: map[string]any{"org": "lab-team"}})
 	c.do(exchange{method: "GET", path: "/api/admin/sso-domains", auth: key, want: 200})
 	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/sso", auth: key, want: 200})
 

@@ -228,6 +228,7 @@ func (s *Server) routes() (http.Handler, error) {
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO,
+		Policies: svc.Policies, Trusted: svc.Trusted,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {

@@ -28,6 +28,11 @@ func TestAdminPagesAreForAdministratorsOnly(t *testing.T) {
 		{"GET", "/admin/audit"},
 		{"POST", "/admin/users"},
 		{"POST", "/admin/users/root"},
+		{"GET", "/admin/policy"},
+		{"POST", "/admin/policy"},
+		{"GET", "/admin/domains"},
+		{"POST", "/admin/domains/team.example/confirm"},
+		{"POST", "/admin/domains/team.example/reject"},
 	} {
 		t.Run(tc.method+" "+tc.path+" is forbidden", func(t *testing.T) {
 			var form url.Values

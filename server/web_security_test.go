@@ -27,6 +27,15 @@ func webPostForms(keyID int64) []struct {
 		{"/orgs/team/members/carol/remove", url.Values{}},
 		{"/admin/users", url.Values{"username": {"eve"}, "password": {webTestPassword}}},
 		{"/admin/users/bob", url.Values{"disabled": {"true"}}},
+		{"/orgs/team/keys", url.Values{"name": {"ci"}, "scope": {"channels"}, "expiration": {"7"}}},
+		{"/orgs/team/keys/1/revoke", url.Values{}},
+		{"/orgs/team/sso", url.Values{"issuer": {"https://login.team.example"}, "client_id": {"g"}, "client_secret": {"env:X"}, "domains": {"team.example"}}},
+		{"/orgs/team/policy", url.Values{"max_key_lifetime_days": {"7"}, "expiry_warning_days": {"1"}}},
+		{"/admin/policy", url.Values{"max_key_lifetime_days": {"7"}, "expiry_warning_days": {"1"}}},
+		{"/admin/domains/team.example/confirm", url.Values{"org": {"team"}}},
+		{"/admin/domains/team.example/reject", url.Values{"org": {"team"}}},
+		{"/channels/lab/publishers", url.Values{"issuer": {"https://gitlab.com"}, "claim_name": {"ref"}, "claim_value": {"main"}}},
+		{"/channels/lab/publishers/1/remove", url.Values{}},
 		{"/logout", url.Values{}},
 	}
 }

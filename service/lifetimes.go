@@ -40,7 +40,7 @@ func (c *core) lifetimeRules(ctx context.Context, owner *gatehouse.User, org *ga
 	if err != nil {
 		return nil, err
 	}
-	rules := []gatehouse.LifetimeRule{{Source: "the server", Max: gatehouse.Days(srv.MaxKeyLifetimeDays)}}
+	rules := []gatehouse.LifetimeRule{{Source: gatehouse.ServerPolicySource, Max: gatehouse.Days(srv.MaxKeyLifetimeDays)}}
 	add := func(id int64, name string) error {
 		pol, err := c.policies.Get(ctx, id)
 		if err != nil {

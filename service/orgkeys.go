@@ -36,6 +36,21 @@ func (k *Keys) ListOrgKeys(ctx context.Context, p *gatehouse.Principal, org stri
 	if keys == nil && err == nil {
 		keys = []*gatehouse.APIKey{}
 	}
+	// Name who made each key: the list is short, and the creator may have
+	// left (their account is kept or gone; the key stays either way).
+	names := map[int64]string{}
+	for _, key := range keys {
+		name, ok := names[key.UserID]
+		if !ok {
+			if u, err := k.store.UserByID(ctx, key.UserID); err == nil {
+				name = u.Username
+			} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				return nil, err
+			}
+			names[key.UserID] = name
+		}
+		key.CreatedBy = name
+	}
 	return keys, err
 }
 

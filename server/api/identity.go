@@ -40,6 +40,7 @@ func (a *API) identityRoutes() []route {
 		{"PUT /api/orgs/{org}/sso", user, a.handlePutSSO},
 		{"GET /api/admin/sso-domains", admin, a.handleListSSODomains},
 		{"POST /api/admin/sso-domains/{domain}/confirm", admin, a.handleConfirmSSODomain},
+		{"POST /api/admin/sso-domains/{domain}/reject", admin, a.handleRejectSSODomain},
 		{"GET /api/channels/{channel}/trusted-publishers", user, a.handleListPublishers},
 		{"POST /api/channels/{channel}/trusted-publishers", user, a.handleAddPublisher},
 		{"DELETE /api/channels/{channel}/trusted-publishers/{id}", user, a.handleRemovePublisher},
@@ -193,6 +194,20 @@ func (a *API) handleConfirmSSODomain(w http.ResponseWriter, r *http.Request, p *
 		return err
 	}
 	if err := a.cfg.SSO.ConfirmDomain(r.Context(), p, r.PathValue("domain"), req.Org); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) handleRejectSSODomain(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	var req struct {
+		Org string `json:"org"`
+	}
+	if err := DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := a.cfg.SSO.RejectDomain(r.Context(), p, r.PathValue("domain"), req.Org); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

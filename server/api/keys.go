@@ -31,13 +31,15 @@ type KeyView struct {
 	// ExpiringSoon flags an active key within the expiry warning window.
 	ExpiringSoon bool   `json:"expiring_soon"`
 	CreatedVia   string `json:"created_via,omitempty"`
+	// CreatedBy names who made an organization service key.
+	CreatedBy string `json:"created_by,omitempty"`
 }
 
 // ViewKey returns k's metadata, its status as of now.
 func ViewKey(k *gatehouse.APIKey, now time.Time) KeyView {
 	v := KeyView{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes, Status: string(k.Status(now)),
 		CreatedAt: k.CreatedAt.UTC(), ExpiresAt: k.ExpiresAt.UTC(), RevokeReason: k.RevokeReason,
-		Channels: k.Channels, CreatedVia: k.CreatedVia}
+		Channels: k.Channels, CreatedVia: k.CreatedVia, CreatedBy: k.CreatedBy}
 	if k.ChannelAccess != gatehouse.NoAccess {
 		v.ChannelAccess = k.ChannelAccess.String()
 	}

@@ -45,6 +45,9 @@ var auditActions = []string{
 	gatehouse.AuditChannelCreate, gatehouse.AuditChannelUpdate, gatehouse.AuditChannelGrant, gatehouse.AuditChannelRevoke,
 	gatehouse.AuditPackageUpload, gatehouse.AuditPackageDelete, gatehouse.AuditNetworkRuleAdd, gatehouse.AuditNetworkRuleDel,
 	gatehouse.AuditOAuthApprove, gatehouse.AuditOAuthDeny, gatehouse.AuditOAuthToken,
+	gatehouse.AuditPolicyUpdate, gatehouse.AuditOrgKeyCreate, gatehouse.AuditOrgKeyRevoke,
+	gatehouse.AuditSSOConfig, gatehouse.AuditSSODomainConfirm, gatehouse.AuditSSODomainReject, gatehouse.AuditSSOSignIn, gatehouse.AuditSSOSync,
+	gatehouse.AuditPublisherAdd, gatehouse.AuditPublisherRemove, gatehouse.AuditTrustedExchange,
 }
 
 // adminPage wraps h so that only administrators reach it.

@@ -218,21 +218,28 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	minDate, maxDate := customDateBounds(now, gatehouse.Days(limits.MaxDays))
 	kp.MinDate, kp.MaxDate = minDate.Format(time.DateOnly), maxDate.Format(time.DateOnly)
 	kp.CanAdmin = c.User.IsAdmin
-	kp.Presets = make([]expiryOption, 0, len(expiryPresets)+1)
-	for _, e := range expiryPresets {
-		if e.Days > kp.MaxDays {
-			continue // the key policies allow no such key
-		}
-		kp.Presets = append(kp.Presets, expiryOption{Value: e.Value, Label: e.Label, Selected: kp.Form.Expiration == e.Value})
-	}
-	if kp.MaxDays < expiryPresets[len(expiryPresets)-1].Days && !isPreset(kp.MaxDays) {
-		v := strconv.Itoa(kp.MaxDays)
-		kp.Presets = append(kp.Presets, expiryOption{Value: v, Label: v + " days (the longest allowed)", Selected: kp.Form.Expiration == v})
-	}
-	kp.Presets = append(kp.Presets, expiryOption{Value: "custom", Label: "Custom", Selected: kp.Form.Expiration == "custom"})
+	kp.Presets = presetOptions(kp.MaxDays, kp.Form.Expiration)
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "API Keys", "settings", c.User, c.CSRF, kp
 	s.Render(w, r, status, "keys", p)
 	return nil
+}
+
+// presetOptions are the Expiration dropdown's choices when keys may live
+// at most maxDays: the presets that fit, the longest allowed if no preset
+// is exactly that, and Custom; selected is the chosen Value.
+func presetOptions(maxDays int, selected string) []expiryOption {
+	out := make([]expiryOption, 0, len(expiryPresets)+2)
+	for _, e := range expiryPresets {
+		if e.Days > maxDays {
+			continue // the key policies allow no such key
+		}
+		out = append(out, expiryOption{Value: e.Value, Label: e.Label, Selected: selected == e.Value})
+	}
+	if maxDays < expiryPresets[len(expiryPresets)-1].Days && !isPreset(maxDays) {
+		v := strconv.Itoa(maxDays)
+		out = append(out, expiryOption{Value: v, Label: v + " days (the longest allowed)", Selected: selected == v})
+	}
+	return append(out, expiryOption{Value: "custom", Label: "Custom", Selected: selected == "custom"})
 }
 
 // isPreset reports whether a preset lasts exactly days.

@@ -52,6 +52,8 @@ type Config struct {
 	Gate     gatehouse.GateService
 	Audit    gatehouse.AuditService
 	SSO      gatehouse.SSOService
+	Policies gatehouse.PolicyService
+	Trusted  gatehouse.TrustedPublishingService
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs

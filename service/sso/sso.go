@@ -359,3 +359,38 @@ func (s *Service) ConfirmDomain(ctx context.Context, p *gatehouse.Principal, dom
 		return tx.AppendAudit(ctx, s.event(p, gatehouse.AuditSSODomainConfirm, "org:"+o.Name+" domain:"+domain))
 	})
 }
+
+// RejectDomain drops an organization's claim of a domain that awaits
+// confirmation, for server administrators. The rest of the organization's
+// configuration stays as it is.
+func (s *Service) RejectDomain(ctx context.Context, p *gatehouse.Principal, domain, org string) error {
+	if err := p.Require(gatehouse.ScopeAdmin); err != nil {
+		return err
+	}
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	o, err := s.cfg.Store.OrgByName(ctx, org)
+	if err != nil {
+		return err
+	}
+	notClaimed := gatehouse.Errorf(gatehouse.ENOTFOUND, "%s has not claimed %s.", o.Name, truncate(domain))
+	return s.cfg.Store.Atomic(ctx, func(tx gatehouse.Store) error {
+		c, err := tx.SSOConfig(ctx, o.ID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return notClaimed
+		} else if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(c.Domains, func(d gatehouse.SSODomain) bool { return d.Domain == domain })
+		if i < 0 {
+			return notClaimed
+		}
+		if c.Domains[i].Confirmed {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "The claim of %s by %s is confirmed already; the organization's owners and admins can remove it from its single sign-on settings.", domain, o.Name)
+		}
+		c.Domains = slices.Delete(c.Domains, i, i+1)
+		if err := tx.PutSSOConfig(ctx, c); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, s.event(p, gatehouse.AuditSSODomainReject, "org:"+o.Name+" domain:"+domain))
+	})
+}

@@ -1,0 +1,234 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/server/reply"
+)
+
+// An organization's service keys: keys that belong to the organization,
+// for CI and shared build machines. Any owner or admin lists, creates
+// and revokes them; the key is shown once, in the answer to the POST.
+
+// orgTabs is the organization pages' tab bar: Members for every member,
+// the identity tabs for its owners and admins.
+type orgTabs struct {
+	Org       string
+	Tab       string // "members", "keys", "sso" or "policy"
+	CanManage bool
+}
+
+// orgAdmin returns the organization if c may administer it: "not found"
+// for someone who is not a member, a refusal for a member who is no owner
+// or admin. The services check again; this only spares people a form
+// that cannot work.
+func (s *Pages) orgAdmin(r *http.Request, c *Ctx, name string) (*gatehouse.Org, error) {
+	o, me, err := s.cfg.Orgs.Org(r.Context(), c.Principal(), name)
+	if err != nil {
+		return nil, err
+	}
+	if !me.Role.CanManageMembers() {
+		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN,
+			"Only owners and admins of %s manage its service keys, single sign-on and key policy. Ask one of them.", o.Name)
+	}
+	return o, nil
+}
+
+type orgKeysPage struct {
+	Tabs orgTabs
+	Org  *gatehouse.Org
+	Keys []orgKeyRow
+	Form keyForm
+	// FormOpen opens the create dialog on load; Errs are its errors, at
+	// their fields.
+	FormOpen bool
+	Errs     fieldErrors
+	// Created is set only in the answer to a successful creation: the one
+	// time the key is in a page (checklist A3).
+	Created          *createdKeyPage
+	Presets          []expiryOption
+	MinDate, MaxDate string
+	MaxDays          int
+	PolicyNotes      []string
+	ChannelChoices   []channelChoice
+	RevokeID         int64
+	ReplaceURL       string
+}
+
+type orgKeyRow struct {
+	keyRow
+	CreatedBy string
+}
+
+func (s *Pages) handleOrgKeysPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	kp := &orgKeysPage{Form: keyForm{ScopeChannels: true, Expiration: defaultExpiry}}
+	q := r.URL.Query()
+	kp.FormOpen = q.Has("create")
+	if id, err := strconv.ParseInt(q.Get("revoke"), 10, 64); err == nil {
+		kp.RevokeID = id
+	}
+	return s.renderOrgKeys(w, r, c, r.PathValue("org"), http.StatusOK, kp, &Data{})
+}
+
+func (s *Pages) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	org := r.PathValue("org")
+	o, err := s.orgAdmin(r, c, org)
+	if err != nil {
+		return err
+	}
+	f := keyForm{
+		Name:       r.PostFormValue("name"),
+		Expiration: r.PostFormValue("expiration"),
+		CustomDate: strings.TrimSpace(r.PostFormValue("custom_date")),
+		Channels:   r.PostForm["channel"],
+		ReadOnly:   r.PostFormValue("read_only") == "on",
+	}
+	scopes, err := gatehouse.ParseScopes(r.PostForm["scope"])
+	f.ScopeUser, f.ScopeChannels = scopes.Has(gatehouse.ScopeUser), scopes.Has(gatehouse.ScopeChannels)
+	kp := &orgKeysPage{Form: f, ReplaceURL: "/orgs/" + o.Name + "/keys"}
+	var nk *gatehouse.NewKey
+	if err == nil {
+		var maxDays int
+		if maxDays, _, err = s.orgKeyLimit(r, c, o); err == nil {
+			var expires time.Time
+			if expires, err = keyExpiry(s.now(), f.Expiration, f.CustomDate, gatehouse.Days(maxDays)); err == nil {
+				req := gatehouse.KeyRequest{Name: f.Name, Scopes: scopes, ExpiresAt: expires, Channels: f.Channels}
+				if f.ReadOnly {
+					req.ChannelAccess = gatehouse.ChannelRead
+				}
+				nk, err = s.cfg.Keys.CreateOrgKey(r.Context(), c.Principal(), o.Name, req)
+			}
+		}
+	}
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
+			return err
+		}
+		kp.FormOpen, kp.Errs = true, errorsAt(err, "name", "scopes", "channels", "channel_access", "expires_at")
+		return s.renderOrgKeys(w, r, c, o.Name, reply.Status(err), kp, &Data{})
+	}
+	kp.Form = keyForm{ScopeChannels: true, Expiration: defaultExpiry}
+	kp.Created = &createdKeyPage{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
+		ExpiresAt: nk.Key.ExpiresAt, Replaced: nk.Replaced != nil}
+	return s.renderOrgKeys(w, r, c, o.Name, http.StatusOK, kp, &Data{})
+}
+
+func (s *Pages) handleRevokeOrgKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+	org := r.PathValue("org")
+	kp := &orgKeysPage{Form: keyForm{ScopeChannels: true, Expiration: defaultExpiry}, ReplaceURL: "/orgs/" + org + "/keys"}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such key.")
+	}
+	k, err := s.cfg.Keys.RevokeOrgKey(r.Context(), c.Principal(), org, id)
+	if err != nil {
+		if code := gatehouse.ErrorCode(err); code == gatehouse.EINTERNAL || code == gatehouse.EFORBIDDEN {
+			return err
+		}
+		return s.renderOrgKeys(w, r, c, org, reply.Status(err), kp, &Data{Error: gatehouse.ErrorMessage(err)})
+	}
+	return s.renderOrgKeys(w, r, c, org, http.StatusOK, kp,
+		&Data{Flash: "The key “" + k.Name + "” of " + org + " was revoked. Anything that still uses it is refused from now on."})
+}
+
+// serverMaxDays is the longest the server's key policy lets any key
+// live; people who are not administrators learn it through their limits.
+func (s *Pages) serverMaxDays(r *http.Request, c *Ctx) (int, error) {
+	limits, err := s.cfg.Keys.Limits(r.Context(), c.Principal())
+	if err != nil {
+		return 0, err
+	}
+	for _, rule := range limits.Rules {
+		if rule.Source == gatehouse.ServerPolicySource {
+			return int(rule.Max / (24 * time.Hour)), nil
+		}
+	}
+	return gatehouse.DefaultMaxKeyLifetimeDays, nil
+}
+
+// orgKeyLimit is the longest an organization's key may live: the
+// server's policy or the organization's, whichever is stricter, and the
+// notes that name the policies shorter than a year.
+func (s *Pages) orgKeyLimit(r *http.Request, c *Ctx, o *gatehouse.Org) (int, []string, error) {
+	maxDays, err := s.serverMaxDays(r, c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var notes []string
+	if maxDays < gatehouse.DefaultMaxKeyLifetimeDays {
+		notes = append(notes, "The server's key policy allows keys of at most "+strconv.Itoa(maxDays)+" days.")
+	}
+	pol, err := s.cfg.Policies.OrgPolicy(r.Context(), c.Principal(), o.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	if pol.MaxKeyLifetimeDays > 0 {
+		notes = append(notes, "The key policy of "+o.Name+" allows keys of at most "+strconv.Itoa(pol.MaxKeyLifetimeDays)+" days.")
+		maxDays = min(maxDays, pol.MaxKeyLifetimeDays)
+	}
+	return maxDays, notes, nil
+}
+
+// renderOrgKeys fills in the organization's keys and the form's bounds.
+func (s *Pages) renderOrgKeys(w http.ResponseWriter, r *http.Request, c *Ctx, org string, status int, kp *orgKeysPage, p *Data) error {
+	o, err := s.orgAdmin(r, c, org)
+	if err != nil {
+		return err
+	}
+	keys, err := s.cfg.Keys.ListOrgKeys(r.Context(), c.Principal(), o.Name)
+	if err != nil {
+		return err
+	}
+	if kp.MaxDays, kp.PolicyNotes, err = s.orgKeyLimit(r, c, o); err != nil {
+		return err
+	}
+	limits, err := s.cfg.Keys.Limits(r.Context(), c.Principal())
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	kp.Org, kp.Tabs = o, orgTabs{Org: o.Name, Tab: "keys", CanManage: true}
+	kp.Keys = make([]orgKeyRow, len(keys))
+	for i, k := range keys {
+		kp.Keys[i] = orgKeyRow{keyRow: keyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
+			Replaced: k.RevokeReason == gatehouse.RevokedReplaced, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
+			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiringSoon: gatehouse.ExpiringSoon(k, now, limits.Warning),
+			Restriction: restriction(k)}, CreatedBy: k.CreatedBy}
+	}
+	chans, err := s.cfg.Channels.Channels(r.Context(), c.Principal())
+	if err != nil {
+		return err
+	}
+	for _, ca := range chans {
+		if ca.Channel.OwnerOrgID == o.ID {
+			kp.ChannelChoices = append(kp.ChannelChoices, channelChoice{Name: ca.Channel.Name, Selected: slices.Contains(kp.Form.Channels, ca.Channel.Name)})
+		}
+	}
+	minDate, maxDate := customDateBounds(now, gatehouse.Days(kp.MaxDays))
+	kp.MinDate, kp.MaxDate = minDate.Format(time.DateOnly), maxDate.Format(time.DateOnly)
+	kp.Presets = presetOptions(kp.MaxDays, kp.Form.Expiration)
+	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Service keys · "+o.Name, "orgs", c.User, c.CSRF, kp
+	s.Render(w, r, status, "org_keys", p)
+	return nil
+}
+
+// restriction says which channels a key may reach, and how: "" for
+// every channel as its owner can.
+func restriction(k *gatehouse.APIKey) string {
+	var parts []string
+	if len(k.Channels) > 0 {
+		parts = append(parts, strings.Join(k.Channels, ", "))
+	}
+	switch k.ChannelAccess {
+	case gatehouse.ChannelRead:
+		parts = append(parts, "read-only")
+	case gatehouse.ChannelWrite:
+		parts = append(parts, "read and write")
+	}
+	return strings.Join(parts, ", ")
+}
