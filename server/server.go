@@ -236,7 +236,7 @@ func (s *Server) routes() (http.Handler, error) {
 	jsonAPI := api.New(api.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
-		Policies: svc.Policies, SSO: svc.SSO, Trusted: svc.Trusted,
+		Policies: svc.Policies, SSO: svc.SSO, Trusted: svc.Trusted, Registration: svc.Registration,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize,
 		UploadMinRate: cfg.UploadMinRate, UploadGrace: cfg.UploadGrace,
@@ -244,7 +244,7 @@ func (s *Server) routes() (http.Handler, error) {
 	login := oauth.New(oauth.Config{Login: svc.Login, Keys: svc.Keys, Pages: pages, Addrs: s.addrs,
 		Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL})
 	channels := repo.New(repo.Config{
-		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Index: s.index,
+		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Registration: svc.Registration, Index: s.index,
 		Blobs: cfg.Blobs, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry, Upstreams: svc.Upstreams,
 	})
