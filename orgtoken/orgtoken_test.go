@@ -178,3 +178,18 @@ func BenchmarkGateUserAgent(b *testing.B) {
 		_ = Hash(a.Orgs[0])
 	}
 }
+
+func TestRedactUserAgentHidesOrganizationTokens(t *testing.T) {
+	tok, _ := Generate()
+	ua := "conda/26.7.1 aau/0.8.1 c/abc o/" + tok + " o/custom-token m/mach"
+	got := RedactUserAgent(ua)
+	if strings.Contains(got, tok) || strings.Contains(got, "custom-token") {
+		t.Fatalf("RedactUserAgent kept a token: %q", got)
+	}
+	if want := "conda/26.7.1 aau/0.8.1 c/abc o/" + Hint(tok) + " o/… m/mach"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if RedactUserAgent("conda/26.7.1") != "conda/26.7.1" {
+		t.Fatal("an agent without o/ changed")
+	}
+}

@@ -102,3 +102,23 @@ func ValidToken(s string) bool {
 	}
 	return true
 }
+
+// RedactUserAgent returns ua with the value of every o/ token replaced
+// by its Hint (or "…"), so that a stored or shown User-Agent never holds
+// an organization's registration token. Other fields are kept.
+func RedactUserAgent(ua string) string {
+	if !HasOrg(ua) {
+		return ua
+	}
+	fields := strings.Split(ua, " ")
+	for i, f := range fields {
+		if v, ok := strings.CutPrefix(f, "o/"); ok && v != "" {
+			h := Hint(v)
+			if h == "" {
+				h = "…"
+			}
+			fields[i] = "o/" + h
+		}
+	}
+	return strings.Join(fields, " ")
+}

@@ -161,6 +161,8 @@ func (r *Recorder) Flush() {
 		e := &en.c
 		a := orgtoken.ParseUserAgent(e.UserAgent)
 		e.ClientToken, e.Machine, e.CondaVersion, e.Platform = a.Client, a.Machine, a.Conda, a.Platform
+		// The organization token never reaches the database in clear.
+		e.UserAgent = orgtoken.RedactUserAgent(e.UserAgent)
 		e.IP = addrText(en.addr)
 		if en.addr.IsValid() {
 			e.Network = r.s.cfg.Network(en.addr.Unmap())
