@@ -95,5 +95,3 @@ func TestInstallWritesTheSystemFileOrSaysWhyNot(t *testing.T) {
 		}
 	})
 }
-
-
