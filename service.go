@@ -259,6 +259,9 @@ type GateService interface {
 	// Clients lists the clients f selects, for administrators, with
 	// registered machines that have not fetched yet.
 	Clients(ctx context.Context, p *Principal, f ClientFilter) ([]*Client, error)
+	// RevokeClientKey revokes the user's key a client uses, for
+	// administrators (the Clients page's action).
+	RevokeClientKey(ctx context.Context, p *Principal, userID, keyID int64) (*APIKey, error)
 }
 
 // AuditService reads the audit log and records events that are not part

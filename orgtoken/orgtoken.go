@@ -34,7 +34,7 @@ const (
 	bodyLen   = 28 // 28 × log2(62) ≈ 166.7 bits
 	sumLen    = 4
 	sumStart  = len(Prefix) + bodyLen
-	hintChars = 4
+	hintChars = 3 // with the prefix, 7 characters: no piece of 8 (checklist A4)
 )
 
 const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -108,8 +108,8 @@ func Hash(s string) [32]byte {
 // Equal compares two hashes in constant time.
 func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
-// Hint is what lists show of a token: the prefix and its first four body
-// characters, then "…". "" for what is not a token.
+// Hint is what lists show of a token: the prefix and its first three body
+// characters (7 in all, under the 8 that count as a piece of a secret, checklist A4), then "…". "" for what is not a token.
 func Hint(s string) string {
 	if len(s) != Len || !Looks(s) {
 		return ""

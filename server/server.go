@@ -227,7 +227,7 @@ func (s *Server) routes() (http.Handler, error) {
 	sessions := authn.NewSessions(svc.Auth, cfg.TLS || cfg.PublicURL.Scheme == "https")
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
-		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO,
+		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO, Registration: svc.Registration,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {

@@ -180,6 +180,27 @@ func (s *Gate) SeenClient(p *gatehouse.Principal, userAgent string) {
 	s.reg.Recorder().SeenKey(p, userAgent)
 }
 
+// RevokeClientKey revokes the key a registered client uses; only
+// administrators may, and it is audited like any revocation.
+func (s *Gate) RevokeClientKey(ctx context.Context, p *gatehouse.Principal, userID, keyID int64) (*gatehouse.APIKey, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	var key *gatehouse.APIKey
+	err := s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		var err error
+		if key, err = tx.RevokeKey(ctx, userID, keyID, s.now(), gatehouse.RevokedByUser); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, s.event(p, gatehouse.AuditKeyRevoke, keyTarget(key)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.keys.forget(key.Hash)
+	return key, nil
+}
+
 // Clients lists the registered clients f selects, most recent first, for
 // administrators, then the keys registered for conda that no client has
 // used yet (a machine that logged in but has not fetched).

@@ -113,7 +113,11 @@ func (s *Pages) handleClientsPage(w http.ResponseWriter, r *http.Request, c *Ctx
 	if err != nil {
 		return err
 	}
-	s.Render(w, r, http.StatusOK, "admin_clients", &Data{Title: "Clients", Tab: "admin", User: c.User, CSRF: c.CSRF,
-		Content: &clientsPage{Clients: clients, Limit: clientsPageSize, Filter: f}})
+	d := &Data{Title: "Clients", Tab: "admin", User: c.User, CSRF: c.CSRF,
+		Content: &clientsPage{Clients: clients, Limit: clientsPageSize, Filter: f}}
+	if k := q.Get("revoked"); k != "" {
+		d.Flash = "Key " + k + " revoked: its clients are refused from now on."
+	}
+	s.Render(w, r, http.StatusOK, "admin_clients", d)
 	return nil
 }

@@ -52,6 +52,8 @@ type Config struct {
 	Gate     gatehouse.GateService
 	Audit    gatehouse.AuditService
 	SSO      gatehouse.SSOService
+	// Registration is organization-wide registration.
+	Registration gatehouse.RegistrationService
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs
