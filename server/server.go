@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/repo"
 	"github.com/gatehouse-dev/gatehouse/server/web"
 	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/orgreg"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -87,6 +88,8 @@ type Config struct {
 	ReservedChannels []string
 	// Quotas bound ordinary users and organizations (see service.Quotas).
 	Quotas service.Quotas
+	// ClientBounds bound the registered-client records (checklist I7).
+	ClientBounds orgreg.Bounds
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
 	// ProxyTTL and MirrorInterval pace upstream channels' refreshes.
@@ -171,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
-		ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
+		ClientBounds: cfg.ClientBounds, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
 		SecretKey: cfg.SecretKey, IDPClient: cfg.IDPClient,
 	})
 	if err != nil {
