@@ -53,6 +53,8 @@ const (
 	AuditPublisherAdd     = "trusted_publisher.create"
 	AuditPublisherRemove  = "trusted_publisher.delete"
 	AuditTrustedExchange  = "trusted_publishing.exchange" // Success false: refused
+	AuditRegTokenCreate   = "registration_token.create"
+	AuditRegTokenRevoke   = "registration_token.revoke"
 )
 
 // AuditFilter selects audit events, newest first.

@@ -40,16 +40,30 @@ type NetworkRule struct {
 const RuleRequireRegistration = "require-registration"
 
 // Client is a registered conda client as seen on channel requests: one
-// row per key, address and user agent.
+// record per key or registration token and client: the anaconda-anon-usage
+// client token (c/) when the User-Agent has one, else the address and user
+// agent. Org, Token, ClientToken, Machine, CondaVersion and Platform come
+// from an organization registration and the User-Agent; Network is the
+// gated network the request came from ("" if none). Pending marks a key
+// registered for conda that has not fetched yet (LastSeen zero).
 type Client struct {
-	ID        int64     `json:"id"`
-	KeyID     int64     `json:"key_id"`
-	KeyName   string    `json:"key_name"`
-	UserID    int64     `json:"user_id"`
-	Username  string    `json:"username"`
-	IP        string    `json:"ip"`
-	UserAgent string    `json:"user_agent"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
-	Requests  int64     `json:"requests"`
+	ID           int64     `json:"id"`
+	KeyID        int64     `json:"key_id"`
+	KeyName      string    `json:"key_name"`
+	UserID       int64     `json:"user_id"`
+	Username     string    `json:"username"`
+	OrgID        int64     `json:"org_id,omitempty"`
+	Org          string    `json:"org,omitempty"`
+	TokenID      int64     `json:"token_id,omitempty"`
+	ClientToken  string    `json:"client,omitempty"`
+	Machine      string    `json:"machine,omitempty"`
+	CondaVersion string    `json:"conda_version,omitempty"`
+	Platform     string    `json:"platform,omitempty"`
+	Network      string    `json:"network,omitempty"`
+	IP           string    `json:"ip"`
+	UserAgent    string    `json:"user_agent"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	Requests     int64     `json:"requests"`
+	Pending      bool      `json:"pending,omitempty"`
 }

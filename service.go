@@ -262,7 +262,12 @@ type GateService interface {
 	// SeenClient counts a channel request by a registered client; it only
 	// touches memory, the writes happen in the background.
 	SeenClient(p *Principal, userAgent string)
-	Clients(ctx context.Context, p *Principal, limit int) ([]*Client, error)
+	// Clients lists the clients f selects, for administrators, with
+	// registered machines that have not fetched yet.
+	Clients(ctx context.Context, p *Principal, f ClientFilter) ([]*Client, error)
+	// RevokeClientKey revokes the user's key a client uses, for
+	// administrators (the Clients page's action).
+	RevokeClientKey(ctx context.Context, p *Principal, userID, keyID int64) (*APIKey, error)
 }
 
 // AuditService reads the audit log and records events that are not part

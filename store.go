@@ -23,6 +23,7 @@ type Store interface {
 	PolicyStore
 	SSOStore
 	TrustedPublisherStore
+	RegistrationTokenStore
 	// Atomic runs fn with a Store whose calls all belong to one
 	// transaction, committed if fn returns nil and rolled back otherwise.
 	// A change and its audit event are written this way, together or not
@@ -187,6 +188,6 @@ type GateStore interface {
 	// RecordClient upserts the client row for (KeyID, IP, UserAgent):
 	// FirstSeen is kept, LastSeen moves forward, Requests adds c.Requests.
 	RecordClient(ctx context.Context, c *Client) error
-	// ListClients returns clients, most recently seen first, at most limit.
-	ListClients(ctx context.Context, limit int) ([]*Client, error)
+	// ListClients returns the clients f selects, most recently seen first.
+	ListClients(ctx context.Context, f ClientFilter) ([]*Client, error)
 }

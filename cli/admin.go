@@ -2,9 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/cli/orgreg"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
 )
@@ -13,7 +16,20 @@ func newAdminCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Administration: the registration gate's networks, registered clients, the CLI package"}
 	network := &cobra.Command{Use: "network", Short: "Networks whose clients must register before using channels"}
 	network.AddCommand(newNetworkListCommand(env), newNetworkAddCommand(env), newNetworkRemoveCommand(env))
-	cmd.AddCommand(network, newClientsCommand(env), newPublishCLICommand(env))
+	cmd.AddCommand(network, newClientsCommand(env), newPublishCLICommand(env), orgreg.Command(orgreg.Deps{Stdin: os.Stdin,
+		Stdout: env.Stdout, Stderr: env.Stderr, AddAt: addAt, RunE: runE, Connect: func(at string) (*client.Client, error) {
+			if s, err := env.connect(at); err != nil {
+				return nil, err
+			} else {
+				return s.c, nil
+			}
+		}, Server: func(at string) (*url.URL, error) {
+			if t, err := env.target(at); err != nil {
+				return nil, err
+			} else {
+				return t.base, nil
+			}
+		}}))
 	return cmd
 }
 

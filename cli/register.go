@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/cli/clientcfg"
 	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/gatehouse-dev/gatehouse/orgtoken"
 	"github.com/spf13/cobra"
 )
 
@@ -14,7 +15,7 @@ import (
 type change = clientcfg.Change
 
 func newRegisterCommand(env *Env) *cobra.Command {
-	var at string
+	var at, orgToken string
 	var remove, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "register",
@@ -35,7 +36,15 @@ did not write is left alone and reported. Running it again changes nothing;
 			var changes []change
 			var err error
 			var t *target
-			if remove {
+			if orgToken != "" { // registration only: public channels, on gated networks
+				if err = orgtoken.Check(orgToken); err != nil {
+					return err
+				}
+				if t, err = env.target(at); err != nil {
+					return err
+				}
+				changes, err = env.registerChanges(t, orgToken)
+			} else if remove {
 				t, err = env.target(at)
 				if err != nil {
 					return err
@@ -70,6 +79,7 @@ did not write is left alone and reported. Running it again changes nothing;
 	}
 	addAt(cmd, &at)
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove what register added")
+	cmd.Flags().StringVar(&orgToken, "org-token", "", "write this organization registration token instead of your key")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the changes as JSON")
 	return cmd
 }

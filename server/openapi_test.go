@@ -486,6 +486,12 @@ func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	c.do(exchange{method: "GET", path: "/api/channels/lab/packages", auth: bearer(service.Key), want: 200})
 	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/keys", auth: key, want: 200})
 	c.do(exchange{method: "DELETE", path: "/api/orgs/lab-team/keys/" + idOf(orgKey), auth: key, want: 204})
+	// An organization registration token, listed with its clients, revoked.
+	regToken := c.do(exchange{method: "POST", path: "/api/orgs/lab-team/registration-tokens", auth: key, want: 201,
+		json: map[string]any{"name": "laptops"}})
+	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/registration-tokens", auth: key, want: 200})
+	c.do(exchange{method: "GET", path: "/api/orgs/lab-team/clients?user=alice", auth: key, want: 200})
+	c.do(exchange{method: "DELETE", path: "/api/orgs/lab-team/registration-tokens/" + idOf(regToken), auth: key, want: 200})
 	// A personal key limited to lab, read-only, expiring within the
 	// warning window: its answers and the key list flag it.
 	var reader struct{ Key string }

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/repo"
 	"github.com/gatehouse-dev/gatehouse/server/web"
 	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/orgreg"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -87,6 +88,8 @@ type Config struct {
 	ReservedChannels []string
 	// Quotas bound ordinary users and organizations (see service.Quotas).
 	Quotas service.Quotas
+	// ClientBounds bound the registered-client records (checklist I7).
+	ClientBounds orgreg.Bounds
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
 	// ProxyTTL and MirrorInterval pace upstream channels' refreshes.
@@ -171,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
-		ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
+		ClientBounds: cfg.ClientBounds, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
 		SecretKey: cfg.SecretKey, IDPClient: cfg.IDPClient,
 	})
 	if err != nil {
@@ -227,7 +230,7 @@ func (s *Server) routes() (http.Handler, error) {
 	sessions := authn.NewSessions(svc.Auth, cfg.TLS || cfg.PublicURL.Scheme == "https")
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
-		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO,
+		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO, Registration: svc.Registration,
 		Policies: svc.Policies, Trusted: svc.Trusted,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
@@ -237,7 +240,7 @@ func (s *Server) routes() (http.Handler, error) {
 	jsonAPI := api.New(api.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit,
-		Policies: svc.Policies, SSO: svc.SSO, Trusted: svc.Trusted,
+		Policies: svc.Policies, SSO: svc.SSO, Trusted: svc.Trusted, Registration: svc.Registration,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize,
 		UploadMinRate: cfg.UploadMinRate, UploadGrace: cfg.UploadGrace,
@@ -245,7 +248,7 @@ func (s *Server) routes() (http.Handler, error) {
 	login := oauth.New(oauth.Config{Login: svc.Login, Keys: svc.Keys, Pages: pages, Addrs: s.addrs,
 		Reply: replier, Clock: cfg.Clock, PublicURL: cfg.PublicURL})
 	channels := repo.New(repo.Config{
-		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Index: s.index,
+		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Registration: svc.Registration, Index: s.index,
 		Blobs: cfg.Blobs, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry, Upstreams: svc.Upstreams,
 	})

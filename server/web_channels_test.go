@@ -489,7 +489,7 @@ func TestChannelPagesNeverShowAKey(t *testing.T) {
 		assertNoSecret(t, "the redirect", r.Body+r.Header.Get("Location"), key)
 	}
 	for {
-		cs, err := e.store.ListClients(context.Background(), 10)
+		cs, err := e.store.ListClients(context.Background(), gatehouse.ClientFilter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

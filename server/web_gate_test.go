@@ -177,7 +177,7 @@ func TestAdminClientsPage(t *testing.T) {
 		}
 	}
 	for {
-		cs, err := e.store.ListClients(context.Background(), 10)
+		cs, err := e.store.ListClients(context.Background(), gatehouse.ClientFilter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,8 @@ type gatekeeper struct {
 	exempt   map[string]bool
 	current  atomic.Pointer[gate.Policy]
 	nonEmpty atomic.Bool
+	// prefixes are the gated networks, for naming the one a client is in.
+	prefixes atomic.Pointer[[]netip.Prefix]
 }
 
 const gateReloadEvery = 10 * time.Second
@@ -48,6 +50,23 @@ func (g *gatekeeper) set(rules []*gatehouse.NetworkRule) {
 	}
 	g.current.Store(&gate.Policy{Gated: gate.NewSet(prefixes), ExemptChannels: g.exempt})
 	g.nonEmpty.Store(len(prefixes) > 0)
+	g.prefixes.Store(&prefixes)
+}
+
+// network names the most specific gated network holding addr, "" if
+// none: what the clients list shows and filters by.
+func (g *gatekeeper) network(addr netip.Addr) string {
+	addr = addr.Unmap()
+	best := netip.Prefix{}
+	for _, p := range *g.prefixes.Load() {
+		if p.Contains(addr) && (!best.IsValid() || p.Bits() > best.Bits()) {
+			best = p
+		}
+	}
+	if !best.IsValid() {
+		return ""
+	}
+	return best.Masked().String()
 }
 
 // reload reads the rules from the database.
@@ -158,22 +177,44 @@ func (s *Gate) DeleteRule(ctx context.Context, p *gatehouse.Principal, id int64)
 
 // SeenClient counts a channel request by a key-holding client.
 func (s *Gate) SeenClient(p *gatehouse.Principal, userAgent string) {
-	if p != nil && p.Key != nil {
-		s.clients.seen(p, userAgent)
-	}
+	s.reg.Recorder().SeenKey(p, userAgent)
 }
 
-// Clients lists the registered clients seen, most recent first.
-func (s *Gate) Clients(ctx context.Context, p *gatehouse.Principal, limit int) ([]*gatehouse.Client, error) {
+// RevokeClientKey revokes the key a registered client uses; only
+// administrators may, and it is audited like any revocation.
+func (s *Gate) RevokeClientKey(ctx context.Context, p *gatehouse.Principal, userID, keyID int64) (*gatehouse.APIKey, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
-	clients, err := s.store.ListClients(ctx, limit)
+	var key *gatehouse.APIKey
+	err := s.store.Atomic(ctx, func(tx gatehouse.Store) error {
+		var err error
+		if key, err = tx.RevokeKey(ctx, userID, keyID, s.now(), gatehouse.RevokedByUser); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, s.event(p, gatehouse.AuditKeyRevoke, keyTarget(key)))
+	})
 	if err != nil {
 		return nil, err
 	}
-	if clients == nil {
-		clients = []*gatehouse.Client{}
+	s.keys.forget(key.Hash)
+	return key, nil
+}
+
+// Clients lists the registered clients f selects, most recent first, for
+// administrators, then the keys registered for conda that no client has
+// used yet (a machine that logged in but has not fetched).
+func (s *Gate) Clients(ctx context.Context, p *gatehouse.Principal, f gatehouse.ClientFilter) ([]*gatehouse.Client, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
 	}
-	return clients, nil
+	clients, err := s.store.ListClients(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := s.store.UnusedKeys(ctx, f, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]*gatehouse.Client{}, clients...), pending...), nil
 }

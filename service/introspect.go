@@ -34,7 +34,7 @@ func (s *Services) CachedRoles(channelID int64) bool {
 
 // FlushClients writes the registered clients counted in memory now,
 // rather than at the recorder's next round.
-func (s *Services) FlushClients() { s.core.clients.flush() }
+func (s *Services) FlushClients() { s.core.reg.Recorder().Flush() }
 
 // KeyCacheTTL is how long a verified key is trusted without a lookup.
 func (s *Services) KeyCacheTTL() time.Duration { return s.core.cfg.KeyCacheTTL }

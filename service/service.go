@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/idp"
 	"github.com/gatehouse-dev/gatehouse/service/login"
+	"github.com/gatehouse-dev/gatehouse/service/orgreg"
 	"github.com/gatehouse-dev/gatehouse/service/policy"
 	"github.com/gatehouse-dev/gatehouse/service/sso"
 	"github.com/gatehouse-dev/gatehouse/service/toolschannel"
@@ -86,6 +87,9 @@ type Config struct {
 	Quotas Quotas
 	// RequireRegistration are networks gated by configuration.
 	RequireRegistration []netip.Prefix
+	// ClientBounds bound the registered-client records (checklist I7);
+	// zero fields take orgreg.DefaultBounds'.
+	ClientBounds orgreg.Bounds
 
 	// ProxyTTL and MirrorInterval: see upstream.Config.
 	ProxyTTL       time.Duration
@@ -137,6 +141,9 @@ type Services struct {
 	Policies  *policy.Service
 	SSO       *sso.Service
 	Trusted   *trustpub.Service
+	// Registration is organization-wide registration
+	// (gatehouse.RegistrationService).
+	Registration *orgreg.Service
 
 	core    *core
 	started bool
@@ -168,7 +175,7 @@ type core struct {
 	keys     *keyCache
 	channels *channelCache
 	gate     *gatekeeper
-	clients  *clientRecorder
+	reg      *orgreg.Service
 	limits   *limiters
 	hasher   *hasher
 	// reserved are the canonical forms of the reserved channel names.
@@ -255,7 +262,13 @@ func New(cfg Config) (*Services, error) {
 	if err := c.gate.reload(context.Background()); err != nil {
 		return nil, err
 	}
-	c.clients = newClientRecorder(c)
+	c.reg = orgreg.New(orgreg.Config{Store: cfg.Store, Orgs: &Orgs{c}, Clock: cfg.Clock, Logger: cfg.Logger,
+		CacheTTL: cfg.KeyCacheTTL, Network: c.gate.network, Bounds: cfg.ClientBounds,
+		Audit: func(ctx context.Context, tx gatehouse.Store, p *gatehouse.Principal, action, target, detail string) error {
+			e := c.event(p, action, target)
+			e.Detail = detail
+			return c.audit(ctx, tx, e)
+		}})
 	// One key seals every secret the database keeps: identity providers'
 	// client secrets and upstream channels' tokens, each under its own
 	// context so a value copied between rows does not open.
@@ -289,7 +302,8 @@ func New(cfg Config) (*Services, error) {
 			PublicURL: cfg.PublicURL, Changed: c.applyChange}),
 		Trusted: trustpub.New(trustpub.Config{Store: cfg.Store, Channels: channels, Providers: providers, Clock: cfg.Clock,
 			Logger: cfg.Logger, PublicURL: cfg.PublicURL, Mint: keys.mintFor, Blocked: c.limits.addrBlocked, Failed: c.limits.addrFailed}),
-		core: c,
+		Registration: c.reg,
+		core:         c,
 	}, nil
 }
 
@@ -305,7 +319,7 @@ func (s *Services) Start() {
 	s.ctx, s.stop = ctx, stop
 	c := s.core
 	s.run(func() { c.keys.touchLoop(ctx) })
-	s.run(func() { c.clients.loop(ctx) })
+	s.run(func() { c.reg.Recorder().Loop(ctx) })
 	s.run(func() { c.gate.run(ctx) })
 	s.run(func() { c.sweepLoop(ctx) })
 	s.run(func() { c.followChanges(ctx) })

@@ -100,7 +100,7 @@ func TestDeletingAUserKeepsTheirPackagesAndClientsButNotTheirChannels(t *testing
 		if n := count(t, db, "channel_grants", c.ID); n != 0 {
 			t.Errorf("%d grants left of the deleted user", n)
 		}
-		cs, err := db.ListClients(ctx, 0)
+		cs, err := db.ListClients(ctx, gatehouse.ClientFilter{})
 		mustDo(t, err)
 		if len(cs) != 1 || cs[0].Username != "bob" {
 			t.Errorf("clients after the user was deleted: %d, want bob's one", len(cs))

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/server/api"
 	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/orgreg"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 	"github.com/spf13/cobra"
@@ -55,6 +56,9 @@ type serverConfig struct {
 	QuotaKeys           int64
 	QuotaChannels       int64
 	QuotaBytes          int64
+	MaxClientsPerOrg    int64
+	MaxClientsPerKey    int64
+	MaxClients          int64
 	UploadMinRate       int64
 	PublishCLI          bool
 	ProxyTTL            time.Duration
@@ -161,6 +165,14 @@ func (c *serverConfig) Validate() error {
 		{"upload-min-rate", c.UploadMinRate}} {
 		if q.v == 0 || q.v < -1 {
 			errs = append(errs, fmt.Errorf("--%s: want a positive number, or -1 for no limit", q.name))
+		}
+	}
+	for _, q := range []struct {
+		name string
+		v    int64
+	}{{"max-clients-per-org", c.MaxClientsPerOrg}, {"max-clients-per-key", c.MaxClientsPerKey}, {"max-clients", c.MaxClients}} {
+		if q.v < 1 {
+			errs = append(errs, fmt.Errorf("--%s: want a positive number of client records", q.name))
 		}
 	}
 	if c.IPv6PrefixLen < 16 || c.IPv6PrefixLen > 128 {
@@ -272,6 +284,9 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	num(&cfg.QuotaKeys, "quota-keys-per-user", int64(service.DefaultQuotas.KeysPerUser), "active API keys one user may hold (-1: no limit; administrators are not bound)")
 	num(&cfg.QuotaChannels, "quota-channels-per-owner", int64(service.DefaultQuotas.ChannelsPerOwner), "channels one user or organization may own (-1: no limit)")
 	num(&cfg.QuotaBytes, "quota-bytes-per-owner", service.DefaultQuotas.BytesPerOwner, "package bytes one user's or organization's channels may hold (-1: no limit)")
+	num(&cfg.MaxClientsPerOrg, "max-clients-per-org", int64(orgreg.DefaultBounds.PerOrg), "registered-client records kept per organization, least recently seen evicted first")
+	num(&cfg.MaxClientsPerKey, "max-clients-per-key", int64(orgreg.DefaultBounds.PerKey), "registered-client records kept per API key")
+	num(&cfg.MaxClients, "max-clients", int64(orgreg.DefaultBounds.Total), "registered-client records kept in all")
 	num(&cfg.UploadMinRate, "upload-min-rate", api.DefaultUploadMinRate, "bytes a second an upload must average after its first minute, or it is stopped (-1: no minimum)")
 	num(&cfg.IPv6PrefixLen, "ipv6-prefix", 64, "IPv6 network length whose addresses share one failure budget (128: each address alone)")
 	publishCLI := true
@@ -356,8 +371,9 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
 		IPv6PrefixLen: int(cfg.IPv6PrefixLen), ReservedChannels: splitList(cfg.ReservedChannels),
-		Quotas:   service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
-		IndexDir: filepath.Join(cfg.Data, "index"), ProxyTTL: cfg.ProxyTTL,
+		Quotas:       service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
+		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},
+		IndexDir:     filepath.Join(cfg.Data, "index"), ProxyTTL: cfg.ProxyTTL,
 		MirrorInterval: cfg.MirrorInterval,
 	})
 	if err != nil {

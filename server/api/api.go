@@ -35,6 +35,8 @@ type Config struct {
 	Policies gatehouse.PolicyService
 	SSO      gatehouse.SSOService
 	Trusted  gatehouse.TrustedPublishingService
+	// Registration is organization-wide registration.
+	Registration gatehouse.RegistrationService
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs

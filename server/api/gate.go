@@ -48,16 +48,27 @@ func (a *API) handleDeleteRule(w http.ResponseWriter, r *http.Request, p *gateho
 	return nil
 }
 
-func (a *API) handleListClients(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
-	limit := 500
-	if v := r.URL.Query().Get("limit"); v != "" {
+// clientFilter reads the filters of a clients list: user, network, org
+// and limit.
+func clientFilter(r *http.Request, defaultLimit int) (gatehouse.ClientFilter, error) {
+	q := r.URL.Query()
+	f := gatehouse.ClientFilter{Username: q.Get("user"), Network: q.Get("network"), Org: q.Get("org"), Limit: defaultLimit}
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10_000 {
-			return gatehouse.FieldErrorf("limit", "limit must be between 1 and 10000.")
+			return f, gatehouse.FieldErrorf("limit", "limit must be between 1 and 10000.")
 		}
-		limit = n
+		f.Limit = n
 	}
-	clients, err := a.cfg.Gate.Clients(r.Context(), p, limit)
+	return f, nil
+}
+
+func (a *API) handleListClients(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	f, err := clientFilter(r, 500)
+	if err != nil {
+		return err
+	}
+	clients, err := a.cfg.Gate.Clients(r.Context(), p, f)
 	if err != nil {
 		return err
 	}

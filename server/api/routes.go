@@ -52,7 +52,9 @@ func (a *API) routes() []route {
 
 // table is every route of the API that authenticates: the routes above
 // and those of the identity features.
-func (a *API) table() []route { return append(a.routes(), a.identityRoutes()...) }
+func (a *API) table() []route {
+	return append(append(a.routes(), a.identityRoutes()...), a.registrationRoutes()...)
+}
 
 // RouteScopes returns the scope each route of the table needs, by
 // pattern, for route audits: the OpenAPI test checks the document's

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
 	"github.com/gatehouse-dev/gatehouse/gate"
+	"github.com/gatehouse-dev/gatehouse/orgtoken"
 )
 
 var errConflictingCredentials = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID API KEY",
@@ -51,8 +52,9 @@ func Credential(r *http.Request, pathKey string) (gatehouse.Credential, error) {
 				return c, errBadAuthorization
 			}
 			// Clients that can only do Basic (rattler, mamba) put the key
-			// in the password; the user name may be anything.
-			if strings.HasPrefix(pass, apikey.Prefix) || apikey.IsJWT(pass) && apikey.CheckJWT(pass) == nil {
+			// (or an organization registration token) in the password;
+			// the user name may be anything.
+			if strings.HasPrefix(pass, apikey.Prefix) || apikey.IsJWT(pass) && apikey.CheckJWT(pass) == nil || orgtoken.Looks(pass) {
 				c.Key = pass
 			} else {
 				c.Username, c.Password = user, pass

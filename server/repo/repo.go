@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/orgtoken"
 	"github.com/gatehouse-dev/gatehouse/server/authn"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +28,10 @@ type Config struct {
 	Auth     gatehouse.AuthService
 	Channels gatehouse.ChannelService
 	Gate     gatehouse.GateService
-	Index    gatehouse.IndexService
+	// Registration accepts organization registration tokens at the gate;
+	// nil accepts none.
+	Registration gatehouse.RegistrationService
+	Index        gatehouse.IndexService
 	// Upstreams serves proxy channels' files and says how fresh their
 	// repodata is; nil when there are none.
 	Upstreams gatehouse.UpstreamService
@@ -121,11 +125,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	addr := h.cfg.Addrs.Client(r)
 
-	// 1. The credential: present and bad is refused, never anonymous.
+	// 1. The credential: present and bad is refused, never anonymous. An
+	// organization registration token (gor-, from gatehouse register
+	// --org-token) registers the client and nothing more: the request
+	// stays anonymous.
 	var p *gatehouse.Principal
+	var registered bool
 	c, err := authn.Credential(r, rr.pathKey)
 	if err == nil && c.Present() {
-		p, err = h.cfg.Auth.Authenticate(ctx, c, addr)
+		if orgtoken.Looks(c.Key) && h.cfg.Registration != nil {
+			var t *gatehouse.RegistrationToken
+			t, err = h.cfg.Registration.Registered(ctx, c.Key, r.UserAgent(), addr)
+			registered = t != nil
+		} else {
+			p, err = h.cfg.Auth.Authenticate(ctx, c, addr)
+		}
 	}
 	if err != nil {
 		h.cfg.Reply.Conda(w, r, err)
@@ -136,8 +150,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 2. The registration gate.
-	if h.cfg.Gate.RequiresRegistration(addr, rr.channel, p != nil) {
+	// 2. The registration gate. Only a request it would refuse pays for
+	// reading the User-Agent's organization token (anaconda-anon-usage
+	// o/), checked from memory.
+	registered = registered || p != nil
+	if !registered && h.cfg.Registration != nil && h.cfg.Gate.RequiresRegistration(addr, rr.channel, false) {
+		t, err := h.cfg.Registration.Registered(ctx, "", r.UserAgent(), addr)
+		if err != nil {
+			h.cfg.Reply.Conda(w, r, err)
+			return
+		}
+		registered = t != nil
+	}
+	if h.cfg.Gate.RequiresRegistration(addr, rr.channel, registered) {
 		h.gateRefusals.Inc()
 		host := h.cfg.PublicURL.Host
 		h.cfg.Reply.Conda(w, r, gatehouse.Refusal("REGISTRATION REQUIRED", "Your network requires this conda client to be registered before it can use %s. Install gatehouse from the tools channel: conda install --name base gatehouse --channel %s --override-channels, then run: gatehouse login --at %s. Nothing else is needed: login sets up conda, mamba and pixi. Step-by-step instructions: %s",

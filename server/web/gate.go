@@ -38,6 +38,7 @@ type rollout struct {
 }
 
 type clientsPage struct {
+	Filter  gatehouse.ClientFilter
 	Clients []*gatehouse.Client
 	Limit   int
 }
@@ -105,11 +106,18 @@ func (s *Pages) renderNetworks(w http.ResponseWriter, r *http.Request, c *Ctx, s
 }
 
 func (s *Pages) handleClientsPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	clients, err := s.cfg.Gate.Clients(r.Context(), c.Principal(), clientsPageSize)
+	q := r.URL.Query()
+	f := gatehouse.ClientFilter{Username: strings.TrimSpace(q.Get("user")), Network: strings.TrimSpace(q.Get("network")),
+		Org: strings.TrimSpace(q.Get("org")), Limit: clientsPageSize}
+	clients, err := s.cfg.Gate.Clients(r.Context(), c.Principal(), f)
 	if err != nil {
 		return err
 	}
-	s.Render(w, r, http.StatusOK, "admin_clients", &Data{Title: "Clients", Tab: "admin", User: c.User, CSRF: c.CSRF,
-		Content: &clientsPage{Clients: clients, Limit: clientsPageSize}})
+	d := &Data{Title: "Clients", Tab: "admin", User: c.User, CSRF: c.CSRF,
+		Content: &clientsPage{Clients: clients, Limit: clientsPageSize, Filter: f}}
+	if k := q.Get("revoked"); k != "" {
+		d.Flash = "Key " + k + " revoked: its clients are refused from now on."
+	}
+	s.Render(w, r, http.StatusOK, "admin_clients", d)
 	return nil
 }

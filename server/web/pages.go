@@ -54,6 +54,8 @@ type Config struct {
 	SSO      gatehouse.SSOService
 	Policies gatehouse.PolicyService
 	Trusted  gatehouse.TrustedPublishingService
+	// Registration is organization-wide registration.
+	Registration gatehouse.RegistrationService
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs

@@ -37,4 +37,5 @@ func (s *Pages) accountPages(mux Mux) {
 	mux.Handle("GET /admin/clients", s.adminPage(s.handleClientsPage))
 
 	s.identityPages(mux)
+	s.orgRegRoutes(mux)
 }

@@ -36,7 +36,7 @@ func seen(k *gatehouse.APIKey, username, ip, agent string, at time.Time, n int64
 
 func listClients(t *testing.T, s gatehouse.Store, limit int) []*gatehouse.Client {
 	t.Helper()
-	cs, err := s.ListClients(t.Context(), limit)
+	cs, err := s.ListClients(t.Context(), gatehouse.ClientFilter{Limit: limit})
 	must(t, err)
 	return cs
 }
@@ -246,7 +246,7 @@ var clientTests = []test{
 		if len(cs) != 2 || cs[0].IP != "192.0.2.04" || cs[1].IP != "192.0.2.03" {
 			t.Errorf("ListClients(2) = %d clients, want the two most recent", len(cs))
 		}
-		_, err := s.ListClients(t.Context(), -1)
+		_, err := s.ListClients(t.Context(), gatehouse.ClientFilter{Limit: -1})
 		wantCode(t, err, gatehouse.EINVALID)
 	}},
 	{"a negative request count is invalid and records nothing", func(t *testing.T, s gatehouse.Store) {

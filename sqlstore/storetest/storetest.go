@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"key restrictions and organization keys", identityKeyTests},
 		{"single sign-on", ssoStoreTests},
 		{"trusted publishing", trustedPublisherTests},
+		{"registration tokens and clients", registrationTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
