@@ -157,25 +157,33 @@ func (c *client) get(ctx context.Context, path string) ([]byte, error) {
 	return b, err
 }
 
-// visible polls until linux-64's repodata.json lists file and the
-// name's shard does too, and returns when each first did.
+// visible polls until the subdir's repodata.json lists file and the
+// name's shard does too, each in a poller of its own (so one download does
+// not delay the other's answer), and returns when each first did.
 func (c *client) visible(ctx context.Context, start time.Time, name, file string) (inJSON, inShard time.Duration, err error) {
 	sub := "/repo/" + c.channel + "/" + c.subdir + "/"
-	for inJSON == 0 || inShard == 0 {
-		if err := ctx.Err(); err != nil {
-			return inJSON, inShard, fmt.Errorf("%s not visible in time (repodata.json %v, shard %v)", file, inJSON, inShard)
-		}
-		if inJSON == 0 {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
 			if ok, at, err := c.jsonHas(ctx, sub+"repodata.json", file); err == nil && ok {
 				inJSON = at.Sub(start)
+				return
 			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		if inShard == 0 {
+	})
+	wg.Go(func() {
+		for ctx.Err() == nil {
 			if ok, err := c.inShard(ctx, sub, name, file); err == nil && ok {
 				inShard = time.Since(start)
+				return
 			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
+	})
+	wg.Wait()
+	if inJSON == 0 || inShard == 0 {
+		return inJSON, inShard, fmt.Errorf("%s not visible in time (repodata.json %v, shard %v)", file, inJSON, inShard)
 	}
 	return inJSON, inShard, nil
 }
