@@ -198,7 +198,7 @@ type UpstreamService interface {
 	Fetch(ctx context.Context, ch *Channel, p *Package) error
 	// Filtered is the 403 naming the filter that keeps a file out of the
 	// channel, or nil.
-	Filtered(ch *Channel, subdir, filename string) error
+	Filtered(ctx context.Context, ch *Channel, subdir, filename string) error
 	// Freshness says how old the channel's upstream data is and whether
 	// the last refresh failed; ok is false for hosted channels.
 	Freshness(channelID int64) (age time.Duration, stale bool, ok bool)

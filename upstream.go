@@ -125,6 +125,19 @@ type PackageRef struct {
 	Subdir, Filename string
 }
 
+// HeldRecord is an upstream record that a channel's filters keep out for
+// a reason its file name alone does not tell: its licence, or a release
+// newer than the minimum age. Only the verdict is kept, so that a direct
+// request for its file is refused naming the rule.
+type HeldRecord struct {
+	Subdir, Filename string
+	// Rule is "licenses" or "min_age_days"; Reason says why, for people.
+	Rule, Reason string
+	// Until is when a record held for its age is old enough to be
+	// admitted (zero for other rules).
+	Until time.Time
+}
+
 // UpstreamStore keeps upstreams and applies their changes in bulk.
 type UpstreamStore interface {
 	// PutUpstream creates or replaces the channel's upstream.
@@ -141,6 +154,15 @@ type UpstreamStore interface {
 	// (their blobs are the caller's). A remove of a file that is not
 	// there is skipped. Nothing is visible until it commits.
 	ApplyPackages(ctx context.Context, channelID int64, add []*Package, remove []PackageRef) (gone []*Package, err error)
+	// EachHeld calls fn for the channel's held records in subdir, by file
+	// name; fn's error stops the walk and is returned.
+	EachHeld(ctx context.Context, channelID int64, subdir string, fn func(HeldRecord) error) error
+	// HeldRecordOf returns one held record; ENOTFOUND if the file is not
+	// held.
+	HeldRecordOf(ctx context.Context, channelID int64, subdir, filename string) (*HeldRecord, error)
+	// ApplyHeld adds or replaces held records and drops others (a drop of
+	// a file that is not held is skipped), in one transaction.
+	ApplyHeld(ctx context.Context, channelID int64, put []HeldRecord, drop []PackageRef) error
 }
 
 // IndexStore is what the index engine reads: the change log and packages

@@ -280,7 +280,8 @@ func New(cfg Config) (*Services, error) {
 		}
 	}
 	c.upstreams = upstream.New(upstream.Config{Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger,
-		Sealer: upstream.NewSealer(sealer), Spool: cfg.Spool, MaxFileSize: cfg.MaxUploadSize, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval})
+		Sealer: upstream.NewSealer(sealer), Spool: cfg.Spool, MaxFileSize: cfg.MaxUploadSize, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
+		Changed: func(id int64) { c.channels.forget(id) }})
 	if err := c.upstreams.Load(context.Background()); err != nil {
 		return nil, err
 	}

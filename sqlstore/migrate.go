@@ -25,8 +25,9 @@ type migration struct {
 }
 
 // loadMigrations returns the dialect's migrations in order. Versions start
-// at 1 and have no gaps, so a missing file is caught here and not by a
-// half-built schema.
+// at 1 and increase; a number may be skipped (work done in parallel
+// reserves its own numbers), and migrate applies each version the
+// database lacks, whatever order the files arrived in.
 func loadMigrations(dialect string) ([]migration, error) {
 	dir := path.Join("migrations", dialect)
 	entries, err := fs.ReadDir(migrationFS, dir)
@@ -40,8 +41,12 @@ func loadMigrations(dialect string) ([]migration, error) {
 		if !ok || err != nil || !strings.HasSuffix(rest, ".sql") {
 			return nil, fmt.Errorf("sqlstore: migration %s/%s: name it NNNN_what.sql", dir, e.Name())
 		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("sqlstore: migration %s/%s: expected version %d next", dir, e.Name(), len(ms)+1)
+		prev := 0
+		if len(ms) > 0 {
+			prev = ms[len(ms)-1].version
+		}
+		if v <= prev || (prev == 0 && v != 1) {
+			return nil, fmt.Errorf("sqlstore: migration %s/%s: expected version 1 first, then versions above %d", dir, e.Name(), prev)
 		}
 		b, err := migrationFS.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
@@ -77,14 +82,23 @@ func (db *DB) migrate(ctx context.Context) error {
 		)`); err != nil {
 			return wrapErr(err, "create schema_migrations")
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-			return wrapErr(err, "read the schema version")
+		applied, err := appliedVersions(ctx, tx)
+		if err != nil {
+			return err
 		}
-		if current > len(ms) {
-			return fmt.Errorf("sqlstore: the database schema is at version %d, newer than this gatehouse knows (%d): run a newer gatehouse, or restore a backup taken before the upgrade", current, len(ms))
+		known := map[int]bool{}
+		for _, m := range ms {
+			known[m.version] = true
 		}
-		for _, m := range ms[current:] {
+		for v := range applied {
+			if !known[v] {
+				return fmt.Errorf("sqlstore: the database schema has migration %d, which this gatehouse does not know (it knows up to %d): run a newer gatehouse, or restore a backup taken before the upgrade", v, ms[len(ms)-1].version)
+			}
+		}
+		for _, m := range ms {
+			if applied[m.version] {
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return wrapErr(err, fmt.Sprintf("apply migration %s/%04d_%s", db.dialect, m.version, m.name))
 			}
@@ -95,6 +109,24 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// appliedVersions reads the versions schema_migrations records.
+func appliedVersions(ctx context.Context, tx *sql.Tx) (map[int]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, wrapErr(err, "read the schema version")
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, wrapErr(err, "read the schema version")
+		}
+		out[v] = true
+	}
+	return out, wrapErr(rows.Err(), "read the schema version")
 }
 
 // SchemaVersion returns the number of the last migration applied.

@@ -95,10 +95,12 @@ func (m *Manager) download(ctx context.Context, u *gatehouse.Upstream, p *gateho
 	return nil
 }
 
-// Filtered explains why a file the channel lacks is absent, when its name,
-// version or subdir is outside the channel's filters: a 403 naming the
-// rule. nil when the channel has no upstream or the file is not filtered.
-func (m *Manager) Filtered(ch *gatehouse.Channel, subdir, filename string) error {
+// Filtered explains why a file the channel lacks is absent, when the
+// channel's filters keep it out: by its name, version or subdir (told by
+// the file name), or by its licence or age (the verdict the last sync
+// kept). A 403 naming the rule; nil when the channel has no upstream or
+// the file is not filtered.
+func (m *Manager) Filtered(ctx context.Context, ch *gatehouse.Channel, subdir, filename string) error {
 	m.mu.Lock()
 	u, ok := m.ups[ch.ID]
 	m.mu.Unlock()
@@ -109,9 +111,14 @@ func (m *Manager) Filtered(ch *gatehouse.Channel, subdir, filename string) error
 	if err != nil {
 		return nil
 	}
-	if v := pol.CheckFilename(subdir, filename); v.Rule != "" {
-		return gatehouse.Refusal("FILTERED", "This package is not available from channel %q: its %s filter excludes it (%s). Ask the channel's administrators if you need it.",
-			ch.Name, v.Rule, v.Why)
+	v := pol.CheckFilename(subdir, filename)
+	if v.Rule == "" {
+		h, err := m.cfg.Store.HeldRecordOf(ctx, ch.ID, subdir, filename)
+		if err != nil {
+			return nil // not held, or the database cannot tell: the 404 stands
+		}
+		v = Verdict{Rule: h.Rule, Why: h.Reason}
 	}
-	return nil
+	return gatehouse.Refusal("FILTERED", "This package is not available from channel %q: its %s filter excludes it (%s). Ask the channel's administrators if you need it.",
+		ch.Name, v.Rule, v.Why)
 }

@@ -63,13 +63,21 @@ func Compile(f gatehouse.Filters) (*Policy, error) {
 type Verdict struct {
 	Rule string // "include", "exclude", "subdirs", "licenses", "min_age_days", "versions"
 	Why  string // for people
+	// Until is when a record held back by min_age_days is old enough.
+	Until time.Time
+}
+
+// told reports whether the verdict follows from the file name alone; the
+// others (licence, age) need the record, so the sync keeps them.
+func (v Verdict) told() bool {
+	return v.Rule != "licenses" && v.Rule != "min_age_days"
 }
 
 // Admits reports whether the policy admits a name in a subdir, before
 // looking at any record (the sync skips filtered subdirs and names early).
 func (p *Policy) admitsName(subdir, name string) Verdict {
 	if len(p.f.Subdirs) > 0 && !slices.Contains(p.f.Subdirs, subdir) {
-		return Verdict{"subdirs", fmt.Sprintf("the subdir %s is not among those this channel follows", subdir)}
+		return Verdict{Rule: "subdirs", Why: fmt.Sprintf("the subdir %s is not among those this channel follows", subdir)}
 	}
 	if len(p.f.Include) > 0 {
 		ok := false
@@ -80,12 +88,12 @@ func (p *Policy) admitsName(subdir, name string) Verdict {
 			}
 		}
 		if !ok {
-			return Verdict{"include", fmt.Sprintf("%s matches none of the included names %v", name, p.f.Include)}
+			return Verdict{Rule: "include", Why: fmt.Sprintf("%s matches none of the included names %v", name, p.f.Include)}
 		}
 	}
 	for _, g := range p.f.Exclude {
 		if m, _ := path.Match(g, name); m {
-			return Verdict{"exclude", fmt.Sprintf("%s matches the excluded name %q", name, g)}
+			return Verdict{Rule: "exclude", Why: fmt.Sprintf("%s matches the excluded name %q", name, g)}
 		}
 	}
 	return Verdict{}
@@ -108,7 +116,7 @@ func (p *Policy) admitsVersion(name, version string) Verdict {
 			return Verdict{}
 		}
 	}
-	return Verdict{"versions", fmt.Sprintf("%s %s is outside the allowed versions %q", name, version, p.f.Versions[name])}
+	return Verdict{Rule: "versions", Why: fmt.Sprintf("%s %s is outside the allowed versions %q", name, version, p.f.Versions[name])}
 }
 
 // Check applies every rule to a record.
@@ -120,12 +128,16 @@ func (p *Policy) Check(subdir string, ix *conda.Index, now time.Time) Verdict {
 		return v
 	}
 	if len(p.licenses) > 0 && !p.licenseOK(ix.License) {
-		return Verdict{"licenses", fmt.Sprintf("its licence %q is not among the allowed %v", ix.License, p.f.Licenses)}
+		return Verdict{Rule: "licenses", Why: fmt.Sprintf("its licence %q is not among the allowed %v", ix.License, p.f.Licenses)}
 	}
 	if p.f.MinAgeDays > 0 {
-		published := time.UnixMilli(ix.Timestamp)
-		if ix.Timestamp == 0 || now.Sub(published) < time.Duration(p.f.MinAgeDays)*24*time.Hour {
-			return Verdict{"min_age_days", fmt.Sprintf("it was published less than %d days ago", p.f.MinAgeDays)}
+		if ix.Timestamp <= 0 {
+			return Verdict{Rule: "min_age_days", Why: fmt.Sprintf("its record has no publication time, and releases must be %d days old", p.f.MinAgeDays)}
+		}
+		published := time.UnixMilli(ix.Timestamp).UTC()
+		if until := published.Add(time.Duration(p.f.MinAgeDays) * 24 * time.Hour); now.Before(until) {
+			return Verdict{Rule: "min_age_days", Until: until,
+				Why: fmt.Sprintf("it was published on %s, less than %d days ago; it becomes available on %s", published.Format(time.DateOnly), p.f.MinAgeDays, until.Format(time.DateOnly))}
 		}
 	}
 	return Verdict{}

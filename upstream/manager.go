@@ -45,6 +45,9 @@ type Config struct {
 	// RepodataTimeout one repodata fetch (default 10 minutes).
 	FileTimeout     time.Duration
 	RepodataTimeout time.Duration
+	// Changed is called after a batch of a channel's packages committed,
+	// so cached channel revisions are dropped and readers see the batch.
+	Changed func(channelID int64)
 }
 
 // Manager runs the upstream channels of a server.

@@ -101,7 +101,14 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 	if err != nil {
 		return err
 	}
+	hold, err := m.loadHeld(ctx, u.ChannelID, subdir)
+	if err != nil {
+		return err
+	}
 	v := st.Validators[subdir]
+	if hold.due(m.cfg.Clock()) {
+		v = gatehouse.Validator{} // a release held for its age may be admitted now
+	}
 	if v.ETag != "" {
 		req.Header.Set("If-None-Match", v.ETag)
 	}
@@ -122,6 +129,9 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 			return &statusErr{res.StatusCode, subdir + "/repodata.json"}
 		}
 		// The upstream has no such subdir: nothing of it is kept.
+		if err := hold.finish(ctx); err != nil {
+			return err
+		}
 		return m.apply(ctx, u, st, nil, m.removeAll(ctx, u.ChannelID, subdir))
 	default:
 		return &statusErr{res.StatusCode, subdir + "/repodata.json"}
@@ -147,6 +157,9 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 			return nil
 		}
 		p, verdict := m.record(u.ChannelID, subdir, fn, raw, pol)
+		if err := hold.note(ctx, fn, verdict); err != nil {
+			return err
+		}
 		if p == nil || verdict.Rule != "" {
 			return nil // filtered or unreadable: absent here (and removed below if it was kept)
 		}
@@ -169,6 +182,9 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 	}
 	slices.SortFunc(gone, func(a, b gatehouse.PackageRef) int { return cmpString(a.Filename, b.Filename) })
 	if err := m.apply(ctx, u, st, batch, gone); err != nil {
+		return err
+	}
+	if err := hold.finish(ctx); err != nil {
 		return err
 	}
 	st.Validators[subdir] = gatehouse.Validator{ETag: res.Header.Get("ETag"), LastModified: res.Header.Get("Last-Modified")}
@@ -206,6 +222,9 @@ func (m *Manager) apply(ctx context.Context, u *gatehouse.Upstream, st *gatehous
 		gone, err := m.cfg.Store.ApplyPackages(ctx, u.ChannelID, add, remove[:n])
 		if err != nil {
 			return err
+		}
+		if m.cfg.Changed != nil {
+			m.cfg.Changed(u.ChannelID)
 		}
 		st.Progress.Added += int64(len(add))
 		st.Progress.Removed += int64(n)

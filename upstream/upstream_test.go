@@ -25,6 +25,7 @@ type env struct {
 	m     *upstream.Manager
 	up    *upstreamtest.Server
 	user  *gatehouse.User
+	now   *time.Time // the manager's clock
 }
 
 func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
@@ -48,9 +49,10 @@ func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
 	sealer := upstream.NewSealer(ss)
 	up := upstreamtest.Start(pkgs)
 	t.Cleanup(up.Close)
+	now := time.Now()
 	m := upstream.New(upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: spool.Dir(t.TempDir()),
-		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second})
-	return &env{t: t, store: db, blobs: blobs, m: m, up: up, user: u}
+		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second, Clock: func() time.Time { return now }})
+	return &env{t: t, store: db, blobs: blobs, m: m, up: up, user: u, now: &now}
 }
 
 func (e *env) channel(name, mode string, f gatehouse.Filters) *gatehouse.Channel {
@@ -250,6 +252,17 @@ func TestMirrorCopiesFilesBeforeRecordsAndResumes(t *testing.T) {
 	}
 }
 
+// checkFiltered asserts a direct request for file gets the FILTERED
+// refusal (a 403 JSON reason/message on the conda route) naming rule.
+func checkFiltered(t *testing.T, e *env, ch *gatehouse.Channel, subdir, file, rule string) {
+	t.Helper()
+	err := e.m.Filtered(context.Background(), ch, subdir, file)
+	if gatehouse.ErrorReason(err) != "FILTERED" || gatehouse.ErrorCode(err) != gatehouse.EFORBIDDEN ||
+		!strings.Contains(gatehouse.ErrorMessage(err), "its "+rule+" filter") {
+		t.Errorf("%s/%s: %v, want a FILTERED refusal naming the %s filter", subdir, file, err, rule)
+	}
+}
+
 func TestFiltersKeepPackagesOut(t *testing.T) {
 	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	mk := func(name, version, license string, ts time.Time) upstreamtest.Pkg {
@@ -257,15 +270,17 @@ func TestFiltersKeepPackagesOut(t *testing.T) {
 		p.License, p.Timestamp = license, ts
 		return p
 	}
+	e := newEnv(t, nil)
+	fresh := e.now.Add(-time.Hour)
 	pkgs := []upstreamtest.Pkg{
 		mk("numpy", "1.26.0", "BSD-3-Clause", old), mk("numpy", "2.1.0", "BSD-3-Clause", old),
 		mk("gplthing", "1.0", "GPL-3.0-or-later", old), mk("dual", "1.0", "GPL-2.0-only OR MIT", old),
-		mk("fresh", "1.0", "MIT", time.Now().Add(-time.Hour)), mk("internal-tool", "1.0", "MIT", old),
-		mk("pytest-x", "1.0", "MIT", old),
+		mk("fresh", "1.0", "MIT", fresh), mk("internal-tool", "1.0", "MIT", old),
+		mk("pytest-x", "1.0", "MIT", old), mk("notime", "1.0", "MIT", time.Time{}),
 	}
+	e.up.Set(pkgs)
 	f := gatehouse.Filters{Exclude: []string{"internal-*"}, Licenses: []string{"MIT", "BSD-3-Clause"}, MinAgeDays: 7,
 		Versions: map[string]string{"numpy": ">=2,<3"}}
-	e := newEnv(t, pkgs)
 	ch := e.channel("filtered", "proxy", f)
 	e.sync(ch)
 	got := e.files(ch, "linux-64")
@@ -278,28 +293,63 @@ func TestFiltersKeepPackagesOut(t *testing.T) {
 			t.Errorf("%s was filtered out", fn)
 		}
 	}
+	// Each kind of filter answers a direct request naming itself; the
+	// licence and the age need the record, which the sync judged.
 	for _, tc := range []struct{ file, rule string }{
 		{"internal-tool-1.0-h0_0.conda", "exclude"},
 		{"numpy-1.26.0-h0_0.conda", "versions"},
+		{"gplthing-1.0-h0_0.conda", "licenses"},
+		{"fresh-1.0-h0_0.conda", "min_age_days"},
+		{"notime-1.0-h0_0.conda", "min_age_days"},
 	} {
-		err := e.m.Filtered(ch, "linux-64", tc.file)
-		if gatehouse.ErrorReason(err) != "FILTERED" || !strings.Contains(gatehouse.ErrorMessage(err), tc.rule) {
-			t.Errorf("%s: %v, want a FILTERED refusal naming %s", tc.file, err, tc.rule)
+		checkFiltered(t, e, ch, "linux-64", tc.file, tc.rule)
+	}
+	if msg := gatehouse.ErrorMessage(e.m.Filtered(context.Background(), ch, "linux-64", "gplthing-1.0-h0_0.conda")); !strings.Contains(msg, "GPL-3.0-or-later") {
+		t.Errorf("the licence refusal does not name the licence: %s", msg)
+	}
+	if msg := gatehouse.ErrorMessage(e.m.Filtered(context.Background(), ch, "linux-64", "fresh-1.0-h0_0.conda")); !strings.Contains(msg, "becomes available on "+fresh.AddDate(0, 0, 7).UTC().Format(time.DateOnly)) {
+		t.Errorf("the age refusal does not say when: %s", msg)
+	}
+	for _, fn := range []string{"numpy-2.1.0-h0_0.conda", "nothere-1.0-h0_0.conda"} {
+		if err := e.m.Filtered(context.Background(), ch, "linux-64", fn); err != nil {
+			t.Errorf("%s is reported filtered: %v", fn, err)
 		}
 	}
-	if err := e.m.Filtered(ch, "linux-64", "numpy-2.1.0-h0_0.conda"); err != nil {
-		t.Errorf("an admitted file is reported filtered: %v", err)
-	}
-	if e2 := newEnv(t, pkgs); true {
+
+	t.Run("a release held for its age is admitted once old enough, though the upstream did not change", func(t *testing.T) {
+		*e.now = e.now.AddDate(0, 0, 8)
+		before := e.up.Hits("/linux-64/repodata.json")
+		e.sync(ch)
+		if e.up.Hits("/linux-64/repodata.json") != before+1 {
+			t.Fatal("the sync did not ask the upstream")
+		}
+		if e.files(ch, "linux-64")["fresh-1.0-h0_0.conda"] == nil {
+			t.Error("fresh-1.0 was not admitted after its minimum age")
+		}
+		if err := e.m.Filtered(context.Background(), ch, "linux-64", "fresh-1.0-h0_0.conda"); err != nil {
+			t.Errorf("the admitted release is still refused: %v", err)
+		}
+		checkFiltered(t, e, ch, "linux-64", "gplthing-1.0-h0_0.conda", "licenses")
+	})
+
+	t.Run("a held record removed upstream is no longer held", func(t *testing.T) {
+		e.up.Remove("linux-64", "gplthing-1.0-h0_0.conda")
+		e.sync(ch)
+		if err := e.m.Filtered(context.Background(), ch, "linux-64", "gplthing-1.0-h0_0.conda"); err != nil {
+			t.Errorf("a record gone upstream is still refused as filtered: %v", err)
+		}
+	})
+
+	t.Run("subdirs and include lists", func(t *testing.T) {
+		e2 := newEnv(t, pkgs)
 		ch := e2.channel("subdirs", "proxy", gatehouse.Filters{Subdirs: []string{"noarch"}, Include: []string{"py*"}})
 		e2.sync(ch)
 		if n := len(e2.files(ch, "linux-64")); n != 0 {
 			t.Errorf("a channel following only noarch holds %d linux-64 files", n)
 		}
-		if err := e2.m.Filtered(ch, "linux-64", "pytest-x-1.0-h0_0.conda"); gatehouse.ErrorReason(err) != "FILTERED" {
-			t.Errorf("a file of an unfollowed subdir: %v", err)
-		}
-	}
+		checkFiltered(t, e2, ch, "linux-64", "pytest-x-1.0-h0_0.conda", "subdirs")
+		checkFiltered(t, e2, ch, "noarch", "numpy-2.1.0-h0_0.conda", "include")
+	})
 }
 
 func TestUpstreamRequestsAreChecked(t *testing.T) {

@@ -239,7 +239,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 		pkg, err := h.cfg.Index.Package(r.Context(), ch, subdir, file)
 		if err != nil {
 			if h.cfg.Upstreams != nil && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-				if ferr := h.cfg.Upstreams.Filtered(ch, subdir, file); ferr != nil {
+				if ferr := h.cfg.Upstreams.Filtered(r.Context(), ch, subdir, file); ferr != nil {
 					err = ferr
 				}
 			}

@@ -36,6 +36,7 @@ type channelRow struct {
 // channelForm is the create form, kept after an error.
 type channelForm struct {
 	Name, Visibility, Owner string
+	Upstream                upstreamForm
 }
 
 type channelPage struct {
@@ -49,6 +50,10 @@ type channelPage struct {
 	Conda      condaHowTo
 	Subdirs    []subdirPackages
 	Count      int
+	// Shown is how many of Count the page lists (at most maxPackageRows).
+	Shown int
+	// Upstream is a proxy or mirror channel's upstream, nil when hosted.
+	Upstream *upstreamView
 	// Members are the explicit grants, for the channel's administrators.
 	Members    []*gatehouse.ChannelGrant
 	Roles      []string
@@ -96,9 +101,10 @@ func (s *Pages) handleCreateChannelPage(w http.ResponseWriter, r *http.Request, 
 		Name:       strings.TrimSpace(r.PostFormValue("name")),
 		Visibility: r.PostFormValue("visibility"),
 		Owner:      strings.TrimSpace(r.PostFormValue("owner")),
+		Upstream:   readUpstreamForm(r),
 	}
-	var err error
-	if f.Visibility == "" {
+	upReq, err := f.Upstream.request(r.PostFormValue("upstream_token"))
+	if err == nil && f.Visibility == "" {
 		// The API defaults to public; a form left without a choice must
 		// not publish anything.
 		err = gatehouse.FieldErrorf("visibility", "Choose whether the channel is public or private.")
@@ -106,7 +112,7 @@ func (s *Pages) handleCreateChannelPage(w http.ResponseWriter, r *http.Request, 
 	var ch *gatehouse.Channel
 	if err == nil {
 		ch, err = s.cfg.Channels.CreateChannel(r.Context(), c.Principal(),
-			gatehouse.ChannelRequest{Name: f.Name, Visibility: gatehouse.Visibility(f.Visibility), Owner: f.Owner})
+			gatehouse.ChannelRequest{Name: f.Name, Visibility: gatehouse.Visibility(f.Visibility), Owner: f.Owner, Upstream: upReq})
 	}
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
@@ -116,6 +122,9 @@ func (s *Pages) handleCreateChannelPage(w http.ResponseWriter, r *http.Request, 
 		return s.renderChannels(w, r, c, reply.Status(err), cp, &Data{})
 	}
 	flash := "Channel " + ch.Name + " created. It is " + string(ch.Visibility) + "; upload packages with gatehouse upload FILE --channel " + ch.Name + "."
+	if upReq != nil {
+		flash = "Channel " + ch.Name + " created. It is " + string(ch.Visibility) + " and a " + upReq.Mode + " of its upstream; its first sync has started."
+	}
 	return s.renderChannel(w, r, c, ch.Name, http.StatusOK, &channelPage{}, &Data{Flash: flash})
 }
 
@@ -256,7 +265,9 @@ func (s *Pages) renderChannel(w http.ResponseWriter, r *http.Request, c *Ctx, na
 	if len(pkgs) > 0 {
 		cp.Conda.Example = pkgs[0].Name
 	}
-	for _, pkg := range pkgs {
+	cp.Upstream = newUpstreamView(s.cfg.Channels.Upstream(ch))
+	cp.Shown = min(len(pkgs), maxPackageRows)
+	for _, pkg := range pkgs[:cp.Shown] {
 		if n := len(cp.Subdirs); n == 0 || cp.Subdirs[n-1].Subdir != pkg.Subdir {
 			cp.Subdirs = append(cp.Subdirs, subdirPackages{Subdir: pkg.Subdir})
 		}

@@ -27,7 +27,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -152,7 +152,9 @@ func parseTemplates() (map[string]*template.Template, error) {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", p)
+		// Partials are blocks a page may include, kept in files of their
+		// own so that parts of a page built apart merge apart.
+		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", p)
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ func (s *Pages) accountPages(mux Mux) {
 	mux.Handle("POST /channels", s.Page(s.handleCreateChannelPage))
 	mux.Handle("GET /channels/{channel}", s.Page(s.handleChannelPage))
 	mux.Handle("POST /channels/{channel}/visibility", s.Page(s.handleChannelVisibilityPage))
+	mux.Handle("POST /channels/{channel}/sync", s.Page(s.handleSyncChannelPage))
 	mux.Handle("POST /channels/{channel}/members", s.Page(s.handleGrantPage))
 	mux.Handle("POST /channels/{channel}/members/{user}", s.Page(s.handleGrantPage))
 	mux.Handle("POST /channels/{channel}/members/{user}/remove", s.Page(s.handleRevokeGrantPage))

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"packages", packageTests},
 		{"package races", packageRaceTests},
 		{"change log and upstreams", changeTests},
+		{"held upstream records", heldTests},
 		{"network rules", networkRuleTests},
 		{"clients", clientTests},
 		{"oauth", oauthTests},

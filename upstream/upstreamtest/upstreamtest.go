@@ -74,8 +74,11 @@ func (p Pkg) Record(b []byte) map[string]any {
 		deps = []string{}
 	}
 	r := map[string]any{"name": p.Name, "version": p.Version, "build": p.Build, "build_number": p.BuildNumber,
-		"depends": deps, "license": p.License, "subdir": p.Subdir, "timestamp": p.Timestamp.UnixMilli(),
+		"depends": deps, "license": p.License, "subdir": p.Subdir,
 		"md5": hex.EncodeToString(m5[:]), "sha256": hex.EncodeToString(sha[:]), "size": len(b)}
+	if !p.Timestamp.IsZero() { // old records have none
+		r["timestamp"] = p.Timestamp.UnixMilli()
+	}
 	if p.Subdir == "noarch" {
 		r["noarch"] = "generic"
 	}

@@ -1,0 +1,330 @@
+// Command scale is the Go half of bench/scale.sh: it serves the
+// conda-forge-shaped test upstream, and it measures how long a change
+// takes to become visible in a channel's repodata.json and its CEP-16
+// shard.
+//
+//	scale forge -n 465000 -listen 127.0.0.1:0      serve upstreamtest.Forge(n); prints URL=...;
+//	                                               POST /_change adds one package to linux-64
+//	scale upload -url U -key-env K -channel C      upload one new package to C/linux-64 and time until
+//	                                               repodata.json and the name's shard list it
+//	scale change -url U -key-env K -channel C -forge F
+//	                                               make one change upstream, start C's sync, and time
+//	                                               until repodata.json and the shard list it
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/condabuild"
+	"github.com/gatehouse-dev/gatehouse/upstream/upstreamtest"
+	"github.com/klauspost/compress/zstd"
+	"github.com/tinylib/msgp/msgp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs one subcommand and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: scale forge|upload|change [flags]")
+		return 2
+	}
+	fs := flag.NewFlagSet("scale "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	n := fs.Int("n", 100_000, "forge: records of linux-64")
+	listen := fs.String("listen", "127.0.0.1:0", "forge: address")
+	base := fs.String("url", "", "upload, change: Gatehouse base URL")
+	keyEnv := fs.String("key-env", "GATEHOUSE_KEY", "upload, change: environment variable holding an API key")
+	channel := fs.String("channel", "", "upload, change: channel")
+	forge := fs.String("forge", "", "change: the forge's URL")
+	subdir := fs.String("subdir", "noarch", "upload: the subdir to upload to (change: always linux-64)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "upload, change: give up after this long")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "forge":
+		err = serveForge(ctx, *n, *listen, stdout)
+	case "upload", "change":
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		c := &client{base: strings.TrimRight(*base, "/"), auth: "Bearer " + os.Getenv(*keyEnv), channel: *channel, subdir: *subdir}
+		if args[0] == "upload" {
+			err = c.uploadLatency(ctx, stdout)
+		} else {
+			err = c.changeLatency(ctx, *forge, stdout)
+		}
+	default:
+		err = fmt.Errorf("unknown subcommand %q", args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "scale:", err)
+		return 1
+	}
+	return 0
+}
+
+// serveForge serves the test upstream until ctx ends. Each POST /_change
+// adds one new package to linux-64 and prints nothing.
+func serveForge(ctx context.Context, n int, listen string, stdout io.Writer) error {
+	up := upstreamtest.Forge(n, 1)
+	srv := upstreamtest.Start(up)
+	defer srv.Close()
+	var mu sync.Mutex
+	changes := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /_change", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		changes++
+		p := upstreamtest.Pkg{Subdir: "linux-64", Name: "scale-change", Version: fmt.Sprintf("1.%d", changes), Build: "h0_0",
+			License: "MIT", Timestamp: time.Now().Add(-time.Hour).Truncate(time.Millisecond), Depends: []string{}}
+		mu.Unlock()
+		srv.Add(p)
+		fmt.Fprintln(w, p.Filename())
+	})
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Through the test upstream, which counts and serves.
+		r2 := r.Clone(r.Context())
+		r2.URL.Scheme, r2.URL.Host, r2.RequestURI = "http", strings.TrimPrefix(srv.URL, "http://"), ""
+		res, err := http.DefaultTransport.RoundTrip(r2)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		for k, v := range res.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(res.StatusCode)
+		io.Copy(w, res.Body)
+	}))
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "URL=http://%s\n", ln.Addr())
+	if f, ok := stdout.(*os.File); ok {
+		f.Sync()
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { <-ctx.Done(); hs.Close() }()
+	if err := hs.Serve(ln); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
+type client struct {
+	base, auth, channel, subdir string
+	etag                        string // of the last repodata.json seen
+}
+
+func (c *client) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", c.auth)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d", path, res.StatusCode)
+	}
+	return b, err
+}
+
+// visible polls until the subdir's repodata.json lists file and the
+// name's shard does too, each in a poller of its own (so one download does
+// not delay the other's answer), and returns when each first did.
+func (c *client) visible(ctx context.Context, start time.Time, name, file string) (inJSON, inShard time.Duration, err error) {
+	sub := "/repo/" + c.channel + "/" + c.subdir + "/"
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			if ok, at, err := c.jsonHas(ctx, sub+"repodata.json", file); err == nil && ok {
+				inJSON = at.Sub(start)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			if ok, err := c.inShard(ctx, sub, name, file); err == nil && ok {
+				inShard = time.Since(start)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	wg.Wait()
+	if inJSON == 0 || inShard == 0 {
+		return inJSON, inShard, fmt.Errorf("%s not visible in time (repodata.json %v, shard %v)", file, inJSON, inShard)
+	}
+	return inJSON, inShard, nil
+}
+
+// jsonHas asks for path with the ETag last seen (a 304 costs nothing),
+// and on a new document reports whether it lists file and when its
+// answer began.
+func (c *client) jsonHas(ctx context.Context, path, file string) (bool, time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	req.Header.Set("Authorization", c.auth)
+	if c.etag != "" {
+		req.Header.Set("If-None-Match", c.etag)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	at := time.Now()
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, res.Body)
+		return false, at, nil
+	}
+	c.etag = res.Header.Get("ETag")
+	b, err := io.ReadAll(res.Body)
+	return bytes.Contains(b, []byte(`"`+file+`"`)), at, err
+}
+
+// inShard reads the shard index, then name's shard, and looks for file.
+func (c *client) inShard(ctx context.Context, sub, name, file string) (bool, error) {
+	idx, err := c.getMsgpack(ctx, sub+"repodata_shards.msgpack.zst")
+	if err != nil {
+		return false, err
+	}
+	var index struct {
+		Shards map[string]string `json:"shards"`
+	}
+	if err := json.Unmarshal(idx, &index); err != nil {
+		return false, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(index.Shards[name])
+	if err != nil || len(raw) != 32 {
+		return false, nil
+	}
+	shard, err := c.getMsgpack(ctx, sub+"shards/"+hex.EncodeToString(raw)+".msgpack.zst")
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(shard, []byte(`"`+file+`"`)), nil
+}
+
+// getMsgpack fetches a .msgpack.zst and returns it as JSON.
+func (c *client) getMsgpack(ctx context.Context, path string) ([]byte, error) {
+	b, err := c.get(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	raw, err := dec.DecodeAll(b, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if _, err := msgp.UnmarshalAsJSON(&out, raw); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func (c *client) uploadLatency(ctx context.Context, stdout io.Writer) error {
+	version := fmt.Sprintf("1.%d", time.Now().UnixNano())
+	m := condabuild.Meta{Name: "scale-upload", Version: version, Build: "h0_0", Subdir: c.subdir, License: "MIT",
+		Timestamp: time.Now().Add(-time.Minute).Truncate(time.Millisecond)}
+	var pkg bytes.Buffer
+	if err := condabuild.Build(&pkg, m, []condabuild.File{condabuild.BytesFile("share/scale/x", []byte(version), 0o644)}); err != nil {
+		return err
+	}
+	file := "scale-upload-" + version + "-h0_0.conda"
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", file)
+	fw.Write(pkg.Bytes())
+	mw.Close()
+	c.jsonHas(ctx, "/repo/"+c.channel+"/"+c.subdir+"/repodata.json", file) // the current ETag
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/channels/"+c.channel+"/packages", &body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", c.auth)
+	start := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	msg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		return fmt.Errorf("upload: %d %s", res.StatusCode, msg)
+	}
+	uploaded := time.Since(start)
+	inJSON, inShard, err := c.visible(ctx, start, "scale-upload", file)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "UPLOAD_MS=%d\nVISIBLE_JSON_MS=%d\nVISIBLE_SHARD_MS=%d\n", uploaded.Milliseconds(), inJSON.Milliseconds(), inShard.Milliseconds())
+	return nil
+}
+
+func (c *client) changeLatency(ctx context.Context, forge string, stdout io.Writer) error {
+	res, err := http.Post(strings.TrimRight(forge, "/")+"/_change", "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	file := strings.TrimSpace(string(b))
+	c.subdir = "linux-64"
+	c.jsonHas(ctx, "/repo/"+c.channel+"/linux-64/repodata.json", file) // the current ETag
+	start := time.Now()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/channels/"+c.channel+"/sync", nil)
+	req.Header.Set("Authorization", c.auth)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("sync: %d", res.StatusCode)
+	}
+	inJSON, inShard, err := c.visible(ctx, start, "scale-change", file)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "CHANGE_JSON_MS=%d\nCHANGE_SHARD_MS=%d\n", inJSON.Milliseconds(), inShard.Milliseconds())
+	return nil
+}
