@@ -8,24 +8,10 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 )
 
-const keyCols = `k.id, k.user_id, k.name, k.hash, k.hint, k.scopes, k.created_at, k.expires_at,
-	k.last_used_at, k.revoked_at, k.revoke_reason, k.created_via, k.org_id, k.channels, k.channel_access`
-
-// keyColsBare is keyCols without the table alias, for RETURNING (SQLite
-// refuses qualified names there).
-var keyColsBare = strings.ReplaceAll(keyCols, "k.", "")
-
-// keyDest returns the scan destinations for keyCols.
-func keyDest(k *gatehouse.APIKey) []any {
-	return []any{&k.ID, &k.UserID, &k.Name, &k.Hash, &k.Hint, (*dbScopes)(&k.Scopes),
-		(*dbTime)(&k.CreatedAt), (*dbTime)(&k.ExpiresAt), (*dbTime)(&k.LastUsedAt), (*dbTime)(&k.RevokedAt),
-		&k.RevokeReason, &k.CreatedVia, (*dbNullID)(&k.OrgID), (*dbList)(&k.Channels), (*dbAccess)(&k.ChannelAccess)}
-}
-
-// hashLen is the length of a SHA-256 hash, the only kind stored.
-const hashLen = 32
+const hashLen = sqlkit.HashLen
 
 // createKeyAttempts bounds the retries of CreateKey after losing a race
 // for the active name. The lock on the user's row makes a lost race

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -13,71 +12,6 @@ import (
 
 // Organization service keys and the channel restrictions of keys: the
 // columns org_id, channels and channel_access of api_keys.
-
-// dbNullID scans a nullable ID column; NULL is 0.
-type dbNullID int64
-
-func (d *dbNullID) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*d = 0
-	case int64:
-		*d = dbNullID(v)
-	default:
-		return fmt.Errorf("sqlstore: cannot read an ID from %T", src)
-	}
-	return nil
-}
-
-// dbList scans a comma-separated text column; ” is nil.
-type dbList []string
-
-func (d *dbList) Scan(src any) error {
-	var s string
-	switch v := src.(type) {
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	case nil:
-	default:
-		return fmt.Errorf("sqlstore: cannot read a list from %T", src)
-	}
-	if s == "" {
-		*d = nil
-		return nil
-	}
-	*d = strings.Split(s, ",")
-	return nil
-}
-
-// dbAccess scans channel_access: ”, 'read' or 'write'.
-type dbAccess gatehouse.ChannelRole
-
-func (d *dbAccess) Scan(src any) error {
-	var s string
-	switch v := src.(type) {
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	default:
-		return fmt.Errorf("sqlstore: cannot read a channel access from %T", src)
-	}
-	r, err := gatehouse.ParseChannelAccess(s)
-	if err != nil {
-		return fmt.Errorf("sqlstore: unknown channel access %q", s)
-	}
-	*d = dbAccess(r)
-	return nil
-}
-
-func accessText(r gatehouse.ChannelRole) string {
-	if r == gatehouse.NoAccess {
-		return ""
-	}
-	return r.String()
-}
 
 // checkKeyRestrictions refuses what the columns cannot hold faithfully.
 func checkKeyRestrictions(k *gatehouse.APIKey) error {

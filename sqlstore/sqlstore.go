@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
@@ -49,15 +51,19 @@ type DB struct {
 	// (SQLite would otherwise parse the query on each call; pgx caches
 	// its statements either way.)
 	keyByHash, sessionByHash *sql.Stmt
+	// The sign-in and identity queries, bound to q.
+	*identity.Store
 }
 
 var _ gatehouse.Store = (*DB)(nil)
 
 // querier is what *sql.DB and *sql.Tx both offer.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+type querier = sqlkit.Querier
+
+// bind gives the parts of the store that live in packages of their own the
+// connection this DB runs on: the pool, or its transaction.
+func (db *DB) bind() {
+	db.Store = identity.New(&sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx})
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.
@@ -130,6 +136,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.bind()
 	if err := db.migrate(ctx); err != nil {
 		db.db.Close()
 		return nil, err
@@ -267,6 +274,7 @@ func (db *DB) Atomic(ctx context.Context, fn func(gatehouse.Store) error) error 
 	}
 	inner := *db
 	inner.tx, inner.q = tx, tx
+	inner.bind()
 	if err := fn(&inner); err != nil {
 		tx.Rollback()
 		return err

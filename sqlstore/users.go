@@ -9,14 +9,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 )
 
-const userCols = `u.id, u.username, u.email, u.password_hash, u.is_admin, u.disabled, u.created_at, u.password_changed_at`
-
-// userDest returns the scan destinations for userCols.
-func userDest(u *gatehouse.User) []any {
-	return []any{&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.IsAdmin, &u.Disabled,
-		(*dbTime)(&u.CreatedAt), (*dbTime)(&u.PasswordChangedAt)}
-}
-
 // claimName writes name into the shared namespace of users and
 // organizations, in tx. The unique key makes a concurrent claim of the
 // same name by either kind fail.
@@ -65,12 +57,6 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	return nil
 }
 
-func normNullTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return normTime(t)
-}
 
 // UserByID returns the user, ENOTFOUND if none.
 func (db *DB) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
@@ -156,17 +142,3 @@ func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
 	})
 }
 
-// mustAffect turns an UPDATE that matched no row into ENOTFOUND.
-func mustAffect(res sql.Result, err error, op, notFoundMsg string) error {
-	if err != nil {
-		return wrapErr(err, op)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrapErr(err, op)
-	}
-	if n == 0 {
-		return notFound("%s", notFoundMsg)
-	}
-	return nil
-}

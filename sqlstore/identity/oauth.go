@@ -1,4 +1,4 @@
-package sqlstore
+package identity
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 )
 
 // user_id is NULL while a grant is pending; COALESCE reads it as 0, the
@@ -17,15 +18,15 @@ const grantCols = `g.id, g.kind, g.code_hash, g.user_code, g.client_id, g.redire
 
 func grantDest(g *gatehouse.OAuthGrant) []any {
 	return []any{&g.ID, &g.Kind, &g.CodeHash, &g.UserCode, &g.ClientID, &g.RedirectURI, &g.CodeChallenge,
-		(*dbScopes)(&g.Scopes), &g.ClientName, &g.UserID, &g.Status,
-		(*dbTime)(&g.CreatedAt), (*dbTime)(&g.ExpiresAt), (*dbTime)(&g.LastPolledAt)}
+		(*sqlkit.Scopes)(&g.Scopes), &g.ClientName, &g.UserID, &g.Status,
+		(*sqlkit.Time)(&g.CreatedAt), (*sqlkit.Time)(&g.ExpiresAt), (*sqlkit.Time)(&g.LastPolledAt)}
 }
 
 const tokenCols = `t.id, t.hash, t.user_id, t.scopes, t.client_name, t.created_at, t.expires_at, t.grant_id, t.used_at`
 
 func tokenDest(t *gatehouse.AccessToken) []any {
-	return []any{&t.ID, &t.Hash, &t.UserID, (*dbScopes)(&t.Scopes), &t.ClientName,
-		(*dbTime)(&t.CreatedAt), (*dbTime)(&t.ExpiresAt), &t.GrantID, (*dbTime)(&t.UsedAt)}
+	return []any{&t.ID, &t.Hash, &t.UserID, (*sqlkit.Scopes)(&t.Scopes), &t.ClientName,
+		(*sqlkit.Time)(&t.CreatedAt), (*sqlkit.Time)(&t.ExpiresAt), &t.GrantID, (*sqlkit.Time)(&t.UsedAt)}
 }
 
 func validGrantStatus(s string) bool {
@@ -57,21 +58,21 @@ func userRef(id int64) any {
 // is not 32 bytes, no expiry, or text that is not UTF-8; ECONFLICT if
 // another grant has the code hash, or a pending one the user code;
 // ENOTFOUND if UserID names no user.
-func (db *DB) CreateGrant(ctx context.Context, g *gatehouse.OAuthGrant) error {
+func (db *Store) CreateGrant(ctx context.Context, g *gatehouse.OAuthGrant) error {
 	if g.Kind != gatehouse.GrantCode && g.Kind != gatehouse.GrantDevice {
 		return gatehouse.FieldErrorf("kind", "A grant is of kind %q or %q.", gatehouse.GrantCode, gatehouse.GrantDevice)
 	}
-	if len(g.CodeHash) != hashLen {
-		return gatehouse.FieldErrorf("code_hash", "A code hash is %d bytes (SHA-256); this one has %d.", hashLen, len(g.CodeHash))
+	if len(g.CodeHash) != sqlkit.HashLen {
+		return gatehouse.FieldErrorf("code_hash", "A code hash is %d bytes (SHA-256); this one has %d.", sqlkit.HashLen, len(g.CodeHash))
 	}
 	status := g.Status
 	if status == "" {
 		status = gatehouse.GrantPending
 	}
 	if !validGrantStatus(status) {
-		return gatehouse.FieldErrorf("status", "Unknown grant status %q.", outsideText(status, 32))
+		return gatehouse.FieldErrorf("status", "Unknown grant status %q.", sqlkit.OutsideText(status, 32))
 	}
-	if err := requireText("user_code", g.UserCode, "client_id", g.ClientID, "redirect_uri", g.RedirectURI,
+	if err := sqlkit.RequireText("user_code", g.UserCode, "client_id", g.ClientID, "redirect_uri", g.RedirectURI,
 		"code_challenge", g.CodeChallenge, "client_name", g.ClientName); err != nil {
 		return err
 	}
@@ -80,56 +81,56 @@ func (db *DB) CreateGrant(ctx context.Context, g *gatehouse.OAuthGrant) error {
 	}
 	created := g.CreatedAt
 	if created.IsZero() {
-		created = db.now()
+		created = db.c.Now()
 	}
-	if err := checkTimes(created, g.ExpiresAt, g.LastPolledAt); err != nil {
+	if err := sqlkit.CheckTimes(created, g.ExpiresAt, g.LastPolledAt); err != nil {
 		return err
 	}
 	var id int64
-	err := db.q.QueryRowContext(ctx, `INSERT INTO oauth_grants
+	err := db.c.Q.QueryRowContext(ctx, `INSERT INTO oauth_grants
 		(kind, code_hash, user_code, client_id, redirect_uri, code_challenge, scopes, client_name, user_id,
 		 status, created_at, expires_at, last_polled_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		g.Kind, g.CodeHash, g.UserCode, g.ClientID, g.RedirectURI, g.CodeChallenge, int64(g.Scopes), g.ClientName,
-		userRef(g.UserID), status, db.tv(created), db.tv(g.ExpiresAt), db.ntv(g.LastPolledAt)).Scan(&id)
-	if constraint, ok := uniqueViolation(err); ok {
+		userRef(g.UserID), status, db.c.TV(created), db.c.TV(g.ExpiresAt), db.c.NTV(g.LastPolledAt)).Scan(&id)
+	if constraint, ok := sqlkit.UniqueViolation(err); ok {
 		if strings.Contains(constraint, "user_code") {
 			return gatehouse.Errorf(gatehouse.ECONFLICT, "Another pending sign-in has this user code.")
 		}
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "A grant with this code already exists.")
-	} else if foreignKeyViolation(err) {
-		return notFound("No user with ID %d to hold the grant.", g.UserID)
+	} else if sqlkit.ForeignKeyViolation(err) {
+		return sqlkit.NotFound("No user with ID %d to hold the grant.", g.UserID)
 	} else if err != nil {
-		return wrapErr(err, "create grant")
+		return sqlkit.WrapErr(err, "create grant")
 	}
-	g.ID, g.Status, g.CreatedAt = id, status, normTime(created)
-	g.ExpiresAt, g.LastPolledAt = normTime(g.ExpiresAt), normNullTime(g.LastPolledAt)
+	g.ID, g.Status, g.CreatedAt = id, status, sqlkit.NormTime(created)
+	g.ExpiresAt, g.LastPolledAt = sqlkit.NormTime(g.ExpiresAt), sqlkit.NormNullTime(g.LastPolledAt)
 	return nil
 }
 
-func (db *DB) grant(ctx context.Context, op, query string, args ...any) (*gatehouse.OAuthGrant, error) {
+func (db *Store) grant(ctx context.Context, op, query string, args ...any) (*gatehouse.OAuthGrant, error) {
 	g := new(gatehouse.OAuthGrant)
-	err := db.q.QueryRowContext(ctx, query, args...).Scan(grantDest(g)...)
+	err := db.c.Q.QueryRowContext(ctx, query, args...).Scan(grantDest(g)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("No such sign-in request: it may have expired.")
+		return nil, sqlkit.NotFound("No such sign-in request: it may have expired.")
 	} else if err != nil {
-		return nil, wrapErr(err, op)
+		return nil, sqlkit.WrapErr(err, op)
 	}
 	return g, nil
 }
 
 // GrantByCodeHash returns the grant with this code hash, whatever its
 // status. ENOTFOUND if none. Expiry is the caller's to check.
-func (db *DB) GrantByCodeHash(ctx context.Context, hash []byte) (*gatehouse.OAuthGrant, error) {
+func (db *Store) GrantByCodeHash(ctx context.Context, hash []byte) (*gatehouse.OAuthGrant, error) {
 	return db.grant(ctx, "read grant by code", `SELECT `+grantCols+` FROM oauth_grants g WHERE g.code_hash = $1`, hash)
 }
 
 // GrantByUserCode returns the pending grant with this user code.
 // ENOTFOUND if none is pending, or userCode is empty or not text. Expiry
 // is the caller's to check.
-func (db *DB) GrantByUserCode(ctx context.Context, userCode string) (*gatehouse.OAuthGrant, error) {
-	if userCode == "" || !textOK(userCode) {
-		return nil, notFound("No such sign-in request: it may have expired.")
+func (db *Store) GrantByUserCode(ctx context.Context, userCode string) (*gatehouse.OAuthGrant, error) {
+	if userCode == "" || !sqlkit.TextOK(userCode) {
+		return nil, sqlkit.NotFound("No such sign-in request: it may have expired.")
 	}
 	return db.grant(ctx, "read grant by user code", `SELECT `+grantCols+` FROM oauth_grants g
 		WHERE g.user_code = $1 AND g.status = 'pending' AND g.user_code <> ''`, userCode)
@@ -140,49 +141,49 @@ func (db *DB) GrantByUserCode(ctx context.Context, userCode string) (*gatehouse.
 // concurrent moves from the same status exactly one succeeds. EINVALID for
 // a move the lifecycle does not have; ECONFLICT if the grant is not in
 // status from; ENOTFOUND if there is no such grant, or no such user.
-func (db *DB) SetGrantStatus(ctx context.Context, id int64, from, to string, userID int64) error {
+func (db *Store) SetGrantStatus(ctx context.Context, id int64, from, to string, userID int64) error {
 	if !grantMoves[[2]string{from, to}] {
-		return gatehouse.FieldErrorf("status", "A grant cannot move from %q to %q.", outsideText(from, 32), outsideText(to, 32))
+		return gatehouse.FieldErrorf("status", "A grant cannot move from %q to %q.", sqlkit.OutsideText(from, 32), sqlkit.OutsideText(to, 32))
 	}
-	res, err := db.q.ExecContext(ctx, `UPDATE oauth_grants SET status = $3, user_id = COALESCE($4, user_id)
+	res, err := db.c.Q.ExecContext(ctx, `UPDATE oauth_grants SET status = $3, user_id = COALESCE($4, user_id)
 		WHERE id = $1 AND status = $2`, id, from, to, userRef(userID))
-	if foreignKeyViolation(err) {
-		return notFound("No user with ID %d to hold the grant.", userID)
+	if sqlkit.ForeignKeyViolation(err) {
+		return sqlkit.NotFound("No user with ID %d to hold the grant.", userID)
 	} else if err != nil {
-		return wrapErr(err, "set grant status")
+		return sqlkit.WrapErr(err, "set grant status")
 	}
 	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return wrapErr(err, "set grant status")
+		return sqlkit.WrapErr(err, "set grant status")
 	}
 	// Nothing moved: either no such grant, or it had moved on already.
 	var status string
-	err = db.q.QueryRowContext(ctx, `SELECT status FROM oauth_grants WHERE id = $1`, id).Scan(&status)
+	err = db.c.Q.QueryRowContext(ctx, `SELECT status FROM oauth_grants WHERE id = $1`, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return notFound("No such sign-in request: it may have expired.")
+		return sqlkit.NotFound("No such sign-in request: it may have expired.")
 	} else if err != nil {
-		return wrapErr(err, "set grant status")
+		return sqlkit.WrapErr(err, "set grant status")
 	}
 	return gatehouse.Errorf(gatehouse.ECONFLICT, "This sign-in request is %s already.", status)
 }
 
 // TouchGrantPoll records a device-flow poll at at. ENOTFOUND if no grant.
-func (db *DB) TouchGrantPoll(ctx context.Context, id int64, at time.Time) error {
-	if err := checkTimes(at); err != nil {
+func (db *Store) TouchGrantPoll(ctx context.Context, id int64, at time.Time) error {
+	if err := sqlkit.CheckTimes(at); err != nil {
 		return err
 	}
-	res, err := db.q.ExecContext(ctx, `UPDATE oauth_grants SET last_polled_at = $2 WHERE id = $1`, id, db.tv(at))
-	return mustAffect(res, err, "record device poll", "No such sign-in request: it may have expired.")
+	res, err := db.c.Q.ExecContext(ctx, `UPDATE oauth_grants SET last_polled_at = $2 WHERE id = $1`, id, db.c.TV(at))
+	return sqlkit.MustAffect(res, err, "record device poll", "No such sign-in request: it may have expired.")
 }
 
 // CreateAccessToken inserts t and sets t.ID. A zero CreatedAt is now.
 // EINVALID if the hash is not 32 bytes, there is no expiry, or the client
 // name is not text; ECONFLICT if another token has the hash; ENOTFOUND if
 // the user does not exist.
-func (db *DB) CreateAccessToken(ctx context.Context, t *gatehouse.AccessToken) error {
-	if len(t.Hash) != hashLen {
-		return gatehouse.FieldErrorf("hash", "A token hash is %d bytes (SHA-256); this one has %d.", hashLen, len(t.Hash))
+func (db *Store) CreateAccessToken(ctx context.Context, t *gatehouse.AccessToken) error {
+	if len(t.Hash) != sqlkit.HashLen {
+		return gatehouse.FieldErrorf("hash", "A token hash is %d bytes (SHA-256); this one has %d.", sqlkit.HashLen, len(t.Hash))
 	}
-	if err := requireText("client_name", t.ClientName); err != nil {
+	if err := sqlkit.RequireText("client_name", t.ClientName); err != nil {
 		return err
 	}
 	if t.ExpiresAt.IsZero() {
@@ -190,57 +191,57 @@ func (db *DB) CreateAccessToken(ctx context.Context, t *gatehouse.AccessToken) e
 	}
 	created := t.CreatedAt
 	if created.IsZero() {
-		created = db.now()
+		created = db.c.Now()
 	}
-	if err := checkTimes(created, t.ExpiresAt); err != nil {
+	if err := sqlkit.CheckTimes(created, t.ExpiresAt); err != nil {
 		return err
 	}
 	var id int64
-	err := db.q.QueryRowContext(ctx, `INSERT INTO oauth_tokens (hash, user_id, scopes, client_name, created_at, expires_at, grant_id)
+	err := db.c.Q.QueryRowContext(ctx, `INSERT INTO oauth_tokens (hash, user_id, scopes, client_name, created_at, expires_at, grant_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		t.Hash, t.UserID, int64(t.Scopes), t.ClientName, db.tv(created), db.tv(t.ExpiresAt), t.GrantID).Scan(&id)
-	if _, ok := uniqueViolation(err); ok {
+		t.Hash, t.UserID, int64(t.Scopes), t.ClientName, db.c.TV(created), db.c.TV(t.ExpiresAt), t.GrantID).Scan(&id)
+	if _, ok := sqlkit.UniqueViolation(err); ok {
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "An access token with this hash already exists.")
-	} else if foreignKeyViolation(err) {
-		return notFound("No user with ID %d to hold the token.", t.UserID)
+	} else if sqlkit.ForeignKeyViolation(err) {
+		return sqlkit.NotFound("No user with ID %d to hold the token.", t.UserID)
 	} else if err != nil {
-		return wrapErr(err, "create access token")
+		return sqlkit.WrapErr(err, "create access token")
 	}
-	t.ID, t.CreatedAt, t.ExpiresAt = id, normTime(created), normTime(t.ExpiresAt)
+	t.ID, t.CreatedAt, t.ExpiresAt = id, sqlkit.NormTime(created), sqlkit.NormTime(t.ExpiresAt)
 	return nil
 }
 
 // AccessTokenByHash returns the token and its user as they are now, in
 // one query. ENOTFOUND if none. Expiry is the caller's to check.
-func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (*gatehouse.AccessToken, *gatehouse.User, error) {
+func (db *Store) AccessTokenByHash(ctx context.Context, hash []byte) (*gatehouse.AccessToken, *gatehouse.User, error) {
 	t, u := new(gatehouse.AccessToken), new(gatehouse.User)
-	err := db.q.QueryRowContext(ctx, `SELECT `+tokenCols+`, `+userCols+`
+	err := db.c.Q.QueryRowContext(ctx, `SELECT `+tokenCols+`, `+sqlkit.UserCols+`
 		FROM oauth_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).
-		Scan(append(tokenDest(t), userDest(u)...)...)
+		Scan(append(tokenDest(t), sqlkit.UserDest(u)...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, notFound("No such access token.")
+		return nil, nil, sqlkit.NotFound("No such access token.")
 	} else if err != nil {
-		return nil, nil, wrapErr(err, "read access token")
+		return nil, nil, sqlkit.WrapErr(err, "read access token")
 	}
 	return t, u, nil
 }
 
 // DeleteExpiredOAuth removes grants and access tokens that expired before
 // t, whatever their status, and returns how many rows went.
-func (db *DB) DeleteExpiredOAuth(ctx context.Context, t time.Time) (int64, error) {
-	if err := checkTimes(t); err != nil {
+func (db *Store) DeleteExpiredOAuth(ctx context.Context, t time.Time) (int64, error) {
+	if err := sqlkit.CheckTimes(t); err != nil {
 		return 0, err
 	}
 	var total int64
-	err := db.inTx(ctx, "delete expired sign-ins", func(tx *sql.Tx) error {
+	err := db.c.InTx(ctx, "delete expired sign-ins", func(tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM oauth_grants WHERE expires_at < $1`, `DELETE FROM oauth_tokens WHERE expires_at < $1`} {
-			res, err := tx.ExecContext(ctx, q, db.tv(t))
+			res, err := tx.ExecContext(ctx, q, db.c.TV(t))
 			if err != nil {
-				return wrapErr(err, "delete expired sign-ins")
+				return sqlkit.WrapErr(err, "delete expired sign-ins")
 			}
 			n, err := res.RowsAffected()
 			if err != nil {
-				return wrapErr(err, "delete expired sign-ins")
+				return sqlkit.WrapErr(err, "delete expired sign-ins")
 			}
 			total += n
 		}
@@ -254,61 +255,61 @@ func (db *DB) DeleteExpiredOAuth(ctx context.Context, t time.Time) (int64, error
 
 // UseAccessToken marks the token spent, once: a conditional update, so
 // two requests racing with one token cannot both mint a key.
-func (db *DB) UseAccessToken(ctx context.Context, id int64, at time.Time) error {
-	if err := checkTimes(at); err != nil {
+func (db *Store) UseAccessToken(ctx context.Context, id int64, at time.Time) error {
+	if err := sqlkit.CheckTimes(at); err != nil {
 		return err
 	}
-	res, err := db.q.ExecContext(ctx, `UPDATE oauth_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, id, db.tv(at))
+	res, err := db.c.Q.ExecContext(ctx, `UPDATE oauth_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, id, db.c.TV(at))
 	if err != nil {
-		return wrapErr(err, "use access token")
+		return sqlkit.WrapErr(err, "use access token")
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
 	var used int
-	err = db.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM oauth_tokens WHERE id = $1`, id).Scan(&used)
+	err = db.c.Q.QueryRowContext(ctx, `SELECT COUNT(*) FROM oauth_tokens WHERE id = $1`, id).Scan(&used)
 	if err != nil {
-		return wrapErr(err, "use access token")
+		return sqlkit.WrapErr(err, "use access token")
 	}
 	if used == 0 {
-		return notFound("No such access token.")
+		return sqlkit.NotFound("No such access token.")
 	}
 	return gatehouse.Errorf(gatehouse.ECONFLICT, "This login token has made its key already.")
 }
 
 // LinkLoginKey records that the key was minted through the grant.
-func (db *DB) LinkLoginKey(ctx context.Context, grantID, keyID int64) error {
-	_, err := db.q.ExecContext(ctx, `INSERT INTO login_keys (grant_id, key_id) VALUES ($1, $2)`, grantID, keyID)
-	if foreignKeyViolation(err) {
-		return notFound("No key with ID %d.", keyID)
+func (db *Store) LinkLoginKey(ctx context.Context, grantID, keyID int64) error {
+	_, err := db.c.Q.ExecContext(ctx, `INSERT INTO login_keys (grant_id, key_id) VALUES ($1, $2)`, grantID, keyID)
+	if sqlkit.ForeignKeyViolation(err) {
+		return sqlkit.NotFound("No key with ID %d.", keyID)
 	}
-	return wrapErr(err, "link login key")
+	return sqlkit.WrapErr(err, "link login key")
 }
 
 // GrantKeys returns the unrevoked keys minted through the grant.
-func (db *DB) GrantKeys(ctx context.Context, grantID int64) ([]*gatehouse.APIKey, error) {
-	rows, err := db.q.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys k JOIN login_keys l ON l.key_id = k.id
+func (db *Store) GrantKeys(ctx context.Context, grantID int64) ([]*gatehouse.APIKey, error) {
+	rows, err := db.c.Q.QueryContext(ctx, `SELECT `+sqlkit.KeyCols+` FROM api_keys k JOIN login_keys l ON l.key_id = k.id
 		WHERE l.grant_id = $1 AND k.revoked_at IS NULL ORDER BY k.id`, grantID)
 	if err != nil {
-		return nil, wrapErr(err, "list the keys of a grant")
+		return nil, sqlkit.WrapErr(err, "list the keys of a grant")
 	}
 	defer rows.Close()
 	var out []*gatehouse.APIKey
 	for rows.Next() {
 		k := new(gatehouse.APIKey)
-		if err := rows.Scan(keyDest(k)...); err != nil {
-			return nil, wrapErr(err, "read a key of a grant")
+		if err := rows.Scan(sqlkit.KeyDest(k)...); err != nil {
+			return nil, sqlkit.WrapErr(err, "read a key of a grant")
 		}
 		out = append(out, k)
 	}
-	return out, wrapErr(rows.Err(), "list the keys of a grant")
+	return out, sqlkit.WrapErr(rows.Err(), "list the keys of a grant")
 }
 
 // DeleteGrantTokens deletes the access tokens issued for the grant.
-func (db *DB) DeleteGrantTokens(ctx context.Context, grantID int64) (int64, error) {
-	res, err := db.q.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE grant_id = $1`, grantID)
+func (db *Store) DeleteGrantTokens(ctx context.Context, grantID int64) (int64, error) {
+	res, err := db.c.Q.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE grant_id = $1`, grantID)
 	if err != nil {
-		return 0, wrapErr(err, "delete the tokens of a grant")
+		return 0, sqlkit.WrapErr(err, "delete the tokens of a grant")
 	}
 	n, _ := res.RowsAffected()
 	return n, nil

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlkit
 
 import (
 	"strings"
@@ -16,31 +16,31 @@ import (
 
 // Limits, in bytes, on text from outside.
 const (
-	maxAuditText  = 1024 // actor, action, target, IP of an audit event
-	maxAuditInfo  = 4096 // an audit event's detail
-	maxUserAgent  = 512
-	maxSessionIP  = 64 // an IPv6 address with a zone fits
+	MaxAuditText  = 1024 // actor, action, target, IP of an audit event
+	MaxAuditInfo  = 4096 // an audit event's detail
+	MaxUserAgent  = 512
+	MaxSessionIP  = 64 // an IPv6 address with a zone fits
 	replacementCh = "\uFFFD"
 )
 
-// textOK reports whether s can be stored as it is on either backend.
-func textOK(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+// TextOK reports whether s can be stored as it is on either backend.
+func TextOK(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
-// requireText takes pairs of field name and value and refuses the first
+// RequireText takes pairs of field name and value and refuses the first
 // value that is not storable text.
-func requireText(pairs ...string) error {
+func RequireText(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if !textOK(pairs[i+1]) {
+		if !TextOK(pairs[i+1]) {
 			return gatehouse.FieldErrorf(pairs[i], "The %s must be UTF-8 text without NUL characters.", strings.ReplaceAll(pairs[i], "_", " "))
 		}
 	}
 	return nil
 }
 
-// outsideText makes s storable: invalid UTF-8 and NUL become U+FFFD, and
+// OutsideText makes s storable: invalid UTF-8 and NUL become U+FFFD, and
 // the result is cut to at most max bytes, between characters.
-func outsideText(s string, max int) string {
-	if !textOK(s) {
+func OutsideText(s string, max int) string {
+	if !TextOK(s) {
 		s = strings.ReplaceAll(strings.ToValidUTF8(s, replacementCh), "\x00", replacementCh)
 	}
 	if len(s) <= max {

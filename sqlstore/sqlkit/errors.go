@@ -1,4 +1,8 @@
-package sqlstore
+// Package sqlkit is what every part of the SQL store shares: the error
+// mapping both drivers need, time and text encodings that give SQLite and
+// PostgreSQL the same answers, and the column lists and scanners of users
+// and keys. It holds no state and runs no query of its own.
+package sqlkit
 
 import (
 	"context"
@@ -16,11 +20,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// wrapErr turns a driver error into what the Store contract promises: an
+// WrapErr turns a driver error into what the Store contract promises: an
 // *gatehouse.Error passes through, a database that cannot be reached (or
 // answer in time) becomes EUNAVAILABLE with the cause still in the chain,
 // and anything else is wrapped with op for the log.
-func wrapErr(err error, op string) error {
+func WrapErr(err error, op string) error {
 	if err == nil {
 		return nil
 	}
@@ -28,17 +32,17 @@ func wrapErr(err error, op string) error {
 	if errors.As(err, &ge) {
 		return err
 	}
-	if unavailable(err) {
+	if Unavailable(err) {
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, gatehouse.Errorf(gatehouse.EUNAVAILABLE,
-			"The database is unavailable; try again in a moment."), err)
+			"The database is Unavailable; try again in a moment."), err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 
-// unavailable reports whether err means the database could not be reached,
+// Unavailable reports whether err means the database could not be reached,
 // was locked beyond the busy timeout, or did not answer before the
 // deadline: failures a retry later may cure, as opposed to bugs.
-func unavailable(err error) bool {
+func Unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		// A pooled connection a database restart closed (issue 8: the
@@ -75,10 +79,10 @@ var retryablePgCodes = map[string]bool{
 	"40P01": true, // deadlock_detected
 }
 
-// uniqueViolation reports whether err is a unique or primary key
+// UniqueViolation reports whether err is a unique or primary key
 // violation, and the name of the constraint or columns at fault as the
 // driver spells it (PostgreSQL: the index name; SQLite: "table.column, ...").
-func uniqueViolation(err error) (constraint string, ok bool) {
+func UniqueViolation(err error) (constraint string, ok bool) {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		if c := se.Code(); c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
@@ -101,9 +105,9 @@ func uniqueViolation(err error) (constraint string, ok bool) {
 	return "", false
 }
 
-// foreignKeyViolation reports whether err is a foreign key violation: a
+// ForeignKeyViolation reports whether err is a foreign key violation: a
 // row that names a user, organization or key that does not exist.
-func foreignKeyViolation(err error) bool {
+func ForeignKeyViolation(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
@@ -112,6 +116,6 @@ func foreignKeyViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
-func notFound(format string, args ...any) error {
+func NotFound(format string, args ...any) error {
 	return gatehouse.Errorf(gatehouse.ENOTFOUND, format, args...)
 }
