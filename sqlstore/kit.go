@@ -5,7 +5,6 @@ import "github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 // The shared kit under the short names the store's files use.
 var (
 	wrapErr             = sqlkit.WrapErr
-	unavailable         = sqlkit.Unavailable
 	uniqueViolation     = sqlkit.UniqueViolation
 	foreignKeyViolation = sqlkit.ForeignKeyViolation
 	notFound            = sqlkit.NotFound
@@ -23,11 +22,7 @@ var (
 )
 
 type (
-	dbTime   = sqlkit.Time
-	dbScopes = sqlkit.Scopes
-	dbNullID = sqlkit.NullID
-	dbList   = sqlkit.List
-	dbAccess = sqlkit.Access
+	dbTime = sqlkit.Time
 )
 
 const (
