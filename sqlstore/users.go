@@ -57,7 +57,6 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	return nil
 }
 
-
 // UserByID returns the user, ENOTFOUND if none.
 func (db *DB) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
 	return db.user(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, id)
@@ -141,4 +140,3 @@ func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
 		return db.notify(ctx, tx, gatehouse.Change{Kind: gatehouse.ChangeUser, UserID: u.ID})
 	})
 }
-
