@@ -161,7 +161,7 @@ export GATEHOUSE_INITIAL_ADMIN_PASSWORD
 
 GH_PORT=$(free_port)
 GH="http://127.0.0.1:$GH_PORT"
-"$WORK/gatehouse" server --listen "127.0.0.1:$GH_PORT" --data "$WORK/data" "${SERVER_ARGS[@]}" \
+"$WORK/gatehouse" server --listen "127.0.0.1:$GH_PORT" --data "$WORK/data" --upstream-allow 127.0.0.0/8 "${SERVER_ARGS[@]}" \
   >"$WORK/gatehouse.log" 2>&1 &
 GH_PID=$!
 wait_http "$GH/readyz" "$GH_PID" "$WORK/gatehouse.log" 60

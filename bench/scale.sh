@@ -40,7 +40,7 @@ GATEHOUSE_INITIAL_ADMIN_PASSWORD="scale-$(od -An -N16 -tx1 /dev/urandom | tr -d 
 export GATEHOUSE_INITIAL_ADMIN_PASSWORD
 PORT=$(free_port)
 GH="http://127.0.0.1:$PORT"
-"$WORK/gatehouse" server --listen "127.0.0.1:$PORT" --data "$WORK/data" --log-level warn >"$WORK/gatehouse.log" 2>&1 &
+"$WORK/gatehouse" server --listen "127.0.0.1:$PORT" --data "$WORK/data" --log-level warn --upstream-allow 127.0.0.0/8 >"$WORK/gatehouse.log" 2>&1 &
 GH_PID=$!
 PIDS+=("$GH_PID")
 wait_http "$GH/readyz" "$GH_PID"

@@ -12,6 +12,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/upstream/upstreamtest"
 )
 
+// loopbackUpstreams lets the server reach the test upstreams, which
+// listen on loopback: upstream channels may reach internal networks only
+// when the administrator allows them (SSRF, issue 9).
+const loopbackUpstreams = "--upstream-allow=127.0.0.0/8,::1"
+
 // forgePkgs are n opaque packages of the test upstream, a few of them
 // under a licence a filter can keep out.
 func forgePkgs(n int) []upstreamtest.Pkg {
@@ -48,7 +53,7 @@ func fitsWidth(t *testing.T, b *Browser, root string) {
 func TestBrowserUpstreamChannels(t *testing.T) {
 	up := upstreamtest.Start(forgePkgs(40))
 	t.Cleanup(up.Close)
-	srv := Start(t, gatehouseBin, Options{Args: []string{"--secret-key", strings.Repeat("ab", 32)}})
+	srv := Start(t, gatehouseBin, Options{Args: []string{"--secret-key", strings.Repeat("ab", 32), loopbackUpstreams}})
 	b := NewBrowser(t, 120*time.Second)
 	name := uniqueName("mirror")
 

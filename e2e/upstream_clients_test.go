@@ -57,7 +57,7 @@ func upstreamOf(t *testing.T, srv *Server, name, mode, upstreamURL string) {
 // on first request).
 func TestRattlerSolvesAProxiedChannelThroughShards(t *testing.T) {
 	needOrSkip(t, rattlerReady())
-	srv := Start(t, gatehouseBin, Options{})
+	srv := Start(t, gatehouseBin, Options{Args: []string{loopbackUpstreams}})
 	hosted := uniqueName("gh-up")
 	ghChannel(t, srv, hosted, "public")
 	proxy := uniqueName("gh-proxy")
@@ -149,7 +149,7 @@ func checkInstalled(t *testing.T, prefix string) {
 // whose upstream is a hosted channel.
 func TestCondaInstallsFromAProxyAndAMirror(t *testing.T) {
 	condaKit(t)
-	srv := Start(t, gatehouseBin, Options{})
+	srv := Start(t, gatehouseBin, Options{Args: []string{loopbackUpstreams}})
 	hosted := uniqueName("gh-up")
 	ghChannel(t, srv, hosted, "public")
 	for _, mode := range []string{"proxy", "mirror"} {

@@ -54,7 +54,7 @@ func TestAMirrorSyncKilledHalfWayResumes(t *testing.T) {
 	up := upstreamtest.Start(forgePkgs(n))
 	t.Cleanup(up.Close)
 	data := t.TempDir()
-	srv := Start(t, gatehouseBin, Options{Data: data})
+	srv := Start(t, gatehouseBin, Options{Data: data, Args: []string{loopbackUpstreams}})
 	name := uniqueName("mirror")
 	body := fmt.Sprintf(`{"name":%q,"visibility":"public","upstream":{"url":%q,"mode":"mirror","filters":{"subdirs":["linux-64"]}}}`, name, up.URL)
 	if r := call(t, "POST", srv.URL+"/api/channels", body, basic("admin", srv.AdminPassword)); r.Status != http.StatusCreated {
@@ -73,7 +73,7 @@ func TestAMirrorSyncKilledHalfWayResumes(t *testing.T) {
 	}
 	srv.kill9()
 
-	srv = Start(t, gatehouseBin, Options{Data: data})
+	srv = Start(t, gatehouseBin, Options{Data: data, Args: []string{loopbackUpstreams}})
 	// Whatever is listed now (the sync resumes at once) is complete.
 	t.Logf("after the kill, while the sync resumes: %d of %d records listed, each served whole", checkEveryRecordServed(t, srv, name), n)
 	deadline = time.Now().Add(3 * time.Minute)

@@ -132,6 +132,10 @@ func newTestFixture(t testing.TB, mutate ...func(*Config)) *fixture {
 		Logger:    slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Clock:     clock.Now,
 		PublicURL: &url.URL{Scheme: "http", Host: "gatehouse.test"},
+		// Test upstreams listen on loopback, which upstream channels may
+		// reach only when allowed (a test that checks the refusal
+		// clears this).
+		UpstreamAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 	for _, m := range mutate {
 		m(&cfg)

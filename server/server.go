@@ -95,6 +95,9 @@ type Config struct {
 	// ProxyTTL and MirrorInterval pace upstream channels' refreshes.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
+	// UpstreamAllow lists the internal networks upstream channels may
+	// reach (see upstream.Config.Allow).
+	UpstreamAllow []netip.Prefix
 	// IndexDir holds the built channel indexes (derived data, rebuilt
 	// when missing); "" is a temporary directory removed at Close.
 	IndexDir string
@@ -174,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
 		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
-		ClientBounds: cfg.ClientBounds, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
+		ClientBounds: cfg.ClientBounds, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval, UpstreamAllow: cfg.UpstreamAllow,
 		SecretKey: cfg.SecretKey, IDPClient: cfg.IDPClient,
 	})
 	if err != nil {

@@ -59,6 +59,14 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 		}
 	}
 	if req.Upstream != nil {
+		// A proxy or mirror makes the server fetch URLs on the creator's
+		// behalf: only administrators define them, as Artifactory and
+		// Nexus let only administrators define remote repositories
+		// (server-side request forgery; the egress guard refuses
+		// internal addresses as well).
+		if !p.Scopes().Has(gatehouse.ScopeAdmin) {
+			return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only administrators can create proxy and mirror channels. Ask an administrator to create it; you can then be given a role on it.")
+		}
 		if err := upstream.ValidateRequest(req.Upstream); err != nil {
 			return nil, err
 		}

@@ -94,6 +94,8 @@ type Config struct {
 	// ProxyTTL and MirrorInterval: see upstream.Config.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
+	// UpstreamAllow: see upstream.Config.Allow.
+	UpstreamAllow []netip.Prefix
 	// SecretKey (32 bytes) seals the client secrets of identity providers
 	// and the tokens of upstream channels; nil accepts only secret
 	// references (env:NAME, file:/path) and refuses upstreams with a token.
@@ -281,7 +283,7 @@ func New(cfg Config) (*Services, error) {
 	}
 	c.upstreams = upstream.New(upstream.Config{Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger,
 		Sealer: upstream.NewSealer(sealer), Spool: cfg.Spool, MaxFileSize: cfg.MaxUploadSize, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval,
-		Changed: func(id int64) { c.channels.forget(id) }})
+		Allow: cfg.UpstreamAllow, Changed: func(id int64) { c.channels.forget(id) }})
 	if err := c.upstreams.Load(context.Background()); err != nil {
 		return nil, err
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/spool"
+	"github.com/gatehouse-dev/gatehouse/upstream/egress"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -26,8 +27,14 @@ type Config struct {
 	Sealer *Sealer
 	// Spool is where fetched files wait while their digests are checked.
 	Spool spool.Dir
-	// Client talks to upstreams; nil is one with timeouts on every step.
+	// Client talks to upstreams; nil is one with timeouts on every step
+	// whose connections pass the egress guard (see Allow).
 	Client *http.Client
+	// Allow lists the loopback, private, link-local or reserved networks
+	// upstream requests may reach (gatehouse server --upstream-allow);
+	// every other internal address is refused when connecting, so a name
+	// resolving to one or a redirect to one is refused too.
+	Allow []netip.Prefix
 	// ProxyTTL is how long a proxy's repodata is used before it is
 	// fetched again (default 10 minutes); MirrorInterval how often a
 	// mirror syncs (default 1 hour).
@@ -52,8 +59,9 @@ type Config struct {
 
 // Manager runs the upstream channels of a server.
 type Manager struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	guard *egress.Guard
 
 	mu      sync.Mutex
 	ups     map[int64]*gatehouse.Upstream // by channel ID; credentials sealed
@@ -94,17 +102,11 @@ func New(cfg Config) *Manager {
 	if cfg.RepodataTimeout == 0 {
 		cfg.RepodataTimeout = 10 * time.Minute
 	}
+	guard := egress.NewGuard(cfg.Allow)
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			MaxIdleConnsPerHost:   cfg.PerUpstream,
-			IdleConnTimeout:       90 * time.Second,
-		}}
+		cfg.Client = &http.Client{Transport: guard.Transport(cfg.PerUpstream)}
 	}
-	return &Manager{cfg: cfg, log: cfg.Logger, ups: map[int64]*gatehouse.Upstream{}, running: map[int64]chan struct{}{},
+	return &Manager{cfg: cfg, log: cfg.Logger, guard: guard, ups: map[int64]*gatehouse.Upstream{}, running: map[int64]chan struct{}{},
 		sems: map[string]chan struct{}{}, wake: make(chan struct{}, 1)}
 }
 
@@ -140,6 +142,16 @@ func ValidateRequest(req *gatehouse.UpstreamRequest) error {
 func (m *Manager) Configure(ctx context.Context, tx gatehouse.Store, channelID int64, req gatehouse.UpstreamRequest) (*gatehouse.Upstream, error) {
 	if err := ValidateRequest(&req); err != nil {
 		return nil, err
+	}
+	// An address in the URL is refused now, with the reason; a name is
+	// checked on every connection (it may resolve differently later).
+	if pu, err := url.Parse(strings.TrimSpace(req.URL)); err == nil {
+		if a, err := netip.ParseAddr(pu.Hostname()); err == nil {
+			if err := m.guard.Check(a); err != nil {
+				return nil, gatehouse.FieldErrorf("upstream.url", "The upstream URL points at %s, a loopback, private, link-local or reserved address. "+
+					"Upstream channels may reach such networks only when the server's administrator allows them with --upstream-allow.", a.Unmap())
+			}
+		}
 	}
 	u := &gatehouse.Upstream{ChannelID: channelID, URL: strings.TrimRight(strings.TrimSpace(req.URL), "/"),
 		Mode: gatehouse.UpstreamMode(req.Mode), Filters: req.Filters, Status: gatehouse.UpstreamStatus{State: "new"}}

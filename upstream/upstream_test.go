@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -51,7 +52,8 @@ func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
 	t.Cleanup(up.Close)
 	now := time.Now()
 	m := upstream.New(upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: spool.Dir(t.TempDir()),
-		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second, Clock: func() time.Time { return now }})
+		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second, Clock: func() time.Time { return now },
+		Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	return &env{t: t, store: db, blobs: blobs, m: m, up: up, user: u, now: &now}
 }
 

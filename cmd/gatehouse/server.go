@@ -62,7 +62,10 @@ type serverConfig struct {
 	UploadMinRate       int64
 	PublishCLI          bool
 	ProxyTTL            time.Duration
-	MirrorInterval      time.Duration
+	// UpstreamAllow lists the internal networks upstream channels may
+	// reach (comma-separated CIDRs); others are refused when connecting.
+	UpstreamAllow  string
+	MirrorInterval time.Duration
 
 	InitialAdmin         string
 	InitialAdminPassword string
@@ -142,6 +145,9 @@ func (c *serverConfig) Validate() error {
 		errs = append(errs, err)
 	}
 	if _, err := prefixes("require-registration", c.RequireRegistration); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := prefixes("upstream-allow", c.UpstreamAllow); err != nil {
 		errs = append(errs, err)
 	}
 	for _, n := range splitList(c.ReservedChannels) {
@@ -270,6 +276,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	dur(&cfg.RepodataMaxAge, "repodata-max-age", 30*time.Second, "Cache-Control max-age of repodata")
 	dur(&cfg.ProxyTTL, "proxy-ttl", 10*time.Minute, "how long a proxy channel uses upstream repodata before fetching it again")
 	dur(&cfg.MirrorInterval, "mirror-interval", time.Hour, "how often mirror channels sync")
+	str(&cfg.UpstreamAllow, "upstream-allow", "", "comma-separated loopback, private or link-local networks that proxy and mirror channels may reach (refused by default)")
 	num := func(p *int64, name string, def int64, usage string) {
 		if v := getenv(envName(name)); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -348,6 +355,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	}
 	trusted, _ := prefixes("trusted-proxies", cfg.TrustedProxies)
 	gated, _ := prefixes("require-registration", cfg.RequireRegistration)
+	upstreamAllow, _ := prefixes("upstream-allow", cfg.UpstreamAllow)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -374,7 +382,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Quotas:       service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
 		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},
 		IndexDir:     filepath.Join(cfg.Data, "index"), ProxyTTL: cfg.ProxyTTL,
-		MirrorInterval: cfg.MirrorInterval,
+		MirrorInterval: cfg.MirrorInterval, UpstreamAllow: upstreamAllow,
 	})
 	if err != nil {
 		ln.Close()

@@ -28,6 +28,26 @@ func TestServerRefusesBadConfigurationNamingEveryProblem(t *testing.T) {
 	}
 }
 
+func TestServerRefusesABadUpstreamAllowList(t *testing.T) {
+	// checklist C6: the upstream allow-list (SSRF, issue 9) is checked
+	// like the other networks, every bad entry named.
+	code, _, stderr := run(t, nil, "server", "--upstream-allow", "127.0.0.1/8,fd00::/129,localhost", "--data", t.TempDir())
+	if code == 0 {
+		t.Fatal("the server started with a bad --upstream-allow")
+	}
+	for _, want := range []string{"--upstream-allow (GATEHOUSE_UPSTREAM_ALLOW)", "127.0.0.0/8"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the error does not mention %q:\n%s", want, stderr)
+		}
+	}
+	for _, bad := range []string{"fd00::/129", "localhost"} {
+		code, _, stderr := run(t, nil, "server", "--upstream-allow", bad, "--data", t.TempDir())
+		if code == 0 || !strings.Contains(stderr, bad) {
+			t.Errorf("--upstream-allow %s: exit %d, %s", bad, code, stderr)
+		}
+	}
+}
+
 func TestPrintConfigRedactsSecrets(t *testing.T) {
 	// checklist H6
 	env := map[string]string{
