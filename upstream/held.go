@@ -64,10 +64,26 @@ func (h *held) flush(ctx context.Context, drop []gatehouse.PackageRef) error {
 	return err
 }
 
-// finish writes what is left and drops the records no longer held.
-func (h *held) finish(ctx context.Context) error {
+// dueNames are the package names of records held for their age that are
+// old enough now: a sync through shards reads their shards again.
+func (h *held) dueNames(now time.Time) map[string]bool {
+	out := map[string]bool{}
+	for fn, r := range h.have {
+		if !r.Until.IsZero() && !now.Before(r.Until) {
+			out[nameOf(fn)] = true
+		}
+	}
+	return out
+}
+
+// finish writes what is left and drops the records no longer held: of
+// those the sync looked at (inScope), or all when inScope is nil.
+func (h *held) finish(ctx context.Context, inScope func(filename string) bool) error {
 	var drop []gatehouse.PackageRef
 	for fn := range h.have {
+		if inScope != nil && !inScope(fn) {
+			continue
+		}
 		drop = append(drop, gatehouse.PackageRef{Subdir: h.subdir, Filename: fn})
 		if len(drop) >= h.m.cfg.BatchSize {
 			if err := h.flush(ctx, drop); err != nil {

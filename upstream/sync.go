@@ -91,22 +91,54 @@ func (m *Manager) upstreamSubdirs(ctx context.Context, u *gatehouse.Upstream) []
 	return defaultSubdirs
 }
 
-// syncSubdir fetches the subdir's repodata.json (conditionally) and
-// applies the difference: new and changed records the filters admit are
-// added in batches, records gone upstream (or now filtered) removed.
+// run is one subdir's sync.
+type run struct {
+	m      *Manager
+	u      *gatehouse.Upstream
+	pol    *Policy
+	subdir string
+	st     *gatehouse.UpstreamStatus
+	hold   *held
+	// failed names the packages some of whose records were not applied
+	// (a mirror's file copy failed): read again by the next sync.
+	failed map[string]bool
+}
+
+// syncSubdir brings one subdir in line with the upstream at a cost in
+// proportion to what changed: through the upstream's CEP-16 shard index
+// when it has one (only the shards whose hash changed are fetched), else
+// through its repodata.json, read as a stream and compared by file name
+// and sha256 with what the channel holds. Both ask conditionally, so an
+// unchanged upstream costs one 304.
 func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Policy, subdir string, st *gatehouse.UpstreamStatus) error {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.RepodataTimeout)
 	defer cancel()
-	req, err := m.request(ctx, u, subdir+"/repodata.json")
-	if err != nil {
-		return err
-	}
 	hold, err := m.loadHeld(ctx, u.ChannelID, subdir)
 	if err != nil {
 		return err
 	}
+	r := &run{m: m, u: u, pol: pol, subdir: subdir, st: st, hold: hold, failed: map[string]bool{}}
+	done, err := r.viaShards(ctx)
+	if done || err != nil {
+		return err
+	}
+	return r.viaRepodata(ctx, nil)
+}
+
+// viaRepodata reads the subdir's repodata.json and applies the
+// difference: new and changed records the filters admit are added,
+// records gone upstream (or now filtered) removed. Small differences go
+// in one transaction; a large one (a first sync) in batches, so memory
+// holds one batch. With idx (a shard index read just before), the
+// document is read even if unchanged, and idx becomes the shard state.
+func (r *run) viaRepodata(ctx context.Context, idx *shardIndex) error {
+	m, u, subdir, st := r.m, r.u, r.subdir, r.st
+	req, err := m.request(ctx, u, subdir+"/repodata.json")
+	if err != nil {
+		return err
+	}
 	v := st.Validators[subdir]
-	if hold.due(m.cfg.Clock()) {
+	if r.hold.due(m.cfg.Clock()) || idx != nil {
 		v = gatehouse.Validator{} // a release held for its age may be admitted now
 	}
 	if v.ETag != "" {
@@ -129,21 +161,18 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 			return &statusErr{res.StatusCode, subdir + "/repodata.json"}
 		}
 		// The upstream has no such subdir: nothing of it is kept.
-		if err := hold.finish(ctx); err != nil {
+		if err := r.hold.finish(ctx, nil); err != nil {
 			return err
 		}
-		return m.apply(ctx, u, st, nil, m.removeAll(ctx, u.ChannelID, subdir))
+		return r.apply(ctx, nil, m.removeAll(ctx, u.ChannelID, subdir))
 	default:
 		return &statusErr{res.StatusCode, subdir + "/repodata.json"}
 	}
 
-	// What the channel holds now: file name -> sha256 (about 100 bytes a
-	// record; the records themselves stay in the database).
-	have := map[string]string{}
-	err = m.cfg.Store.EachPackage(ctx, u.ChannelID, subdir, "", func(p *gatehouse.Package) error {
-		have[p.Filename] = p.SHA256
-		return nil
-	})
+	// What the channel holds now, compactly: about 70 bytes a record, so
+	// conda-forge's 465,000 take some 30 MB (the records themselves stay
+	// in the database, and the document is read one record at a time).
+	have, err := m.holding(ctx, u.ChannelID, subdir)
 	if err != nil {
 		return err
 	}
@@ -151,23 +180,22 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 	err = readRepodata(res.Body, func(fn string, raw []byte) error {
 		st.Progress.Records++
 		sha := quickSHA(raw)
-		if cur, ok := have[fn]; ok && cur == sha && sha != "" {
-			delete(have, fn)
+		if have.unchanged(fn, sha) {
 			st.Progress.Admitted++
 			return nil
 		}
-		p, verdict := m.record(u.ChannelID, subdir, fn, raw, pol)
-		if err := hold.note(ctx, fn, verdict); err != nil {
+		p, verdict := m.record(u.ChannelID, subdir, fn, raw, r.pol)
+		if err := r.hold.note(ctx, fn, verdict); err != nil {
 			return err
 		}
 		if p == nil || verdict.Rule != "" {
 			return nil // filtered or unreadable: absent here (and removed below if it was kept)
 		}
-		delete(have, fn) // changed upstream (if it was here): the add replaces it
+		have.see(fn) // changed upstream (if it was here): the add replaces it
 		st.Progress.Admitted++
 		batch = append(batch, p)
 		if len(batch) >= m.cfg.BatchSize {
-			err := m.apply(ctx, u, st, batch, nil)
+			err := r.apply(ctx, batch, nil)
 			batch = nil
 			return err
 		}
@@ -176,29 +204,27 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 	if err != nil {
 		return err
 	}
-	var gone []gatehouse.PackageRef
-	for fn := range have {
-		gone = append(gone, gatehouse.PackageRef{Subdir: subdir, Filename: fn})
-	}
-	slices.SortFunc(gone, func(a, b gatehouse.PackageRef) int { return cmpString(a.Filename, b.Filename) })
-	if err := m.apply(ctx, u, st, batch, gone); err != nil {
+	gone := have.unseen(subdir)
+	if err := r.apply(ctx, batch, gone); err != nil {
 		return err
 	}
-	if err := hold.finish(ctx); err != nil {
+	if err := r.hold.finish(ctx, nil); err != nil {
 		return err
+	}
+	if idx != nil {
+		if err := r.keepState(ctx, idx, res.Header); err != nil {
+			return err
+		}
+	} else {
+		// Read without shards: a shard state from before no longer says
+		// what the channel holds.
+		delete(st.Validators, subdir+shardsValidator)
+		if err := m.cfg.Blobs.Delete(ctx, stateKey(u.ChannelID, subdir)); err != nil {
+			return err
+		}
 	}
 	st.Validators[subdir] = gatehouse.Validator{ETag: res.Header.Get("ETag"), LastModified: res.Header.Get("Last-Modified")}
 	return nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (m *Manager) removeAll(ctx context.Context, channelID int64, subdir string) []gatehouse.PackageRef {
@@ -210,12 +236,15 @@ func (m *Manager) removeAll(ctx context.Context, channelID int64, subdir string)
 	return out
 }
 
-// apply commits a batch: for a mirror, only the records whose files it
-// copied and verified (the rest wait for the next sync); removals in
-// batches too. Blobs of what went are deleted after the commit.
-func (m *Manager) apply(ctx context.Context, u *gatehouse.Upstream, st *gatehouse.UpstreamStatus, add []*gatehouse.Package, remove []gatehouse.PackageRef) error {
+// apply commits what changed: for a mirror, only the records whose files
+// it copied and verified (the rest wait for the next sync, their names
+// marked failed); removals go in the same transaction, more than a batch
+// of them in further ones. Blobs of what went are deleted after the
+// commit.
+func (r *run) apply(ctx context.Context, add []*gatehouse.Package, remove []gatehouse.PackageRef) error {
+	m, u, st := r.m, r.u, r.st
 	if u.Mode == gatehouse.UpstreamMirror && len(add) > 0 {
-		add = m.copyFiles(ctx, u, st, add)
+		add = m.copyFiles(ctx, u, st, add, r.failed)
 	}
 	for len(add) > 0 || len(remove) > 0 {
 		n := min(len(remove), m.cfg.BatchSize)
@@ -238,8 +267,9 @@ func (m *Manager) apply(ctx context.Context, u *gatehouse.Upstream, st *gatehous
 }
 
 // copyFiles fetches the batch's files that are not stored yet, at most
-// PerUpstream at a time, and returns the packages whose file is stored.
-func (m *Manager) copyFiles(ctx context.Context, u *gatehouse.Upstream, st *gatehouse.UpstreamStatus, batch []*gatehouse.Package) []*gatehouse.Package {
+// PerUpstream at a time, and returns the packages whose file is stored;
+// the names of the others go in failed.
+func (m *Manager) copyFiles(ctx context.Context, u *gatehouse.Upstream, st *gatehouse.UpstreamStatus, batch []*gatehouse.Package, failed map[string]bool) []*gatehouse.Package {
 	st.Progress.FilesTotal += int64(len(batch))
 	ok := make([]bool, len(batch))
 	var wg sync.WaitGroup
@@ -274,6 +304,7 @@ func (m *Manager) copyFiles(ctx context.Context, u *gatehouse.Upstream, st *gate
 			st.Progress.Files++
 		} else {
 			st.Progress.FilesFailed++
+			failed[p.Name] = true
 		}
 	}
 	return out

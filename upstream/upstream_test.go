@@ -20,6 +20,7 @@ import (
 )
 
 type env struct {
+	cfg   upstream.Config
 	t     *testing.T
 	store *sqlstore.DB
 	blobs gatehouse.BlobStore
@@ -51,10 +52,19 @@ func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
 	up := upstreamtest.Start(pkgs)
 	t.Cleanup(up.Close)
 	now := time.Now()
-	m := upstream.New(upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: spool.Dir(t.TempDir()),
-		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second, Clock: func() time.Time { return now },
-		Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	return &env{t: t, store: db, blobs: blobs, m: m, up: up, user: u, now: &now}
+	e := &env{t: t, store: db, blobs: blobs, up: up, user: u, now: &now}
+	e.cfg = upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: spool.Dir(t.TempDir()),
+		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second, Clock: func() time.Time { return *e.now },
+		Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	e.m = upstream.New(e.cfg)
+	return e
+}
+
+// manager returns a manager like the env's with larger batches.
+func (e *env) manager(batch int) *upstream.Manager {
+	cfg := e.cfg
+	cfg.BatchSize, cfg.PerUpstream = batch, 4
+	return upstream.New(cfg)
 }
 
 func (e *env) channel(name, mode string, f gatehouse.Filters) *gatehouse.Channel {
@@ -186,9 +196,9 @@ func TestProxyRefreshesRecordsAndFetchesFilesOnce(t *testing.T) {
 		if _, ok := got["scipy-1.0-h0_0.conda"]; ok || got["numpy-2.1-h0_0.conda"] == nil || len(got) != 2 {
 			t.Errorf("after the refresh: %v", got)
 		}
-		before := e.up.Hits("/linux-64/repodata.json")
+		before := e.up.Hits("/linux-64/repodata_shards.msgpack.zst")
 		e.sync(ch)
-		if e.up.Hits("/linux-64/repodata.json") != before+1 {
+		if e.up.Hits("/linux-64/repodata_shards.msgpack.zst") != before+1 {
 			t.Error("no conditional request was made")
 		}
 	})
@@ -320,10 +330,10 @@ func TestFiltersKeepPackagesOut(t *testing.T) {
 
 	t.Run("a release held for its age is admitted once old enough, though the upstream did not change", func(t *testing.T) {
 		*e.now = e.now.AddDate(0, 0, 8)
-		before := e.up.Hits("/linux-64/repodata.json")
+		before := e.up.HitsUnder("/linux-64/shards/")
 		e.sync(ch)
-		if e.up.Hits("/linux-64/repodata.json") != before+1 {
-			t.Fatal("the sync did not ask the upstream")
+		if e.up.HitsUnder("/linux-64/shards/") != before+1 {
+			t.Fatal("the sync did not read the held release's shard again")
 		}
 		if e.files(ch, "linux-64")["fresh-1.0-h0_0.conda"] == nil {
 			t.Error("fresh-1.0 was not admitted after its minimum age")

@@ -1,7 +1,8 @@
 // Package upstreamtest is an upstream conda channel for tests and load
-// scripts: it serves repodata.json for the packages it is given (ETag and
-// 304 like a real channel) and generates each package file
-// deterministically on request. Forge makes a channel shaped like
+// scripts: it serves repodata.json for the packages it is given (ETag,
+// Last-Modified and 304 like a real channel), a CEP-16 shard index and
+// shards (as conda-forge does; SetShards(false) withdraws them), and
+// generates each package file deterministically on request. Forge makes a channel shaped like
 // conda-forge's linux-64 (names, versions, build strings, depends,
 // licences, timestamps) of any size. Knobs make it fail the ways upstreams
 // do: down, slow, a file whose bytes differ from its record.
@@ -24,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 	"github.com/gatehouse-dev/gatehouse/condabuild"
 )
 
@@ -91,18 +93,29 @@ type Server struct {
 	// Token, when set, is required as Authorization: Bearer.
 	Token string
 
-	down, slow atomic.Bool
-	mu         sync.Mutex
-	pkgs       map[string]map[string]Pkg // subdir -> filename -> Pkg
-	corrupt    map[string]bool
-	rev        int
-	hits       map[string]int
-	repodata   map[string][]byte // cache per subdir, per revision
+	down, slow, noShards, noETag atomic.Bool
+	mu                           sync.Mutex
+	pkgs                         map[string]map[string]Pkg // subdir -> filename -> Pkg
+	recs                         map[string][]byte         // subdir/filename -> record JSON
+	corrupt                      map[string]bool
+	rev                          int
+	modified                     time.Time // Last-Modified: one second later at each change
+	hits                         map[string]int
+	repodata                     map[string][]byte // cache per subdir, per revision
+	shards                       map[string]*shard // subdir/name -> its shard, dropped when the name changes
+	index                        map[string][]byte // subdir -> shard index, per revision
+}
+
+// shard is one package name's CEP-16 shard, compressed, and its address.
+type shard struct {
+	data []byte
+	hash [32]byte
 }
 
 // Start starts an upstream serving pkgs; Close it when done.
 func Start(pkgs []Pkg) *Server {
-	s := &Server{pkgs: map[string]map[string]Pkg{}, corrupt: map[string]bool{}, hits: map[string]int{}, repodata: map[string][]byte{}}
+	s := &Server{pkgs: map[string]map[string]Pkg{}, corrupt: map[string]bool{}, hits: map[string]int{}, repodata: map[string][]byte{},
+		recs: map[string][]byte{}, shards: map[string]*shard{}, index: map[string][]byte{}, modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s.Set(pkgs)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -113,12 +126,21 @@ func (s *Server) Set(pkgs []Pkg) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.corrupt)
+	clear(s.recs)
+	clear(s.shards)
 	s.pkgs = map[string]map[string]Pkg{"noarch": {}}
 	for _, p := range pkgs {
 		s.addLocked(p)
 	}
+	s.changedLocked()
+}
+
+// changedLocked starts a new revision: new validators, new documents.
+func (s *Server) changedLocked() {
 	s.rev++
+	s.modified = s.modified.Add(time.Second)
 	clear(s.repodata)
+	clear(s.index)
 }
 
 // Add adds (or replaces) packages.
@@ -128,8 +150,7 @@ func (s *Server) Add(pkgs ...Pkg) {
 	for _, p := range pkgs {
 		s.addLocked(p)
 	}
-	s.rev++
-	clear(s.repodata)
+	s.changedLocked()
 }
 
 func (s *Server) addLocked(p Pkg) {
@@ -137,16 +158,29 @@ func (s *Server) addLocked(p Pkg) {
 		s.pkgs[p.Subdir] = map[string]Pkg{}
 	}
 	s.pkgs[p.Subdir][p.Filename()] = p
+	rec, _ := json.Marshal(p.Record(p.Bytes()))
+	s.recs[p.Subdir+"/"+p.Filename()] = rec
+	delete(s.shards, p.Subdir+"/"+p.Name)
 }
 
 // Remove removes a package file.
 func (s *Server) Remove(subdir, filename string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p, ok := s.pkgs[subdir][filename]; ok {
+		delete(s.shards, subdir+"/"+p.Name)
+	}
 	delete(s.pkgs[subdir], filename)
-	s.rev++
-	clear(s.repodata)
+	delete(s.recs, subdir+"/"+filename)
+	s.changedLocked()
 }
+
+// SetShards offers the CEP-16 shard index and shards (the default) or
+// answers 404 for them, as an upstream without shards does.
+func (s *Server) SetShards(on bool) { s.noShards.Store(!on) }
+
+// SetETags sends ETags (the default) or only Last-Modified.
+func (s *Server) SetETags(on bool) { s.noETag.Store(!on) }
 
 // SetDown makes every request fail with 503 (or a cut connection).
 func (s *Server) SetDown(down bool) { s.down.Store(down) }
@@ -161,11 +195,31 @@ func (s *Server) Corrupt(filename string) {
 	s.mu.Unlock()
 }
 
+// Uncorrupt serves the file right again.
+func (s *Server) Uncorrupt(filename string) {
+	s.mu.Lock()
+	delete(s.corrupt, filename)
+	s.mu.Unlock()
+}
+
 // Hits returns how often path was requested.
 func (s *Server) Hits(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hits[path]
+}
+
+// HitsUnder returns how many requests asked for paths under prefix.
+func (s *Server) HitsUnder(prefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for p, c := range s.hits {
+		if strings.HasPrefix(p, prefix) {
+			n += c
+		}
+	}
+	return n
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -208,14 +262,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if file == "repodata.json" {
-		data, etag := s.repodataOf(subdir)
-		w.Header().Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
-			w.WriteHeader(http.StatusNotModified)
+	switch {
+	case file == "repodata.json":
+		data, etag, mod := s.repodataOf(subdir)
+		s.serveDoc(w, r, "application/json", data, etag, mod)
+		return
+	case file == "repodata_shards.msgpack.zst" && !s.noShards.Load():
+		data, etag, mod := s.indexOf(subdir)
+		s.serveDoc(w, r, "application/octet-stream", data, etag, mod)
+		return
+	case strings.HasPrefix(file, "shards/") && !s.noShards.Load():
+		data, ok := s.shardByAddress(subdir, strings.TrimSuffix(strings.TrimPrefix(file, "shards/"), ".msgpack.zst"))
+		if !ok {
+			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 		w.Write(data)
 		return
@@ -236,25 +297,112 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-func (s *Server) repodataOf(subdir string) ([]byte, string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	etag := fmt.Sprintf(`"rev-%d"`, s.rev)
-	if data, ok := s.repodata[subdir]; ok {
-		return data, etag
+// serveDoc answers a conditional GET of a document that changes with the
+// revision: If-None-Match wins over If-Modified-Since, as in RFC 9110.
+func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, ctype string, data []byte, etag string, mod time.Time) {
+	lm := mod.UTC().Format(http.TimeFormat)
+	w.Header().Set("Last-Modified", lm)
+	if !s.noETag.Load() {
+		w.Header().Set("ETag", etag)
 	}
-	var buf bytes.Buffer
-	WriteRepodata(&buf, subdir, mapsValues(s.pkgs[subdir]))
-	s.repodata[subdir] = buf.Bytes()
-	return buf.Bytes(), etag
+	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
+	if (inm != "" && inm == etag && !s.noETag.Load()) || (inm == "" && ims != "" && ims == lm) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Write(data)
 }
 
-func mapsValues(m map[string]Pkg) []Pkg {
-	out := make([]Pkg, 0, len(m))
-	for _, p := range m {
-		out = append(out, p)
+// repodataOf returns the subdir's repodata.json, built from the cached
+// records once per revision.
+func (s *Server) repodataOf(subdir string) ([]byte, string, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	etag, mod := fmt.Sprintf(`"rev-%d"`, s.rev), s.modified
+	if data, ok := s.repodata[subdir]; ok {
+		return data, etag, mod
 	}
-	return out
+	fns := make([]string, 0, len(s.pkgs[subdir]))
+	for fn := range s.pkgs[subdir] {
+		fns = append(fns, fn)
+	}
+	slices.Sort(fns)
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, `{"info":{"subdir":%q},"packages":{},"packages.conda":{`, subdir)
+	for i, fn := range fns {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, "%q:", fn)
+		buf.Write(s.recs[subdir+"/"+fn])
+	}
+	buf.WriteString(`},"removed":[],"repodata_version":1}`)
+	s.repodata[subdir] = buf.Bytes()
+	return buf.Bytes(), etag, mod
+}
+
+// shardLocked returns a name's shard, encoding it if it changed.
+func (s *Server) shardLocked(subdir, name string, fns []string) *shard {
+	if sh, ok := s.shards[subdir+"/"+name]; ok {
+		return sh
+	}
+	entries := make([]repofmt.Entry, len(fns))
+	for i, fn := range fns {
+		entries[i] = repofmt.Entry{Filename: fn, Record: s.recs[subdir+"/"+fn]}
+	}
+	raw, err := repofmt.AppendShard(nil, entries)
+	if err != nil {
+		panic(err)
+	}
+	data := repofmt.Zstd(raw)
+	sh := &shard{data: data, hash: sha256.Sum256(data)}
+	s.shards[subdir+"/"+name] = sh
+	return sh
+}
+
+// indexOf returns the subdir's shard index: only the shards of names that
+// changed are encoded again.
+func (s *Server) indexOf(subdir string) ([]byte, string, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	etag, mod := fmt.Sprintf(`"rev-%d-shards"`, s.rev), s.modified
+	if data, ok := s.index[subdir]; ok {
+		return data, etag, mod
+	}
+	byName := map[string][]string{}
+	for fn, p := range s.pkgs[subdir] {
+		byName[p.Name] = append(byName[p.Name], fn)
+	}
+	refs := make([]repofmt.ShardRef, 0, len(byName))
+	for name, fns := range byName {
+		slices.Sort(fns)
+		refs = append(refs, repofmt.ShardRef{Name: name, Hash: s.shardLocked(subdir, name, fns).hash})
+	}
+	slices.SortFunc(refs, func(a, b repofmt.ShardRef) int { return strings.Compare(a.Name, b.Name) })
+	raw, err := repofmt.AppendShardIndex(nil, repofmt.ShardIndexInfo{Subdir: subdir, BaseURL: "./", ShardsBaseURL: "./shards/"}, refs)
+	if err != nil {
+		panic(err)
+	}
+	s.index[subdir] = repofmt.Zstd(raw)
+	return s.index[subdir], etag, mod
+}
+
+// shardByAddress finds a current shard of the subdir by its sha256 hex.
+func (s *Server) shardByAddress(subdir, address string) ([]byte, bool) {
+	want, err := hex.DecodeString(address)
+	if err != nil || len(want) != 32 {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, sh := range s.shards {
+		if strings.HasPrefix(key, subdir+"/") && bytes.Equal(sh.hash[:], want) {
+			return sh.data, true
+		}
+	}
+	return nil, false
 }
 
 // WriteRepodata writes repodata.json for pkgs, one record at a time, so a
