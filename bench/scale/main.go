@@ -102,6 +102,9 @@ func serveForge(ctx context.Context, n int, listen string, stdout io.Writer) err
 		srv.Add(p)
 		fmt.Fprintln(w, p.Filename())
 	})
+	mux.HandleFunc("GET /_hits", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d %d\n", srv.HitsUnder("/linux-64/shards/"), srv.Hits("/linux-64/repodata.json"))
+	})
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Through the test upstream, which counts and serves.
 		r2 := r.Clone(r.Context())
@@ -300,7 +303,45 @@ func (c *client) uploadLatency(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
+// forgeHits returns how many shards and repodata.json documents the
+// forge served.
+func forgeHits(forge string) (shards, repodata int, err error) {
+	res, err := http.Get(strings.TrimRight(forge, "/") + "/_hits")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer res.Body.Close()
+	_, err = fmt.Fscan(res.Body, &shards, &repodata)
+	return shards, repodata, err
+}
+
+// syncState returns the channel's upstream state and last attempt.
+func (c *client) syncState(ctx context.Context) (state, attempted string, err error) {
+	b, err := c.get(ctx, "/api/channels/"+c.channel)
+	if err != nil {
+		return "", "", err
+	}
+	var ch struct {
+		Upstream struct {
+			Status struct {
+				State       string `json:"state"`
+				AttemptedAt string `json:"attempted_at"`
+			} `json:"status"`
+		} `json:"upstream"`
+	}
+	err = json.Unmarshal(b, &ch)
+	return ch.Upstream.Status.State, ch.Upstream.Status.AttemptedAt, err
+}
+
 func (c *client) changeLatency(ctx context.Context, forge string, stdout io.Writer) error {
+	shards0, repodata0, err := forgeHits(forge)
+	if err != nil {
+		return err
+	}
+	_, attempted0, err := c.syncState(ctx)
+	if err != nil {
+		return err
+	}
 	res, err := http.Post(strings.TrimRight(forge, "/")+"/_change", "text/plain", nil)
 	if err != nil {
 		return err
@@ -321,10 +362,27 @@ func (c *client) changeLatency(ctx context.Context, forge string, stdout io.Writ
 	if res.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("sync: %d", res.StatusCode)
 	}
+	var synced time.Duration
+	var wg sync.WaitGroup
+	wg.Go(func() { // when the sync itself ended, polled beside the readers
+		for ctx.Err() == nil {
+			if st, at, err := c.syncState(ctx); err == nil && at != attempted0 && st != "syncing" {
+				synced = time.Since(start)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 	inJSON, inShard, err := c.visible(ctx, start, "scale-change", file)
+	wg.Wait()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "CHANGE_JSON_MS=%d\nCHANGE_SHARD_MS=%d\n", inJSON.Milliseconds(), inShard.Milliseconds())
+	shards1, repodata1, err := forgeHits(forge)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "CHANGE_JSON_MS=%d\nCHANGE_SHARD_MS=%d\nCHANGE_SYNC_MS=%d\nCHANGE_SHARDS=%d\nCHANGE_REPODATA=%d\n",
+		inJSON.Milliseconds(), inShard.Milliseconds(), synced.Milliseconds(), shards1-shards0, repodata1-repodata0)
 	return nil
 }
