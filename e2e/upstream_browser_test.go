@@ -110,7 +110,7 @@ func TestBrowserUpstreamChannels(t *testing.T) {
 	}
 
 	t.Run("Sync now syncs again, and refuses a POST without the CSRF token", func(t *testing.T) {
-		before := up.Hits("/linux-64/repodata.json")
+		before := up.Hits("/linux-64/repodata_shards.msgpack.zst")
 		b.Do(t, "clicking Sync now",
 			chromedp.Click(chromedp.ID("sync-now")),
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
@@ -119,10 +119,10 @@ func TestBrowserUpstreamChannels(t *testing.T) {
 			t.Errorf("flash %q", flash)
 		}
 		deadline := time.Now().Add(30 * time.Second)
-		for up.Hits("/linux-64/repodata.json") == before && time.Now().Before(deadline) {
+		for up.Hits("/linux-64/repodata_shards.msgpack.zst") == before && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if up.Hits("/linux-64/repodata.json") == before {
+		if up.Hits("/linux-64/repodata_shards.msgpack.zst") == before {
 			t.Error("Sync now did not ask the upstream")
 		}
 		// A cross-site form post: no token, another origin.
