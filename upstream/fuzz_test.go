@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
 )
 
 // An upstream's repodata.json is outside input: any bytes end in records
@@ -55,4 +56,67 @@ func FuzzFilters(f *testing.F) {
 			t.Fatalf("licence %q admitted but not allowed", license)
 		}
 	})
+}
+
+// An upstream's shard index and shards are outside input too: any bytes
+// (after zstd) end in records that are valid JSON, whose sha256 reads
+// back as hex, or in an error; never a panic or unbounded nesting.
+func FuzzDecodeShard(f *testing.F) {
+	rec := []byte(`{"build":"h0_0","depends":["zlib >=1"],"md5":"0123456789abcdef0123456789abcdef","name":"a","sha256":"` +
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" + `","size":3,"version":"1"}`)
+	shard, err := repofmt.AppendShard(nil, []repofmt.Entry{{Filename: "a-1-h0_0.conda", Record: rec}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	index, err := repofmt.AppendShardIndex(nil, repofmt.ShardIndexInfo{Subdir: "noarch", BaseURL: "./", ShardsBaseURL: "./shards/"},
+		[]repofmt.ShardRef{{Name: "a", Hash: [32]byte{1}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(shard)
+	f.Add(index)
+	f.Add([]byte{0x81, 0xa8, 'p', 'a', 'c', 'k', 'a', 'g', 'e', 's', 0x81, 0xa1, 'x', 0x91, 0x91, 0x91, 0x91})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		z := repofmt.Zstd(data)
+		if recs, err := decodeShard(z); err == nil {
+			for _, r := range recs {
+				if !json.Valid(r.raw) {
+					t.Fatalf("record %q is not valid JSON: %q", r.filename, r.raw)
+				}
+			}
+		}
+		_, _ = decodeShardIndex(z, "https://upstream.test/c/noarch/repodata_shards.msgpack.zst")
+	})
+}
+
+func TestShardsDecodeAsRepodataRecords(t *testing.T) {
+	rec := []byte(`{"build":"h0_0","depends":[],"md5":"0123456789abcdef0123456789abcdef","name":"a","sha256":"` +
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" + `","size":3,"version":"1"}`)
+	shard, err := repofmt.AppendShard(nil, []repofmt.Entry{{Filename: "a-1-h0_0.conda", Record: rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := decodeShard(repofmt.Zstd(shard))
+	if err != nil || len(recs) != 1 || recs[0].filename != "a-1-h0_0.conda" {
+		t.Fatalf("%v %v", recs, err)
+	}
+	if quickSHA(recs[0].raw) != "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" || !bytes.Contains(recs[0].raw, []byte(`"md5":"0123456789abcdef0123456789abcdef"`)) {
+		t.Errorf("digests did not come back as hex: %s", recs[0].raw)
+	}
+	idx, err := repofmt.AppendShardIndex(nil, repofmt.ShardIndexInfo{Subdir: "noarch", BaseURL: "./", ShardsBaseURL: "../sh/"},
+		[]repofmt.ShardRef{{Name: "a", Hash: [32]byte{1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeShardIndex(repofmt.Zstd(idx), "https://up.test/c/noarch/repodata_shards.msgpack.zst")
+	if err != nil || got.shardsBase != "https://up.test/c/sh/" || got.shards["a"] != [32]byte{1} {
+		t.Errorf("index %+v %v", got, err)
+	}
+	deep := bytes.Repeat([]byte{0x91}, 100) // arrays nested 100 deep
+	hostile := append([]byte{0x81, 0xae}, "packages.conda"...)
+	hostile = append(hostile, 0x81, 0xa1, 'x')
+	hostile = append(hostile, deep...)
+	if _, err := decodeShard(repofmt.Zstd(hostile)); err == nil {
+		t.Error("a record nested 100 deep was read")
+	}
 }
