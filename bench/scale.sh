@@ -86,7 +86,8 @@ PIDS+=("$!")
 for _ in $(seq 600); do grep -q '^URL=' "$WORK/forge.env" 2>/dev/null && break; sleep 0.2; done
 FORGE=$(sed -n 's/^URL=//p' "$WORK/forge.env")
 [ -n "$FORGE" ] || die "the forge did not start"
-curl -fsS -o /dev/null "$FORGE/linux-64/repodata.json" # builds its document once, before the clock starts
+curl -fsS -o /dev/null "$FORGE/linux-64/repodata.json" # builds its documents once, before the clock starts
+curl -fsS -o /dev/null "$FORGE/linux-64/repodata_shards.msgpack.zst"
 curl -fsS -o /dev/null "${ADMIN[@]}" -H 'Content-Type: application/json' -X POST "$GH/api/channels" \
   -d "{\"name\":\"forge\",\"visibility\":\"private\",\"upstream\":{\"url\":\"$FORGE\",\"mode\":\"$MODE\",\"filters\":{\"subdirs\":[\"linux-64\"]}}}" ||
   die "could not create the mirror"

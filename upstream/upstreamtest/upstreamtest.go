@@ -101,9 +101,10 @@ type Server struct {
 	rev                          int
 	modified                     time.Time // Last-Modified: one second later at each change
 	hits                         map[string]int
-	repodata                     map[string][]byte // cache per subdir, per revision
-	shards                       map[string]*shard // subdir/name -> its shard, dropped when the name changes
-	index                        map[string][]byte // subdir -> shard index, per revision
+	repodata                     map[string][]byte                     // cache per subdir, per revision
+	shards                       map[string]*shard                     // subdir/name -> its shard, dropped when the name changes
+	names                        map[string]map[string]map[string]bool // subdir -> name -> filenames
+	index                        map[string][]byte                     // subdir -> shard index, per revision
 }
 
 // shard is one package name's CEP-16 shard, compressed, and its address.
@@ -115,7 +116,7 @@ type shard struct {
 // Start starts an upstream serving pkgs; Close it when done.
 func Start(pkgs []Pkg) *Server {
 	s := &Server{pkgs: map[string]map[string]Pkg{}, corrupt: map[string]bool{}, hits: map[string]int{}, repodata: map[string][]byte{},
-		recs: map[string][]byte{}, shards: map[string]*shard{}, index: map[string][]byte{}, modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		recs: map[string][]byte{}, shards: map[string]*shard{}, names: map[string]map[string]map[string]bool{}, index: map[string][]byte{}, modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s.Set(pkgs)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -128,6 +129,7 @@ func (s *Server) Set(pkgs []Pkg) {
 	clear(s.corrupt)
 	clear(s.recs)
 	clear(s.shards)
+	clear(s.names)
 	s.pkgs = map[string]map[string]Pkg{"noarch": {}}
 	for _, p := range pkgs {
 		s.addLocked(p)
@@ -161,6 +163,13 @@ func (s *Server) addLocked(p Pkg) {
 	rec, _ := json.Marshal(p.Record(p.Bytes()))
 	s.recs[p.Subdir+"/"+p.Filename()] = rec
 	delete(s.shards, p.Subdir+"/"+p.Name)
+	if s.names[p.Subdir] == nil {
+		s.names[p.Subdir] = map[string]map[string]bool{}
+	}
+	if s.names[p.Subdir][p.Name] == nil {
+		s.names[p.Subdir][p.Name] = map[string]bool{}
+	}
+	s.names[p.Subdir][p.Name][p.Filename()] = true
 }
 
 // Remove removes a package file.
@@ -169,6 +178,10 @@ func (s *Server) Remove(subdir, filename string) {
 	defer s.mu.Unlock()
 	if p, ok := s.pkgs[subdir][filename]; ok {
 		delete(s.shards, subdir+"/"+p.Name)
+		delete(s.names[subdir][p.Name], filename)
+		if len(s.names[subdir][p.Name]) == 0 {
+			delete(s.names[subdir], p.Name)
+		}
 	}
 	delete(s.pkgs[subdir], filename)
 	delete(s.recs, subdir+"/"+filename)
@@ -371,14 +384,18 @@ func (s *Server) indexOf(subdir string) ([]byte, string, time.Time) {
 	if data, ok := s.index[subdir]; ok {
 		return data, etag, mod
 	}
-	byName := map[string][]string{}
-	for fn, p := range s.pkgs[subdir] {
-		byName[p.Name] = append(byName[p.Name], fn)
-	}
-	refs := make([]repofmt.ShardRef, 0, len(byName))
-	for name, fns := range byName {
-		slices.Sort(fns)
-		refs = append(refs, repofmt.ShardRef{Name: name, Hash: s.shardLocked(subdir, name, fns).hash})
+	refs := make([]repofmt.ShardRef, 0, len(s.names[subdir]))
+	for name, set := range s.names[subdir] {
+		sh, ok := s.shards[subdir+"/"+name]
+		if !ok {
+			fns := make([]string, 0, len(set))
+			for fn := range set {
+				fns = append(fns, fn)
+			}
+			slices.Sort(fns)
+			sh = s.shardLocked(subdir, name, fns)
+		}
+		refs = append(refs, repofmt.ShardRef{Name: name, Hash: sh.hash})
 	}
 	slices.SortFunc(refs, func(a, b repofmt.ShardRef) int { return strings.Compare(a.Name, b.Name) })
 	raw, err := repofmt.AppendShardIndex(nil, repofmt.ShardIndexInfo{Subdir: subdir, BaseURL: "./", ShardsBaseURL: "./shards/"}, refs)
