@@ -103,6 +103,22 @@ func TestASyncThroughShardsFetchesOnlyTheShardsThatChanged(t *testing.T) {
 	})
 }
 
+func TestAnUnchangedUpstreamCostsOnly304s(t *testing.T) {
+	e := newEnv(t, []upstreamtest.Pkg{forgePkg("numpy", "2.0"), pkg("noarch", "rich", "13.0", false)})
+	ch := e.channel("all", "proxy", gatehouse.Filters{}) // subdirs from channeldata.json
+	if st := e.sync(ch); st.State != "ok" || st.Progress.Added != 2 {
+		t.Fatalf("first sync: %+v", st)
+	}
+	before := e.up.NotModified()
+	if st := e.sync(ch); st.State != "ok" || st.Progress.Records != 0 {
+		t.Fatalf("second sync: %+v", st)
+	}
+	// channeldata.json and the shard index of noarch and linux-64.
+	if got := e.up.NotModified() - before; got != 3 {
+		t.Errorf("%d answers were 304, want 3", got)
+	}
+}
+
 func TestASyncWithoutShardsReadsRepodataConditionallyAndAppliesTheDifference(t *testing.T) {
 	pkgs := upstreamtest.Forge(2000, 9)
 	e := newEnv(t, pkgs)

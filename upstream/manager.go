@@ -67,6 +67,7 @@ type Manager struct {
 	ups     map[int64]*gatehouse.Upstream // by channel ID; credentials sealed
 	running map[int64]chan struct{}       // syncs in progress, closed when done
 	sems    map[string]chan struct{}      // per upstream host
+	subdirs map[int64]subdirsSeen         // channeldata.json of each upstream
 
 	files singleflight.Group
 	wake  chan struct{}
@@ -107,7 +108,7 @@ func New(cfg Config) *Manager {
 		cfg.Client = &http.Client{Transport: guard.Transport(cfg.PerUpstream)}
 	}
 	return &Manager{cfg: cfg, log: cfg.Logger, guard: guard, ups: map[int64]*gatehouse.Upstream{}, running: map[int64]chan struct{}{},
-		sems: map[string]chan struct{}{}, wake: make(chan struct{}, 1)}
+		sems: map[string]chan struct{}{}, subdirs: map[int64]subdirsSeen{}, wake: make(chan struct{}, 1)}
 }
 
 // Load reads every upstream from the store.

@@ -35,6 +35,7 @@ const (
 type shardIndex struct {
 	shardsBase string // absolute URL, ending in "/"
 	shards     map[string][32]byte
+	v          gatehouse.Validator // of the index's answer
 }
 
 var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxShardDecoded))

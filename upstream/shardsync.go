@@ -54,6 +54,7 @@ func (r *run) viaShards(ctx context.Context) (done bool, err error) {
 		m.log.Warn("the upstream's shard index is not readable; reading its repodata.json", "channel_id", u.ChannelID, "subdir", subdir, "err", err)
 		return false, nil
 	}
+	idx.v = gatehouse.Validator{ETag: res.Header.Get("ETag"), LastModified: res.Header.Get("Last-Modified")}
 	var changed, removed []string
 	for name, h := range idx.shards {
 		if ph, ok := prev[name]; !ok || ph != h || due[name] {
@@ -106,7 +107,7 @@ func (r *run) viaShards(ctx context.Context) (done bool, err error) {
 	if err := r.hold.finish(ctx, func(fn string) bool { return scope[nameOf(fn)] }); err != nil {
 		return true, err
 	}
-	if err := r.keepState(ctx, idx, res.Header); err != nil {
+	if err := r.keepState(ctx, idx); err != nil {
 		return true, err
 	}
 	// The repodata.json validators predate what the shards applied.
@@ -170,7 +171,7 @@ func (s shardState) incomplete() bool {
 
 // keepState saves idx as what the channel now holds, less the names
 // whose records were not all applied, and the index's validators.
-func (r *run) keepState(ctx context.Context, idx *shardIndex, h http.Header) error {
+func (r *run) keepState(ctx context.Context, idx *shardIndex) error {
 	state := make(shardState, len(idx.shards))
 	for name, hash := range idx.shards {
 		if !r.failed[name] {
@@ -182,7 +183,7 @@ func (r *run) keepState(ctx context.Context, idx *shardIndex, h http.Header) err
 	if err := r.m.saveState(ctx, r.u, r.subdir, state); err != nil {
 		return err
 	}
-	r.st.Validators[r.subdir+shardsValidator] = gatehouse.Validator{ETag: h.Get("ETag"), LastModified: h.Get("Last-Modified")}
+	r.st.Validators[r.subdir+shardsValidator] = idx.v
 	return nil
 }
 

@@ -65,28 +65,53 @@ func (m *Manager) syncAll(ctx context.Context, u *gatehouse.Upstream, st *gateho
 	return errors.Join(errs...)
 }
 
-// upstreamSubdirs reads the subdirs from the upstream's channeldata.json,
-// or falls back to the common ones.
+// subdirsSeen is what an upstream's channeldata.json said, and its
+// validators, so an unchanged one costs a 304.
+type subdirsSeen struct {
+	v       gatehouse.Validator
+	subdirs []string
+}
+
+// upstreamSubdirs reads the subdirs from the upstream's channeldata.json
+// (conditionally, after the first time), or falls back to the common ones.
 func (m *Manager) upstreamSubdirs(ctx context.Context, u *gatehouse.Upstream) []string {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.FileTimeout)
 	defer cancel()
+	m.mu.Lock()
+	seen, ok := m.subdirs[u.ChannelID]
+	m.mu.Unlock()
 	req, err := m.request(ctx, u, "channeldata.json")
-	if err == nil {
-		if res, err := m.cfg.Client.Do(req); err == nil {
-			defer res.Body.Close()
-			var cd struct {
-				Subdirs []string `json:"subdirs"`
-			}
-			if res.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(res.Body, 64<<20)).Decode(&cd) == nil && len(cd.Subdirs) > 0 {
-				out := []string{"noarch"}
-				for _, s := range cd.Subdirs {
-					if gatehouse.ValidSubdir(s) && !slices.Contains(out, s) {
-						out = append(out, s)
-					}
-				}
-				return out
+	if err != nil {
+		return defaultSubdirs
+	}
+	if ok && seen.v.ETag != "" {
+		req.Header.Set("If-None-Match", seen.v.ETag)
+	}
+	if ok && seen.v.LastModified != "" {
+		req.Header.Set("If-Modified-Since", seen.v.LastModified)
+	}
+	res, err := m.cfg.Client.Do(req)
+	if err != nil {
+		return defaultSubdirs
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusNotModified && ok {
+		return seen.subdirs
+	}
+	var cd struct {
+		Subdirs []string `json:"subdirs"`
+	}
+	if res.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(res.Body, 64<<20)).Decode(&cd) == nil && len(cd.Subdirs) > 0 {
+		out := []string{"noarch"}
+		for _, s := range cd.Subdirs {
+			if gatehouse.ValidSubdir(s) && !slices.Contains(out, s) {
+				out = append(out, s)
 			}
 		}
+		m.mu.Lock()
+		m.subdirs[u.ChannelID] = subdirsSeen{gatehouse.Validator{ETag: res.Header.Get("ETag"), LastModified: res.Header.Get("Last-Modified")}, out}
+		m.mu.Unlock()
+		return out
 	}
 	return defaultSubdirs
 }
@@ -212,7 +237,7 @@ func (r *run) viaRepodata(ctx context.Context, idx *shardIndex) error {
 		return err
 	}
 	if idx != nil {
-		if err := r.keepState(ctx, idx, res.Header); err != nil {
+		if err := r.keepState(ctx, idx); err != nil {
 			return err
 		}
 	} else {

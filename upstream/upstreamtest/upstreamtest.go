@@ -94,6 +94,7 @@ type Server struct {
 	Token string
 
 	down, slow, noShards, noETag atomic.Bool
+	notModified                  atomic.Int64
 	mu                           sync.Mutex
 	pkgs                         map[string]map[string]Pkg // subdir -> filename -> Pkg
 	recs                         map[string][]byte         // subdir/filename -> record JSON
@@ -215,6 +216,9 @@ func (s *Server) Uncorrupt(filename string) {
 	s.mu.Unlock()
 }
 
+// NotModified returns how many 304s the upstream answered.
+func (s *Server) NotModified() int { return int(s.notModified.Load()) }
+
 // Hits returns how often path was requested.
 func (s *Server) Hits(path string) int {
 	s.mu.Lock()
@@ -258,9 +262,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		for sd := range s.pkgs {
 			subdirs = append(subdirs, sd)
 		}
+		etag, mod := fmt.Sprintf(`"rev-%d-cd"`, s.rev), s.modified
 		s.mu.Unlock()
 		slices.Sort(subdirs)
-		json.NewEncoder(w).Encode(map[string]any{"channeldata_version": 1, "packages": map[string]any{}, "subdirs": subdirs})
+		data, _ := json.Marshal(map[string]any{"channeldata_version": 1, "packages": map[string]any{}, "subdirs": subdirs})
+		s.serveDoc(w, r, "application/json", data, etag, mod)
 		return
 	}
 	subdir, file, ok := strings.Cut(path, "/")
@@ -320,6 +326,7 @@ func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, ctype string, 
 	}
 	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
 	if (inm != "" && inm == etag && !s.noETag.Load()) || (inm == "" && ims != "" && ims == lm) {
+		s.notModified.Add(1)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
