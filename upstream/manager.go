@@ -49,7 +49,8 @@ type Config struct {
 	// MaxFileSize bounds a fetched package (default 2 GiB).
 	MaxFileSize int64
 	// FileTimeout bounds one package fetch (default 5 minutes);
-	// RepodataTimeout one repodata fetch (default 10 minutes).
+	// RepodataTimeout one shard or shard index fetch, and the wait for
+	// more of a repodata.json being read (default 10 minutes).
 	FileTimeout     time.Duration
 	RepodataTimeout time.Duration
 	// Changed is called after a batch of a channel's packages committed,

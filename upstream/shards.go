@@ -238,6 +238,8 @@ func readValue(b []byte, depth int) (any, []byte, error) {
 // upstream's own host) with a size limit; v, when not nil, makes it
 // conditional, and a 304 returns nil bytes.
 func (m *Manager) get(ctx context.Context, u *gatehouse.Upstream, rawURL string, v *gatehouse.Validator) (body []byte, res *http.Response, err error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RepodataTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, nil, err

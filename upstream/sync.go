@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
@@ -136,8 +137,6 @@ type run struct {
 // and sha256 with what the channel holds. Both ask conditionally, so an
 // unchanged upstream costs one 304.
 func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Policy, subdir string, st *gatehouse.UpstreamStatus) error {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.RepodataTimeout)
-	defer cancel()
 	hold, err := m.loadHeld(ctx, u.ChannelID, subdir)
 	if err != nil {
 		return err
@@ -158,7 +157,14 @@ func (m *Manager) syncSubdir(ctx context.Context, u *gatehouse.Upstream, pol *Po
 // document is read even if unchanged, and idx becomes the shard state.
 func (r *run) viaRepodata(ctx context.Context, idx *shardIndex) error {
 	m, u, subdir, st := r.m, r.u, r.subdir, r.st
-	req, err := m.request(ctx, u, subdir+"/repodata.json")
+	// RepodataTimeout bounds the wait for the upstream's next bytes, not
+	// the whole read: a first sync of conda-forge's 465,000 records takes
+	// as long as the database needs to write them.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idle := time.AfterFunc(m.cfg.RepodataTimeout, cancel)
+	defer idle.Stop()
+	req, err := m.request(rctx, u, subdir+"/repodata.json")
 	if err != nil {
 		return err
 	}
@@ -203,6 +209,7 @@ func (r *run) viaRepodata(ctx context.Context, idx *shardIndex) error {
 	}
 	var batch []*gatehouse.Package
 	err = readRepodata(res.Body, func(fn string, raw []byte) error {
+		idle.Reset(m.cfg.RepodataTimeout)
 		st.Progress.Records++
 		sha := quickSHA(raw)
 		if have.unchanged(fn, sha) {
