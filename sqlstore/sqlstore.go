@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/registration"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
@@ -53,6 +54,9 @@ type DB struct {
 	keyByHash, sessionByHash *sql.Stmt
 	// The sign-in and identity queries, bound to q.
 	*identity.Store
+	// The network rules, registration tokens and client records, bound
+	// to q.
+	*registration.Queries
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -63,7 +67,9 @@ type querier = sqlkit.Querier
 // bind gives the parts of the store that live in packages of their own the
 // connection this DB runs on: the pool, or its transaction.
 func (db *DB) bind() {
-	db.Store = identity.New(&sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx})
+	c := &sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx}
+	db.Store = identity.New(c)
+	db.Queries = registration.New(c)
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.
