@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/auditlog"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/registration"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/usage"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
@@ -57,6 +59,10 @@ type DB struct {
 	// The network rules, registration tokens and client records, bound
 	// to q.
 	*registration.Queries
+	// The audit log, and the counts quotas are checked against, bound to
+	// q.
+	*auditlog.Log
+	*usage.Counts
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -70,6 +76,8 @@ func (db *DB) bind() {
 	c := &sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx}
 	db.Store = identity.New(c)
 	db.Queries = registration.New(c)
+	db.Log = auditlog.New(c)
+	db.Counts = usage.New(c)
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.
