@@ -24,25 +24,16 @@ type Config struct {
 	Store  gatehouse.Store
 	Clock  gatehouse.Clock
 	Logger *slog.Logger
-	// PublicURL is how clients reach the server, for the links in
-	// messages.
-	PublicURL *url.URL
-	Registry  prometheus.Registerer
-
-	// KeyCacheTTL bounds how long a verified key is trusted without a
-	// database lookup.
-	KeyCacheTTL time.Duration
-	// FailureLimit failed credentials from one address in a burst, then
-	// one more per FailureRefill (checklist B7); AccountFailureLimit per
-	// account name, refilled every 30 s (checklist E7).
+	// PublicURL, Registry, KeyCacheTTL, the failure budgets and
+	// PasswordConcurrency mean what the service.Config fields of the same
+	// names mean (checklist B7, B8, E7, E10).
+	PublicURL           *url.URL
+	Registry            prometheus.Registerer
+	KeyCacheTTL         time.Duration
 	FailureLimit        int
 	FailureRefill       time.Duration
 	AccountFailureLimit int
-	// IPv6PrefixLen is the IPv6 network whose addresses share one failure
-	// budget (checklist B8); 0 is a /64, 128 the exact address.
-	IPv6PrefixLen int
-	// PasswordConcurrency bounds the argon2id hashes and checks that run
-	// at once.
+	IPv6PrefixLen       int
 	PasswordConcurrency int
 
 	// Deaf is set while the change feed is not listening: the key cache is
