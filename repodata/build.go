@@ -2,7 +2,6 @@ package repodata
 
 import (
 	"context"
-	"encoding/gob"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +30,12 @@ type state struct {
 
 func (st *state) path(enc int) string { return st.Base + encSuffix[enc] }
 func (st *state) indexPath() string   { return st.Base + ".shards.msgpack.zst" }
+
+// find returns the index of name's segment, which Segs holds in name
+// order.
+func (st *state) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(st.Segs, name, func(s segment, n string) int { return strings.Compare(s.Name, n) })
+}
 
 // files lists the revision's files, for retiring them.
 func (st *state) files() []string {
@@ -319,15 +324,10 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 func (b *builder) seal(rev int64, base string, out *outputs, segs []segment) (*state, error) {
 	st := &state{Rev: rev, Subdir: b.subdir, Base: base, Size: out.off, Segs: segs, Built: b.x.now().UTC().Truncate(time.Second)}
 	st.ETag = contentTag(b.subdir, segs)
-	refs := make([]repofmt.ShardRef, len(segs))
-	for i := range segs {
-		refs[i] = repofmt.ShardRef{Name: segs[i].Name, Hash: segs[i].Shard}
-	}
-	idx, err := repofmt.AppendShardIndex(nil, repofmt.ShardIndexInfo{Subdir: b.subdir, BaseURL: "./", ShardsBaseURL: "./shards/"}, refs)
+	z, err := shardIndex(b.subdir, segs)
 	if err != nil {
 		return nil, err
 	}
-	z := repofmt.Zstd(idx)
 	if err := writeFile(st.indexPath(), z); err != nil {
 		return nil, err
 	}
@@ -346,45 +346,4 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// saveManifest records st as the subdir's current revision on disk, so a
-// restart serves it at once and catches up from its revision.
-func (b *builder) saveManifest(st *state) error {
-	tmp := filepath.Join(b.dir, "manifest.tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := gob.NewEncoder(f).Encode(st); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(b.dir, "manifest"))
-}
-
-// loadManifest reads the subdir's manifest, if its files are all there
-// with the sizes it says; anything else means a full build.
-func (b *builder) loadManifest() *state {
-	f, err := os.Open(filepath.Join(b.dir, "manifest"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	st := new(state)
-	if gob.NewDecoder(f).Decode(st) != nil || st.Subdir != b.subdir || filepath.Dir(st.Base) != b.dir {
-		return nil
-	}
-	for enc := range numEnc {
-		if fi, err := os.Stat(st.path(enc)); err != nil || fi.Size() != st.Size[enc] {
-			return nil
-		}
-	}
-	if fi, err := os.Stat(st.indexPath()); err != nil || fi.Size() != st.IndexSize {
-		return nil
-	}
-	return st
 }
