@@ -11,9 +11,9 @@
 // copies every other segment from the previous files in the kernel. The
 // new revision's files get new names, the manifest on disk is replaced,
 // and readers switch to the new revision with one pointer swap: they see
-// the old files or the new ones, never a mix. Old files are removed a
-// little later (readers that opened them keep reading), old shards after
-// ShardRetention (clients that hold an older index still find them).
+// the old files or the new ones, never a mix. Old files are removed
+// seconds later (readers that opened them keep reading), old shards after
+// ShardRetention or sooner when they outgrow their budget (see trash.go).
 //
 // Memory holds, per subdir that clients asked for, one small entry per
 // package name (about 150 bytes), never the records or the files:
