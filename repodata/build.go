@@ -170,27 +170,29 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	type item struct {
-		seg   segment
-		fresh *rendered // nil: copied from old
+	// segs are the new revision's segments, in name order: old's, copied
+	// between the changed names; fresh lists those, in order, with what
+	// to write for them.
+	type freshSeg struct {
+		k int
+		r *rendered
 	}
-	items := make([]item, 0, len(old.Segs)+len(names))
-	i, j := 0, 0
-	for i < len(old.Segs) || j < len(names) {
-		switch {
-		case j == len(names) || (i < len(old.Segs) && old.Segs[i].Name < names[j]):
-			items = append(items, item{seg: old.Segs[i]})
+	segs := make([]segment, 0, len(old.Segs)+len(names))
+	fresh := make([]freshSeg, 0, len(names))
+	i := 0
+	for _, name := range names {
+		k, _ := slices.BinarySearchFunc(old.Segs[i:], name, func(s segment, n string) int { return strings.Compare(s.Name, n) })
+		segs = append(segs, old.Segs[i:i+k]...)
+		i += k
+		if i < len(old.Segs) && old.Segs[i].Name == name {
 			i++
-		default:
-			if i < len(old.Segs) && old.Segs[i].Name == names[j] {
-				i++
-			}
-			if r := changed[names[j]]; r != nil {
-				items = append(items, item{seg: segment{Name: r.name, Shard: r.hash}, fresh: r})
-			}
-			j++
+		}
+		if r := changed[name]; r != nil {
+			fresh = append(fresh, freshSeg{len(segs), r})
+			segs = append(segs, segment{Name: r.name, Shard: r.hash})
 		}
 	}
+	segs = append(segs, old.Segs[i:]...)
 	var src [numEnc]*os.File
 	for enc := range numEnc {
 		f, err := os.Open(old.path(enc))
@@ -237,11 +239,17 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 			return nil
 		}
 		first := true
-		for k := range items {
-			it := &items[k]
-			has := it.seg.has(sec)
-			if it.fresh != nil {
-				has = len(it.fresh.frag[sec]) > 0
+		next := 0 // in fresh
+		for k := range segs {
+			seg := &segs[k]
+			var fr *rendered
+			if next < len(fresh) && fresh[next].k == k {
+				fr = fresh[next].r
+				next++
+			}
+			has := seg.has(sec)
+			if fr != nil {
+				has = len(fr.frag[sec]) > 0
 			}
 			if !has {
 				continue
@@ -249,17 +257,17 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 			isFirst := first
 			first = false
 			switch {
-			case it.fresh != nil:
+			case fr != nil:
 				if err := flushRun(); err != nil {
 					return fail(err)
 				}
 				f := [numSec]bool{}
 				f[sec] = isFirst
-				if err := out.writeSegment(&it.seg, it.fresh, f, sec); err != nil {
+				if err := out.writeSegment(seg, fr, f, sec); err != nil {
 					return fail(err)
 				}
-			case it.seg.First[sec] == isFirst:
-				p := it.seg.Part[sec]
+			case seg.First[sec] == isFirst:
+				p := seg.Part[sec]
 				if !run || from[encJSON].Off+from[encJSON].N != p[encJSON].Off {
 					if err := flushRun(); err != nil {
 						return fail(err)
@@ -271,7 +279,7 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 					}
 				}
 				for enc := range numEnc {
-					it.seg.Part[sec][enc].Off = to[enc].Off + from[enc].N
+					seg.Part[sec][enc].Off = to[enc].Off + from[enc].N
 					from[enc].N += p[enc].N
 				}
 			default:
@@ -280,7 +288,7 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 				if err := flushRun(); err != nil {
 					return fail(err)
 				}
-				p := it.seg.Part[sec][encJSON]
+				p := seg.Part[sec][encJSON]
 				body := make([]byte, p.N)
 				if _, err := src[encJSON].ReadAt(body, p.Off); err != nil {
 					return fail(err)
@@ -296,9 +304,9 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 					if err != nil {
 						return fail(err)
 					}
-					it.seg.Part[sec][enc] = sp
+					seg.Part[sec][enc] = sp
 				}
-				it.seg.First[sec] = isFirst
+				seg.First[sec] = isFirst
 			}
 		}
 		if err := flushRun(); err != nil {
@@ -312,10 +320,6 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 	}
 	if err := out.commit(base); err != nil {
 		return nil, err
-	}
-	segs := make([]segment, len(items))
-	for k := range items {
-		segs[k] = items[k].seg
 	}
 	return b.seal(rev, base, out, segs)
 }
