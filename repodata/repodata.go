@@ -146,10 +146,28 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 	default:
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name)
 	}
-	st, err := x.current(ctx, ch, dir)
-	if err != nil {
-		return nil, err
+	// The file is opened here, so that the revision cannot be removed
+	// between this answer and the caller's read: an open file outlives its
+	// name. A revision replaced and removed between the lookup and the
+	// open (two newer ones were built meanwhile) is looked up again; the
+	// current one is never removed.
+	for try := 0; ; try++ {
+		st, err := x.current(ctx, ch, dir)
+		if err != nil {
+			return nil, err
+		}
+		f := revisionFile(st, file, gzip)
+		if f.File, err = os.Open(f.Path); err == nil {
+			return f, nil
+		} else if !os.IsNotExist(err) || try == 2 {
+			x.log.Error("opening an index file failed", "channel", ch.Name, "subdir", dir, "err", err)
+			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The index could not be read. Try again in a moment.")
+		}
 	}
+}
+
+// revisionFile describes the form asked for of st's files.
+func revisionFile(st *state, file string, gzip bool) *gatehouse.IndexFile {
 	f := &gatehouse.IndexFile{Path: st.path(encJSON), Size: st.Size[encJSON], ContentType: "application/json", ETag: st.ETag, ModTime: st.Built}
 	switch {
 	case file == "repodata_shards.msgpack.zst":
@@ -159,7 +177,7 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 	case gzip:
 		f.Path, f.Size, f.Encoding = st.path(encGzip), st.Size[encGzip], "gzip"
 	}
-	return f, nil
+	return f
 }
 
 // shard returns a shard file: content-addressed, so any shard of the

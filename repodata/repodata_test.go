@@ -100,6 +100,9 @@ func (f *fixture) channel() *gatehouse.Channel {
 
 func readFile(t testing.TB, file *gatehouse.IndexFile) []byte {
 	t.Helper()
+	if file.File != nil {
+		defer file.File.Close()
+	}
 	if file.Data != nil {
 		return file.Data
 	}

@@ -47,6 +47,7 @@ func (f *fixture) liveSize(x *repodata.Index, subdir string) (size, zst int64) {
 		if err != nil {
 			f.t.Fatal(err)
 		}
+		file.File.Close()
 		size += file.Size
 		if name == "repodata.json.zst" {
 			zst = file.Size
@@ -56,6 +57,7 @@ func (f *fixture) liveSize(x *repodata.Index, subdir string) (size, zst int64) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	gz.File.Close()
 	size += gz.Size
 	shards, _ := filepath.Glob(filepath.Join(f.dir, fmt.Sprint(f.ch.ID), subdir, "shards", "*"))
 	// Every shard counts as live here: the bound below allows the
@@ -88,9 +90,11 @@ func TestManyChangesInARowKeepTheDiskBounded(t *testing.T) {
 			name = fmt.Sprintf("base%02d", i%40)
 		}
 		f.add("noarch", name, fmt.Sprintf("2.%d", i), "0", ".conda")
-		if _, err := f.index.File(context.Background(), f.channel(), "noarch/repodata.json", false); err != nil {
+		file, err := f.index.File(context.Background(), f.channel(), "noarch/repodata.json", false)
+		if err != nil {
 			t.Fatal(err)
 		}
+		file.File.Close()
 		files, size, revisions := f.diskUse("noarch")
 		live, zst := f.liveSize(f.index, "noarch")
 		// Three revisions (the current one and two replaced ones a
@@ -118,10 +122,7 @@ func TestAReaderMidStreamFinishesAfterItsRevisionIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := f.want("noarch")
-	r, err := os.Open(file.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := file.File // the index opened it before answering
 	defer r.Close()
 	head := make([]byte, 100)
 	if _, err := io.ReadFull(r, head); err != nil {
