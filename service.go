@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/netip"
+	"os"
 	"time"
 )
 
@@ -348,6 +349,10 @@ type LoginService interface {
 type IndexFile struct {
 	Data []byte
 	Path string
+	// File, when set, is Path already opened by the index, which opens a
+	// revision's files before it answers so that a revision replaced
+	// meanwhile cannot vanish under the request. The caller closes it.
+	File *os.File
 	Size int64
 	// ContentType of the bytes (before Encoding).
 	ContentType string

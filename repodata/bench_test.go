@@ -37,16 +37,20 @@ func BenchmarkOneChangeVisible(b *testing.B) {
 			batch = nil
 		}
 	}
-	if _, err := f.index.File(ctx, f.channel(), "linux-64/repodata.json", false); err != nil {
+	if file, err := f.index.File(ctx, f.channel(), "linux-64/repodata.json", false); err != nil {
 		b.Fatal(err)
+	} else {
+		file.File.Close()
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
 		f.add("linux-64", fmt.Sprintf("pkg%05d", (i*7919)%(n/5)), fmt.Sprintf("9.%d", i), "h0_0", ".conda")
-		if _, err := f.index.File(ctx, f.channel(), "linux-64/repodata.json", false); err != nil {
+		file, err := f.index.File(ctx, f.channel(), "linux-64/repodata.json", false)
+		if err != nil {
 			b.Fatal(err)
 		}
+		file.File.Close()
 	}
 }

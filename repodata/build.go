@@ -2,7 +2,6 @@ package repodata
 
 import (
 	"context"
-	"encoding/gob"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +30,12 @@ type state struct {
 
 func (st *state) path(enc int) string { return st.Base + encSuffix[enc] }
 func (st *state) indexPath() string   { return st.Base + ".shards.msgpack.zst" }
+
+// find returns the index of name's segment, which Segs holds in name
+// order.
+func (st *state) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(st.Segs, name, func(s segment, n string) int { return strings.Compare(s.Name, n) })
+}
 
 // files lists the revision's files, for retiring them.
 func (st *state) files() []string {
@@ -165,27 +170,29 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	type item struct {
-		seg   segment
-		fresh *rendered // nil: copied from old
+	// segs are the new revision's segments, in name order: old's, copied
+	// between the changed names; fresh lists those, in order, with what
+	// to write for them.
+	type freshSeg struct {
+		k int
+		r *rendered
 	}
-	items := make([]item, 0, len(old.Segs)+len(names))
-	i, j := 0, 0
-	for i < len(old.Segs) || j < len(names) {
-		switch {
-		case j == len(names) || (i < len(old.Segs) && old.Segs[i].Name < names[j]):
-			items = append(items, item{seg: old.Segs[i]})
+	segs := make([]segment, 0, len(old.Segs)+len(names))
+	fresh := make([]freshSeg, 0, len(names))
+	i := 0
+	for _, name := range names {
+		k, _ := slices.BinarySearchFunc(old.Segs[i:], name, func(s segment, n string) int { return strings.Compare(s.Name, n) })
+		segs = append(segs, old.Segs[i:i+k]...)
+		i += k
+		if i < len(old.Segs) && old.Segs[i].Name == name {
 			i++
-		default:
-			if i < len(old.Segs) && old.Segs[i].Name == names[j] {
-				i++
-			}
-			if r := changed[names[j]]; r != nil {
-				items = append(items, item{seg: segment{Name: r.name, Shard: r.hash}, fresh: r})
-			}
-			j++
+		}
+		if r := changed[name]; r != nil {
+			fresh = append(fresh, freshSeg{len(segs), r})
+			segs = append(segs, segment{Name: r.name, Shard: r.hash})
 		}
 	}
+	segs = append(segs, old.Segs[i:]...)
 	var src [numEnc]*os.File
 	for enc := range numEnc {
 		f, err := os.Open(old.path(enc))
@@ -232,11 +239,17 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 			return nil
 		}
 		first := true
-		for k := range items {
-			it := &items[k]
-			has := it.seg.has(sec)
-			if it.fresh != nil {
-				has = len(it.fresh.frag[sec]) > 0
+		next := 0 // in fresh
+		for k := range segs {
+			seg := &segs[k]
+			var fr *rendered
+			if next < len(fresh) && fresh[next].k == k {
+				fr = fresh[next].r
+				next++
+			}
+			has := seg.has(sec)
+			if fr != nil {
+				has = len(fr.frag[sec]) > 0
 			}
 			if !has {
 				continue
@@ -244,17 +257,17 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 			isFirst := first
 			first = false
 			switch {
-			case it.fresh != nil:
+			case fr != nil:
 				if err := flushRun(); err != nil {
 					return fail(err)
 				}
 				f := [numSec]bool{}
 				f[sec] = isFirst
-				if err := out.writeSegment(&it.seg, it.fresh, f, sec); err != nil {
+				if err := out.writeSegment(seg, fr, f, sec); err != nil {
 					return fail(err)
 				}
-			case it.seg.First[sec] == isFirst:
-				p := it.seg.Part[sec]
+			case seg.First[sec] == isFirst:
+				p := seg.Part[sec]
 				if !run || from[encJSON].Off+from[encJSON].N != p[encJSON].Off {
 					if err := flushRun(); err != nil {
 						return fail(err)
@@ -266,7 +279,7 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 					}
 				}
 				for enc := range numEnc {
-					it.seg.Part[sec][enc].Off = to[enc].Off + from[enc].N
+					seg.Part[sec][enc].Off = to[enc].Off + from[enc].N
 					from[enc].N += p[enc].N
 				}
 			default:
@@ -275,7 +288,7 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 				if err := flushRun(); err != nil {
 					return fail(err)
 				}
-				p := it.seg.Part[sec][encJSON]
+				p := seg.Part[sec][encJSON]
 				body := make([]byte, p.N)
 				if _, err := src[encJSON].ReadAt(body, p.Off); err != nil {
 					return fail(err)
@@ -291,9 +304,9 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 					if err != nil {
 						return fail(err)
 					}
-					it.seg.Part[sec][enc] = sp
+					seg.Part[sec][enc] = sp
 				}
-				it.seg.First[sec] = isFirst
+				seg.First[sec] = isFirst
 			}
 		}
 		if err := flushRun(); err != nil {
@@ -308,10 +321,6 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 	if err := out.commit(base); err != nil {
 		return nil, err
 	}
-	segs := make([]segment, len(items))
-	for k := range items {
-		segs[k] = items[k].seg
-	}
 	return b.seal(rev, base, out, segs)
 }
 
@@ -319,15 +328,10 @@ func (b *builder) apply(old *state, rev int64, changed map[string]*rendered) (*s
 func (b *builder) seal(rev int64, base string, out *outputs, segs []segment) (*state, error) {
 	st := &state{Rev: rev, Subdir: b.subdir, Base: base, Size: out.off, Segs: segs, Built: b.x.now().UTC().Truncate(time.Second)}
 	st.ETag = contentTag(b.subdir, segs)
-	refs := make([]repofmt.ShardRef, len(segs))
-	for i := range segs {
-		refs[i] = repofmt.ShardRef{Name: segs[i].Name, Hash: segs[i].Shard}
-	}
-	idx, err := repofmt.AppendShardIndex(nil, repofmt.ShardIndexInfo{Subdir: b.subdir, BaseURL: "./", ShardsBaseURL: "./shards/"}, refs)
+	z, err := shardIndex(b.subdir, segs)
 	if err != nil {
 		return nil, err
 	}
-	z := repofmt.Zstd(idx)
 	if err := writeFile(st.indexPath(), z); err != nil {
 		return nil, err
 	}
@@ -346,45 +350,4 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// saveManifest records st as the subdir's current revision on disk, so a
-// restart serves it at once and catches up from its revision.
-func (b *builder) saveManifest(st *state) error {
-	tmp := filepath.Join(b.dir, "manifest.tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := gob.NewEncoder(f).Encode(st); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(b.dir, "manifest"))
-}
-
-// loadManifest reads the subdir's manifest, if its files are all there
-// with the sizes it says; anything else means a full build.
-func (b *builder) loadManifest() *state {
-	f, err := os.Open(filepath.Join(b.dir, "manifest"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	st := new(state)
-	if gob.NewDecoder(f).Decode(st) != nil || st.Subdir != b.subdir || filepath.Dir(st.Base) != b.dir {
-		return nil
-	}
-	for enc := range numEnc {
-		if fi, err := os.Stat(st.path(enc)); err != nil || fi.Size() != st.Size[enc] {
-			return nil
-		}
-	}
-	if fi, err := os.Stat(st.indexPath()); err != nil || fi.Size() != st.IndexSize {
-		return nil
-	}
-	return st
 }

@@ -11,9 +11,9 @@
 // copies every other segment from the previous files in the kernel. The
 // new revision's files get new names, the manifest on disk is replaced,
 // and readers switch to the new revision with one pointer swap: they see
-// the old files or the new ones, never a mix. Old files are removed a
-// little later (readers that opened them keep reading), old shards after
-// ShardRetention (clients that hold an older index still find them).
+// the old files or the new ones, never a mix. Old files are removed
+// seconds later (readers that opened them keep reading), old shards after
+// ShardRetention or sooner when they outgrow their budget (see trash.go).
 //
 // Memory holds, per subdir that clients asked for, one small entry per
 // package name (about 150 bytes), never the records or the files:
@@ -63,9 +63,6 @@ type Index struct {
 	mu   sync.Mutex
 	subs map[subKey]*sub
 
-	retireMu sync.Mutex
-	retired  []retiredFile
-
 	packages    *cache.Cache[pkgKey, *gatehouse.Package]
 	small       *cache.Cache[string, []byte]
 	channeldata *cache.Cache[int64, *channelData]
@@ -83,20 +80,18 @@ type subKey struct {
 	subdir  string
 }
 
-// sub is one subdir's current revision and the lock its builders take.
+// sub is one subdir's current revision, the lock its builders take, and
+// what replaced revisions left to remove.
 type sub struct {
-	mu  sync.Mutex
-	cur atomic.Pointer[state]
+	mu    sync.Mutex
+	cur   atomic.Pointer[state]
+	dir   string
+	trash trash
 }
 
 type pkgKey struct {
 	channel, rev     int64
 	subdir, filename string
-}
-
-type retiredFile struct {
-	path string
-	at   time.Time
 }
 
 type subdirSet struct {
@@ -109,9 +104,6 @@ const (
 	// answered without opening a file.
 	maxSmall     = 2048
 	maxSmallSize = 16 << 10
-	// retireAfter is how long a replaced revision's files stay for
-	// readers that picked them just before the swap.
-	retireAfter = 2 * time.Minute
 )
 
 // New returns an Index writing under cfg.Dir.
@@ -154,10 +146,28 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 	default:
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name)
 	}
-	st, err := x.current(ctx, ch, dir)
-	if err != nil {
-		return nil, err
+	// The file is opened here, so that the revision cannot be removed
+	// between this answer and the caller's read: an open file outlives its
+	// name. A revision replaced and removed between the lookup and the
+	// open (two newer ones were built meanwhile) is looked up again; the
+	// current one is never removed.
+	for try := 0; ; try++ {
+		st, err := x.current(ctx, ch, dir)
+		if err != nil {
+			return nil, err
+		}
+		f := revisionFile(st, file, gzip)
+		if f.File, err = os.Open(f.Path); err == nil {
+			return f, nil
+		} else if !os.IsNotExist(err) || try == 2 {
+			x.log.Error("opening an index file failed", "channel", ch.Name, "subdir", dir, "err", err)
+			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The index could not be read. Try again in a moment.")
+		}
 	}
+}
+
+// revisionFile describes the form asked for of st's files.
+func revisionFile(st *state, file string, gzip bool) *gatehouse.IndexFile {
 	f := &gatehouse.IndexFile{Path: st.path(encJSON), Size: st.Size[encJSON], ContentType: "application/json", ETag: st.ETag, ModTime: st.Built}
 	switch {
 	case file == "repodata_shards.msgpack.zst":
@@ -167,7 +177,7 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 	case gzip:
 		f.Path, f.Size, f.Encoding = st.path(encGzip), st.Size[encGzip], "gzip"
 	}
-	return f, nil
+	return f
 }
 
 // shard returns a shard file: content-addressed, so any shard of the
@@ -253,7 +263,7 @@ func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) 
 	if s == nil {
 		x.mu.Lock()
 		if s = x.subs[k]; s == nil {
-			s = &sub{}
+			s = &sub{dir: x.subdirDir(ch.ID, dir)}
 			x.subs[k] = s
 		}
 		x.mu.Unlock()
@@ -273,7 +283,7 @@ func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) 
 			x.sweepStale(b.dir, st)
 		}
 	}
-	next, err := x.update(ctx, b, st, ch.Revision)
+	next, replaced, err := x.update(ctx, s, b, st, ch.Revision)
 	if err != nil {
 		if st != nil {
 			// Serve the revision we have; the next request tries again.
@@ -286,33 +296,39 @@ func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) 
 	if next != st {
 		s.cur.Store(next)
 		if st != nil && next.Base != st.Base {
-			x.retire(st, next)
+			x.retire(s, st, replaced)
 		}
 	}
 	return next, nil
 }
 
 // update brings st (nil: nothing built) to the channel's current
-// revision, at least want.
-func (x *Index) update(ctx context.Context, b *builder, st *state, want int64) (*state, error) {
+// revision, at least want. It returns the new state and the shards st
+// named that it does not.
+func (x *Index) update(ctx context.Context, s *sub, b *builder, st *state, want int64) (*state, [][32]byte, error) {
 	if st == nil {
 		rev, err := x.store.ChannelRevision(ctx, b.channel)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return b.full(ctx, max(rev, want))
+		next, err := b.full(ctx, max(rev, want))
+		return next, nil, err
 	}
 	changes, more, err := x.store.PackageChanges(ctx, b.channel, st.Rev, x.cfg.MaxChanges)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rev := max(st.Rev, want)
 	if more {
 		last, err := x.store.ChannelRevision(ctx, b.channel)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return b.full(ctx, max(rev, last))
+		next, err := b.full(ctx, max(rev, last))
+		if err != nil {
+			return nil, nil, err
+		}
+		return next, unnamed(st, next), nil
 	}
 	names := map[string]bool{}
 	for _, c := range changes {
@@ -324,28 +340,50 @@ func (x *Index) update(ctx context.Context, b *builder, st *state, want int64) (
 	if len(names) == 0 {
 		next := *st
 		next.Rev = rev
-		return &next, nil
+		return &next, nil, nil
 	}
 	changed := make(map[string]*rendered, len(names))
+	var replaced [][32]byte
 	for name := range names {
 		entries, err := loadName(ctx, x.store, b.channel, b.subdir, name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if len(entries) == 0 {
-			changed[name] = nil
-			continue
-		}
-		r, err := render(name, entries)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeShard(b.dir, r); err != nil {
-			return nil, err
+		var r *rendered
+		if len(entries) > 0 {
+			if r, err = render(name, entries); err != nil {
+				return nil, nil, err
+			}
+			s.named(r.hash)
+			if err := writeShard(b.dir, r); err != nil {
+				return nil, nil, err
+			}
 		}
 		changed[name] = r
+		if i, ok := st.find(name); ok && (r == nil || r.hash != st.Segs[i].Shard) {
+			replaced = append(replaced, st.Segs[i].Shard)
+		}
 	}
-	return b.apply(st, rev, changed)
+	next, err := b.apply(st, rev, changed)
+	if err != nil {
+		return nil, nil, err
+	}
+	return next, replaced, nil
+}
+
+// unnamed lists the shards old names and next does not.
+func unnamed(old, next *state) [][32]byte {
+	keep := make(map[[32]byte]bool, len(next.Segs))
+	for i := range next.Segs {
+		keep[next.Segs[i].Shard] = true
+	}
+	var out [][32]byte
+	for i := range old.Segs {
+		if h := old.Segs[i].Shard; !keep[h] {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // hasPackages reports whether ch holds packages in dir, from the list of
@@ -366,48 +404,12 @@ func (x *Index) hasPackages(ctx context.Context, ch *gatehouse.Channel, dir stri
 	return set.has[dir], nil
 }
 
-// retire schedules the files of a replaced revision for removal, and
-// marks the shards it alone named as unreferenced from now (their
-// retention starts).
-func (x *Index) retire(old, next *state) {
-	at := x.now()
-	x.retireMu.Lock()
-	for _, f := range old.files() {
-		x.retired = append(x.retired, retiredFile{f, at})
-	}
-	x.retireMu.Unlock()
-	keep := make(map[[32]byte]bool, len(next.Segs))
-	for i := range next.Segs {
-		keep[next.Segs[i].Shard] = true
-	}
-	dir := filepath.Dir(old.Base)
-	for i := range old.Segs {
-		if h := old.Segs[i].Shard; !keep[h] {
-			os.Chtimes(shardPath(dir, h), at, at)
-		}
-	}
-}
-
-// Sweep removes replaced revisions' files once no reader can be about to
-// open them, and shards unreferenced for longer than ShardRetention. Call
-// it from time to time (the services' sweep does).
+// Sweep removes what replaced revisions left once it is due (see
+// trash.go), and shards unreferenced for longer than ShardRetention that
+// an earlier process left. Call it from time to time (the server does,
+// every minute); retirement itself does not wait for it.
 func (x *Index) Sweep() {
 	now := x.now()
-	x.retireMu.Lock()
-	keep := x.retired[:0]
-	var gone []string
-	for _, f := range x.retired {
-		if now.Sub(f.at) >= retireAfter {
-			gone = append(gone, f.path)
-		} else {
-			keep = append(keep, f)
-		}
-	}
-	x.retired = keep
-	x.retireMu.Unlock()
-	for _, p := range gone {
-		os.Remove(p)
-	}
 	x.mu.Lock()
 	subs := make([]*sub, 0, len(x.subs))
 	for _, s := range x.subs {
@@ -415,6 +417,7 @@ func (x *Index) Sweep() {
 	}
 	x.mu.Unlock()
 	for _, s := range subs {
+		x.prune(s)
 		if st := s.cur.Load(); st != nil {
 			x.sweepShards(filepath.Dir(st.Base), st, now)
 		}

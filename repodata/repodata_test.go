@@ -60,6 +60,7 @@ func (f *fixture) open() *repodata.Index {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	f.t.Cleanup(x.Close)
 	return x
 }
 
@@ -99,6 +100,9 @@ func (f *fixture) channel() *gatehouse.Channel {
 
 func readFile(t testing.TB, file *gatehouse.IndexFile) []byte {
 	t.Helper()
+	if file.File != nil {
+		defer file.File.Close()
+	}
 	if file.Data != nil {
 		return file.Data
 	}
@@ -275,24 +279,38 @@ func TestRetiredFilesAndOldShardsAreSwept(t *testing.T) {
 	if count("r*.json") != 2 {
 		t.Error("a replaced revision was removed at once; readers may be about to open it")
 	}
-	f.clock.set(f.clock.now().Add(3 * time.Minute))
+	f.clock.set(f.clock.now().Add(6 * time.Second))
 	f.index.Sweep()
 	if count("r*.json") != 1 || count("shards/*") != 2 {
-		t.Errorf("after 3 minutes: %d revisions, %d shards; want 1 and 2 (the old shard is kept for clients with an old index)", count("r*.json"), count("shards/*"))
+		t.Errorf("after 6 seconds: %d revisions, %d shards; want 1 and 2 (the old shard is kept for clients with an old index)", count("r*.json"), count("shards/*"))
 	}
-	os.Chtimes(filepath.Join(f.dir), time.Now(), time.Now())
 	f.clock.set(f.clock.now().Add(25 * time.Hour))
-	// The old shard's time was set when it was retired, in this test's
-	// clock; make the file look as old as the clock says.
-	m, _ := filepath.Glob(filepath.Join(f.dir, fmt.Sprint(f.ch.ID), "noarch", "shards/*"))
-	for _, p := range m {
-		os.Chtimes(p, f.clock.now().Add(-26*time.Hour), f.clock.now().Add(-26*time.Hour))
-	}
 	f.index.Sweep()
 	if count("shards/*") != 1 {
 		t.Errorf("after the retention: %d shards, want the one in use", count("shards/*"))
 	}
 	f.check(f.index, "noarch")
+
+	t.Run("shards a previous process left are swept by their age", func(t *testing.T) {
+		f.t = t
+		f.add("noarch", "a", "3", "0", ".conda")
+		f.check(f.index, "noarch")
+		x := f.open()
+		f.add("noarch", "a", "4", "0", ".conda")
+		f.check(x, "noarch")
+		// The shard x replaced was retired by the first index, which x
+		// knows nothing of; its file's time tells its age.
+		m, _ := filepath.Glob(filepath.Join(f.dir, fmt.Sprint(f.ch.ID), "noarch", "shards/*"))
+		for _, p := range m {
+			os.Chtimes(p, f.clock.now().Add(-26*time.Hour), f.clock.now().Add(-26*time.Hour))
+		}
+		f.clock.set(f.clock.now().Add(time.Minute))
+		x.Sweep()
+		if count("shards/*") != 1 {
+			t.Errorf("%d shards, want the one in use", count("shards/*"))
+		}
+		f.check(x, "noarch")
+	})
 }
 
 func sha256sum(b []byte) []byte {

@@ -205,7 +205,8 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// sweepIndex removes replaced index files and old shards, every minute.
+// sweepIndex removes old shards an earlier process left, every minute;
+// replaced revisions go by themselves within seconds.
 func (s *Server) sweepIndex() {
 	defer close(s.stopped)
 	t := time.NewTicker(time.Minute)
@@ -316,6 +317,7 @@ func (s *Server) Close() error {
 	}
 	close(s.stop)
 	<-s.stopped
+	s.index.Close()
 	err := s.services.Close()
 	s.removeTemp()
 	return err

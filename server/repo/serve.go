@@ -13,7 +13,8 @@ import (
 
 // serveIndexFile answers with a prebuilt index file, honouring ETag,
 // Last-Modified and HEAD: from memory in a single write, or from its file
-// on disk, which the connection sends with sendfile. Range requests, rare
+// on disk (opened by the index, or here), which the connection sends with
+// sendfile. Range requests, rare
 // for these, go through http.ServeContent. A file that vanished between
 // the lookup and the open (a revision retired meanwhile) is a 503 the
 // client retries, never a 404 it would remember.
@@ -25,8 +26,13 @@ func (h *Handler) serveIndexFile(w http.ResponseWriter, r *http.Request, f *gate
 	if f.Encoding != "" {
 		hd.Set("Content-Encoding", f.Encoding)
 	}
-	var file *os.File
-	if f.Data == nil && f.Path != "" && r.Method != http.MethodHead {
+	file := f.File
+	if file != nil {
+		defer file.Close()
+		if r.Method == http.MethodHead {
+			file = nil
+		}
+	} else if f.Data == nil && f.Path != "" && r.Method != http.MethodHead {
 		var err error
 		if file, err = os.Open(f.Path); err != nil {
 			h.cfg.Logger.Warn("an index file is missing", "err", err)
