@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,13 +23,20 @@ import (
 // (with its PKCE verifier) for a token and the token for a key. The
 // browser is the test's Chromium: a BROWSER program hands it the URL.
 func TestAnacondaAuthBrowserLogin(t *testing.T) {
-	// anaconda-auth listens where its redirect_uri says: a free port.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// anaconda-auth listens where its redirect_uri says: a free port
+	// below Linux's ephemeral range, so no outgoing connection of this
+	// machine takes it between this check and anaconda-auth's bind.
+	listen := ""
+	for i := 0; listen == "" && i < 200; i++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(10000))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			listen = addr
+			l.Close()
+		}
 	}
-	listen := l.Addr().String()
-	l.Close()
+	if listen == "" {
+		t.Fatal("no free port for anaconda-auth's listener")
+	}
 	redirect := "http://" + listen + "/auth/oidc"
 	site := newAnacondaSite(t, fmt.Sprintf("use_device_flow = false\nredirect_uri = %q\n", redirect))
 	srv := site.srv
