@@ -109,7 +109,7 @@ func TestTheGateAcceptsValidOrganizationTokensOnly(t *testing.T) {
 		{"the token as a credential registers", nt.Token, "pixi/0.40", true, ""},
 		{"a User-Agent without a token does not", "", "conda/26.7.1 aau/0.8.1 c/x", false, ""},
 		{"an o/ token never issued does not", "", condaUA("client1", other), false, ""},
-		{"an o/ token with a typo does not", "", condaUA("client1", nt.Token[:10]+"x"+nt.Token[11:]), false, ""},
+		{"an o/ token with a typo does not", "", condaUA("client1", typo(nt.Token, 10)), false, ""},
 		{"a credential never issued is refused", other, "", false, "INVALID REGISTRATION TOKEN"},
 		{"a garbled credential is refused", "gor-nonsense", "", false, "INVALID REGISTRATION TOKEN"},
 	} {
@@ -177,4 +177,14 @@ func TestRegisteredClientsAreRecordedPerOrganizationAndBounded(t *testing.T) {
 	if list[0].Clients != 2 || list[0].LastSeenAt.IsZero() {
 		t.Fatalf("the token lists %d clients, last seen %v", list[0].Clients, list[0].LastSeenAt)
 	}
+}
+
+// typo changes the token's character at i to another letter (never the
+// same one, or the "typo" would be the token itself one time in 62).
+func typo(token string, i int) string {
+	c := byte('x')
+	if token[i] == c {
+		c = 'y'
+	}
+	return token[:i] + string(c) + token[i+1:]
 }
