@@ -2,10 +2,12 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/gate"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -17,6 +19,10 @@ type networksPage struct {
 	*gatehouse.GateRules
 	Form       networkForm
 	FormErr    string
+	// Covers is the caller's own address when the network in the form
+	// covers it: the rule would gate the administrator's own machine, so
+	// the form asks again before adding it.
+	Covers     string
 	RemoveID   int64 // ?remove=ID opens that rule's confirmation
 	ReplaceURL string
 	Rollout    rollout
@@ -56,6 +62,14 @@ func (s *Pages) handleNetworksPage(w http.ResponseWriter, r *http.Request, c *Ct
 
 func (s *Pages) handleAddNetworkPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
 	f := networkForm{CIDR: strings.TrimSpace(r.PostFormValue("cidr")), Note: strings.TrimSpace(r.PostFormValue("note"))}
+	// The caller's address is read the way the gate reads it (trusted
+	// proxies' X-Forwarded-For), so the warning matches what the gate
+	// will do to this very browser's conda.
+	if p, perr := gate.ParsePrefix(f.CIDR); perr == nil && c.Addr.IsValid() &&
+		gate.NewSet([]netip.Prefix{p}).Contains(c.Addr) && r.PostFormValue("confirm_own_network") != "yes" {
+		np := &networksPage{Form: f, Covers: c.Addr.Unmap().String(), ReplaceURL: "/admin/networks"}
+		return s.renderNetworks(w, r, c, http.StatusOK, np, &Data{})
+	}
 	rule, err := s.cfg.Gate.AddRule(r.Context(), c.Principal(), gatehouse.NetworkRuleRequest{CIDR: f.CIDR, Note: f.Note})
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
