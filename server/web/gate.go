@@ -17,8 +17,8 @@ import (
 
 type networksPage struct {
 	*gatehouse.GateRules
-	Form       networkForm
-	FormErr    string
+	Form    networkForm
+	FormErr string
 	// Covers is the caller's own address when the network in the form
 	// covers it: the rule would gate the administrator's own machine, so
 	// the form asks again before adding it.
