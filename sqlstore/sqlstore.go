@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/catalogsql"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 
@@ -53,6 +54,8 @@ type DB struct {
 	keyByHash, sessionByHash *sql.Stmt
 	// The sign-in and identity queries, bound to q.
 	*identity.Store
+	// The package browsing queries, bound to q.
+	*catalogsql.Catalog
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -63,7 +66,9 @@ type querier = sqlkit.Querier
 // bind gives the parts of the store that live in packages of their own the
 // connection this DB runs on: the pool, or its transaction.
 func (db *DB) bind() {
-	db.Store = identity.New(&sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx})
+	conn := &sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx}
+	db.Store = identity.New(conn)
+	db.Catalog = catalogsql.New(conn)
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"single sign-on", ssoStoreTests},
 		{"trusted publishing", trustedPublisherTests},
 		{"registration tokens and clients", registrationTests},
+		{"package browsing", catalogTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
