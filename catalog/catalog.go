@@ -38,6 +38,8 @@ type Page struct {
 	// Names is how many names match the query; Files how many files the
 	// whole channel has.
 	Names, Files int
+	// Subdirs are the channel's platforms, for a filter to offer.
+	Subdirs []string
 }
 
 // Normalize applies the defaults and bounds of a query.

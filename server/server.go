@@ -30,7 +30,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 	"github.com/gatehouse-dev/gatehouse/server/repo"
 	"github.com/gatehouse-dev/gatehouse/server/web"
+	"github.com/gatehouse-dev/gatehouse/server/web/pkgpages"
 	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/browse"
 	"github.com/gatehouse-dev/gatehouse/service/orgreg"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -228,12 +230,18 @@ func (s *Server) routes() (http.Handler, error) {
 	cfg, svc := s.cfg, s.services
 	replier := reply.New(cfg.Logger)
 	sessions := authn.NewSessions(svc.Auth, cfg.TLS || cfg.PublicURL.Scheme == "https")
+	browser := browse.New(svc.Channels, cfg.Store, cfg.Blobs)
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO, Registration: svc.Registration,
-		Policies: svc.Policies, Trusted: svc.Trusted,
+		Policies: svc.Policies, Trusted: svc.Trusted, Browse: browser,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("server: parsing templates: %w", err)
+	}
+	packagePages, err := pkgpages.New(pkgpages.Config{Pages: pages, Browse: browser, Channels: svc.Channels, Packages: svc.Packages,
+		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, fmt.Errorf("server: parsing templates: %w", err)
 	}
@@ -264,6 +272,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("/repo/", channels)
 	mux.Handle("/t/", channels)
 	pages.Routes(mux)
+	packagePages.Routes(mux)
 	login.Routes(mux)
 	s.patterns = mux.patterns
 	return s.observe(mux), nil
