@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/catalogsql"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/signupsql"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
@@ -56,6 +57,8 @@ type DB struct {
 	*identity.Store
 	// The package browsing queries, bound to q.
 	*catalogsql.Catalog
+	// The sign-up requests, bound to q.
+	*signupsql.Signups
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -69,6 +72,7 @@ func (db *DB) bind() {
 	conn := &sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx}
 	db.Store = identity.New(conn)
 	db.Catalog = catalogsql.New(conn)
+	db.Signups = signupsql.New(conn)
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.
