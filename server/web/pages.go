@@ -58,6 +58,9 @@ type Config struct {
 	Registration gatehouse.RegistrationService
 	// Browse searches channels' packages (service/browse).
 	Browse PackageBrowser
+	// Signup says whether people may create accounts (service/signup);
+	// nil is off.
+	Signup SignupPolicy
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs
@@ -336,7 +339,7 @@ func (s *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username, pw, next := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("next")
 	again := func(status int, msg string) {
 		s.Render(w, r, status, "login", &Data{Title: "Sign in", CSRF: s.cfg.Sessions.AnonCSRF(w, r), Error: msg,
-			Content: map[string]string{"Next": next, "Username": username}})
+			Content: s.loginNotes(map[string]string{"Next": next, "Username": username})})
 	}
 	if !authn.ValidAnonCSRF(r) {
 		again(http.StatusForbidden, "The form expired. Please sign in again.")
