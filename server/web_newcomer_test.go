@@ -5,37 +5,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/gatehouse-dev/gatehouse/sqlstore"
 )
-
-// newWebEnvWith is newWebEnv with the server's configuration changed by
-// mutate (trusted proxies, sign-up modes).
-func newWebEnvWith(t testing.TB, publicURL string, mutate func(*Config)) *webEnv {
-	t.Helper()
-	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatalf("opening store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &webEnv{t: t, store: st, now: webStart}
-	pu, err := url.Parse(publicURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Store: st, Clock: e.clock, PublicURL: pu}
-	mutate(&cfg)
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	e.srv = srv
-	return e
-}
 
 // Issue 11 item 27: an organization's name does not appear in channel
 // URLs, so the create form must not say it does.
@@ -55,7 +27,7 @@ func TestOrgsPageSaysWhatTheNameIsFor(t *testing.T) {
 // address is added only after an explicit confirmation; the address is
 // the one the gate sees (a trusted proxy's X-Forwarded-For).
 func TestNetworkRuleCoveringOwnAddressAsksFirst(t *testing.T) {
-	e := newWebEnvWith(t, "http://gatehouse.test", func(c *Config) {
+	e := newWebEnvConfig(t, "http://gatehouse.test", func(c *Config) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 	})
 	e.addUser("root", true)

@@ -21,7 +21,7 @@ func signupForm(user, email, pw string) url.Values {
 func TestSignupModes(t *testing.T) {
 	const pw = "a long enough password"
 	t.Run("off: the sign-in page says whom to ask and /signup creates nothing", func(t *testing.T) {
-		e := newWebEnvWith(t, "http://gatehouse.test", func(c *Config) { c.SignupContact = "it-help@example.com" })
+		e := newWebEnvConfig(t, "http://gatehouse.test", func(c *Config) { c.SignupContact = "it-help@example.com" })
 		b := e.browser()
 		assertContains(t, "the sign-in page", b.get("/login").Body, `id="signup-off"`, "ask it-help@example.com")
 		assertContains(t, "/signup", b.get("/signup").Body, `id="signup-off"`)
@@ -35,7 +35,7 @@ func TestSignupModes(t *testing.T) {
 		}
 	})
 	t.Run("open: an account in an allowed domain signs in at once; the password is argon2id; audited", func(t *testing.T) {
-		e := newWebEnvWith(t, "http://gatehouse.test", func(c *Config) {
+		e := newWebEnvConfig(t, "http://gatehouse.test", func(c *Config) {
 			c.Signup, c.SignupDomains = signup.Open, []string{"example.com"}
 		})
 		b := e.browser()
@@ -69,7 +69,7 @@ func TestSignupModes(t *testing.T) {
 		}
 	})
 	t.Run("the form needs its CSRF token and refuses cross-site posts", func(t *testing.T) { // checklist E4
-		e := newWebEnvWith(t, "http://gatehouse.test", func(c *Config) { c.Signup = signup.Open })
+		e := newWebEnvConfig(t, "http://gatehouse.test", func(c *Config) { c.Signup = signup.Open })
 		b := e.browser()
 		if r := b.do(http.MethodPost, "/signup", signupForm("newbie", "n@example.com", pw)); r.StatusCode != http.StatusForbidden {
 			t.Errorf("without a token: status %d", r.StatusCode)
@@ -80,7 +80,7 @@ func TestSignupModes(t *testing.T) {
 		}
 	})
 	t.Run("sign-ups from one address are rate-limited", func(t *testing.T) { // checklist E7, E10
-		e := newWebEnvWith(t, "http://gatehouse.test", func(c *Config) { c.Signup = signup.Open })
+		e := newWebEnvConfig(t, "http://gatehouse.test", func(c *Config) { c.Signup = signup.Open })
 		b := e.browser()
 		var last *webResp
 		for i := range 7 {
@@ -91,7 +91,7 @@ func TestSignupModes(t *testing.T) {
 		}
 	})
 	t.Run("approval: the request waits, an administrator approves or denies it", func(t *testing.T) {
-		e := newWebEnvWith(t, "http://gatehouse.test", func(c *Config) { c.Signup = signup.Approval })
+		e := newWebEnvConfig(t, "http://gatehouse.test", func(c *Config) { c.Signup = signup.Approval })
 		e.addUser("root", true)
 		e.addUser("olivia", false)
 		b := e.browser()

@@ -49,6 +49,9 @@ type clientsPage struct {
 	Limit   int
 }
 
+// maxRuleNote is the service's bound on a network rule's note.
+const maxRuleNote = 200
+
 // clientsPageSize bounds the clients page; the API pages further.
 const clientsPageSize = 500
 
@@ -65,7 +68,9 @@ func (s *Pages) handleAddNetworkPage(w http.ResponseWriter, r *http.Request, c *
 	// The caller's address is read the way the gate reads it (trusted
 	// proxies' X-Forwarded-For), so the warning matches what the gate
 	// will do to this very browser's conda.
-	if p, perr := gate.ParsePrefix(f.CIDR); perr == nil && c.Addr.IsValid() &&
+	// A form the service would refuse anyway (a note over its limit) is
+	// refused first, so the warning never asks to confirm a failure.
+	if p, perr := gate.ParsePrefix(f.CIDR); perr == nil && c.Addr.IsValid() && len(f.Note) <= maxRuleNote &&
 		gate.NewSet([]netip.Prefix{p}).Contains(c.Addr) && r.PostFormValue("confirm_own_network") != "yes" {
 		np := &networksPage{Form: f, Covers: c.Addr.Unmap().String(), ReplaceURL: "/admin/networks"}
 		return s.renderNetworks(w, r, c, http.StatusOK, np, &Data{})
