@@ -105,6 +105,12 @@ func TestBrowserNewcomerChannelsSignupAndNetworks(t *testing.T) {
 				t.Errorf("repodata lacks the uploaded %s", p.Filename)
 			}
 
+			b.Do(t, "opening the channels list", chromedp.Navigate(srv.URL+"/channels"), chromedp.WaitVisible(chromedp.ID("channels-table")))
+			fitsWidth(t, b, "#channels")
+			if owned := Get(t, b, "reading Your channels", chromedp.Text(chromedp.ID("channels-table"))); !strings.Contains(owned, "lab") {
+				t.Errorf("Your channels lacks the administrator's own lab: %q", owned)
+			}
+
 			// Item 28: a rule covering this browser's own address.
 			b.Do(t, "adding a network that covers the administrator",
 				chromedp.Navigate(srv.URL+"/admin/networks"),
