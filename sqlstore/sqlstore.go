@@ -19,10 +19,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/auditlog"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/catalogsql"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/registration"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/signupsql"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/usage"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
@@ -59,6 +62,13 @@ type DB struct {
 	*catalogsql.Catalog
 	// The sign-up requests, bound to q.
 	*signupsql.Signups
+	// The network rules, registration tokens and client records, bound
+	// to q.
+	*registration.Queries
+	// The audit log, and the counts quotas are checked against, bound to
+	// q.
+	*auditlog.Log
+	*usage.Counts
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -69,10 +79,13 @@ type querier = sqlkit.Querier
 // bind gives the parts of the store that live in packages of their own the
 // connection this DB runs on: the pool, or its transaction.
 func (db *DB) bind() {
-	conn := &sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx}
-	db.Store = identity.New(conn)
-	db.Catalog = catalogsql.New(conn)
-	db.Signups = signupsql.New(conn)
+	c := &sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx}
+	db.Store = identity.New(c)
+	db.Queries = registration.New(c)
+	db.Log = auditlog.New(c)
+	db.Counts = usage.New(c)
+	db.Catalog = catalogsql.New(c)
+	db.Signups = signupsql.New(c)
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.
