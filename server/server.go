@@ -30,8 +30,13 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 	"github.com/gatehouse-dev/gatehouse/server/repo"
 	"github.com/gatehouse-dev/gatehouse/server/web"
+	"github.com/gatehouse-dev/gatehouse/server/web/pkgpages"
+	"github.com/gatehouse-dev/gatehouse/server/web/signuppages"
 	"github.com/gatehouse-dev/gatehouse/service"
+	"github.com/gatehouse-dev/gatehouse/service/browse"
 	"github.com/gatehouse-dev/gatehouse/service/orgreg"
+	signupsvc "github.com/gatehouse-dev/gatehouse/service/signup"
+	"github.com/gatehouse-dev/gatehouse/signup"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -114,6 +119,13 @@ type Config struct {
 	// IDPClient talks to identity providers and CI token issuers; nil is
 	// a client with a 10 s timeout.
 	IDPClient *http.Client
+
+	// Signup is who may create an account on their own (default off),
+	// SignupDomains the email domains allowed (none: any), SignupContact
+	// whom the sign-in page tells people without an account to ask.
+	Signup        signup.Mode
+	SignupDomains []string
+	SignupContact string
 }
 
 // Server is the Gatehouse HTTP server.
@@ -232,12 +244,24 @@ func (s *Server) routes() (http.Handler, error) {
 	cfg, svc := s.cfg, s.services
 	replier := reply.New(cfg.Logger)
 	sessions := authn.NewSessions(svc.Auth, cfg.TLS || cfg.PublicURL.Scheme == "https")
+	browser := browse.New(svc.Channels, cfg.Store, cfg.Blobs)
+	signups := signupsvc.New(cfg.Store, signupsvc.Config{Mode: cfg.Signup, Domains: cfg.SignupDomains, Contact: cfg.SignupContact,
+		Clock: cfg.Clock, IPv6PrefixLen: cfg.IPv6PrefixLen})
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO, Registration: svc.Registration,
-		Policies: svc.Policies, Trusted: svc.Trusted,
+		Policies: svc.Policies, Trusted: svc.Trusted, Browse: browser, Signup: signups,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("server: parsing templates: %w", err)
+	}
+	packagePages, err := pkgpages.New(pkgpages.Config{Pages: pages, Browse: browser, Channels: svc.Channels, Packages: svc.Packages,
+		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, fmt.Errorf("server: parsing templates: %w", err)
+	}
+	signupPages, err := signuppages.New(signuppages.Config{Pages: pages, Signup: signups, Sessions: sessions, Addrs: s.addrs, Reply: replier})
 	if err != nil {
 		return nil, fmt.Errorf("server: parsing templates: %w", err)
 	}
@@ -268,6 +292,8 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("/repo/", channels)
 	mux.Handle("/t/", channels)
 	pages.Routes(mux)
+	packagePages.Routes(mux)
+	signupPages.Routes(mux)
 	login.Routes(mux)
 	s.patterns = mux.patterns
 	return s.observe(mux), nil

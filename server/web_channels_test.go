@@ -409,17 +409,24 @@ func TestDeletingAPackageInThePage(t *testing.T) {
 	id := strconv.FormatInt(goneID, 10)
 
 	page := olivia.get("/channels/lab").Body
-	t.Run("the page lists packages by platform with size and short sha256", func(t *testing.T) {
-		assertContains(t, "the page", page, `id="subdir-noarch"`, `id="subdir-linux-64"`, "3 files", `title="`+gone+`">goner</td>`,
-			"<td>2.1</td>", "<code>py_0</code>", "conda install -c https://packages.example.com/repo/lab native")
+	t.Run("the channel page lists package names that open their pages", func(t *testing.T) {
+		assertContains(t, "the page", page, "3 packages; 3 files in the channel", `href="/channels/lab/packages/goner"`,
+			`<tr data-name="native">`, "conda install -c https://packages.example.com/repo/lab goner")
+	})
+	gonePage := olivia.get("/channels/lab/packages/goner").Body
+	t.Run("the package page lists its files with size, short sha256 and a download link", func(t *testing.T) {
+		assertContains(t, "the package page", gonePage, `data-filename="`+gone+`"`, `<td class="strong">2.1</td>`, "<code>py_0</code>",
+			`href="/channels/lab/files/noarch/`+gone+`"`, "conda install -c https://packages.example.com/repo/lab goner")
 		for _, p := range pkgs {
-			assertContains(t, "the page", page, `title="`+p.SHA256+`">`+p.SHA256[:12]+"</code>", web.ByteSize(p.Size))
+			if p.Filename == gone {
+				assertContains(t, "the package page", gonePage, `title="`+p.SHA256+`">`+p.SHA256[:12]+"</code>", web.ByteSize(p.Size))
+			}
 		}
 	})
 	t.Run("readers see no delete buttons and are refused", func(t *testing.T) {
 		carol := e.browser()
 		carol.signIn("carol", webTestPassword)
-		if strings.Contains(carol.get("/channels/lab").Body, "delete-open-") {
+		if strings.Contains(carol.get("/channels/lab/packages/goner").Body, "delete-open-") {
 			t.Error("a reader is offered deletion")
 		}
 		r := carol.post("/channels/lab", "/channels/lab/packages/noarch/"+gone+"/delete", url.Values{})
@@ -428,17 +435,17 @@ func TestDeletingAPackageInThePage(t *testing.T) {
 		}
 	})
 	t.Run("deleting goes through a confirmation and removes it from repodata", func(t *testing.T) {
-		assertContains(t, "the page", page, `data-open="delete-dialog-`+id+`"`, `action="/channels/lab/packages/noarch/`+gone+`/delete"`)
-		assertContains(t, "?delete=", olivia.get("/channels/lab?delete="+id).Body, `aria-labelledby="delete-title-`+id+`" open data-show`)
+		assertContains(t, "the package page", gonePage, `data-open="delete-dialog-`+id+`"`, `action="/channels/lab/packages/noarch/`+gone+`/delete"`)
+		assertContains(t, "?delete=", olivia.get("/channels/lab/packages/goner?delete="+id).Body, `aria-labelledby="delete-title-`+id+`" open data-show`)
 		bob := e.browser()
 		bob.signIn("bob", webTestPassword)
-		assertContains(t, "a writer's page", bob.get("/channels/lab").Body, `id="delete-open-`+id+`"`)
+		assertContains(t, "a writer's page", bob.get("/channels/lab/packages/goner").Body, `id="delete-open-`+id+`"`)
 		r := bob.post("/channels/lab", "/channels/lab/packages/noarch/"+gone+"/delete", url.Values{})
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("status %d: %s", r.StatusCode, r.Body)
 		}
-		assertContains(t, "the answer", r.Body, "noarch/"+gone+" was deleted", "2 files")
-		if strings.Contains(r.Body, `id="pkg-`+id+`"`) {
+		assertContains(t, "the answer", r.Body, "noarch/"+gone+" was deleted", "2 packages; 2 files")
+		if strings.Contains(r.Body, `data-name="goner"`) {
 			t.Error("the answer still lists the package")
 		}
 		rd := repodata()
@@ -454,7 +461,7 @@ func TestDeletingAPackageInThePage(t *testing.T) {
 		if r.StatusCode != http.StatusNotFound {
 			t.Errorf("status %d", r.StatusCode)
 		}
-		assertContains(t, "the answer", r.Body, `id="page-error"`, `id="subdir-noarch"`)
+		assertContains(t, "the answer", r.Body, `id="page-error"`, `id="packages-table"`)
 	})
 }
 

@@ -309,7 +309,7 @@ func (s *Channels) Readable(ctx context.Context, p *gatehouse.Principal, name st
 	}
 	if p == nil {
 		return nil, gatehouse.Refusal("ACCESS DENIED", "This channel does not exist, or it is private and needs an API key with the Platform channels scope. Add your key to the channel URL (%s) or run: gatehouse login --at %s",
-			s.absURL("/repo/t/<key>/<channel>"), s.cfg.PublicURL.Host)
+			s.absURL("/repo/t/")+"<key>/<channel>", s.cfg.PublicURL.Host)
 	}
 	if ch != nil {
 		var role gatehouse.ChannelRole

@@ -20,8 +20,10 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/auditlog"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/catalogsql"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/registration"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/signupsql"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/usage"
 
@@ -56,6 +58,10 @@ type DB struct {
 	keyByHash, sessionByHash *sql.Stmt
 	// The sign-in and identity queries, bound to q.
 	*identity.Store
+	// The package browsing queries, bound to q.
+	*catalogsql.Catalog
+	// The sign-up requests, bound to q.
+	*signupsql.Signups
 	// The network rules, registration tokens and client records, bound
 	// to q.
 	*registration.Queries
@@ -78,6 +84,8 @@ func (db *DB) bind() {
 	db.Queries = registration.New(c)
 	db.Log = auditlog.New(c)
 	db.Counts = usage.New(c)
+	db.Catalog = catalogsql.New(c)
+	db.Signups = signupsql.New(c)
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.

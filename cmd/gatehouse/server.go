@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/api"
 	"github.com/gatehouse-dev/gatehouse/service"
 	"github.com/gatehouse-dev/gatehouse/service/orgreg"
+	"github.com/gatehouse-dev/gatehouse/signup"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 	"github.com/spf13/cobra"
@@ -48,6 +49,9 @@ type serverConfig struct {
 
 	TrustedProxies      string
 	RequireRegistration string
+	Signup              string
+	SignupDomains       string
+	SignupContact       string
 	ToolsChannel        string
 	ReservedChannels    string
 	RepodataMaxAge      time.Duration
@@ -149,6 +153,14 @@ func (c *serverConfig) Validate() error {
 	}
 	if _, err := prefixes("upstream-allow", c.UpstreamAllow); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := signup.ParseMode(c.Signup); err != nil {
+		errs = append(errs, err)
+	}
+	for _, d := range splitList(c.SignupDomains) {
+		if d = strings.TrimPrefix(d, "@"); d == "" || strings.ContainsAny(d, "@/ ") || !strings.Contains(d, ".") {
+			errs = append(errs, fmt.Errorf("--signup-domains: %q is not an email domain such as example.com", d))
+		}
 	}
 	for _, n := range splitList(c.ReservedChannels) {
 		if err := gatehouse.ValidateChannelName(n); err != nil {
@@ -260,6 +272,9 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	str(&cfg.InitialAdmin, "initial-admin", "admin", "username of the administrator created on first start")
 	str(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated networks of reverse proxies whose X-Forwarded-For is believed")
 	str(&cfg.RequireRegistration, "require-registration", "", "comma-separated networks that must register before using channels (administrators can add more on the web)")
+	str(&cfg.Signup, "signup", "off", "who may create an account on their own: off (administrators create accounts), open, or approval (an administrator approves each)")
+	str(&cfg.SignupDomains, "signup-domains", "", "comma-separated email domains allowed to sign up (default: any)")
+	str(&cfg.SignupContact, "signup-contact", "", "whom people without an account should ask, shown on the sign-in page when sign-up is off (an email address)")
 	str(&cfg.ToolsChannel, "tools-channel", "gatehouse-tools", "channel exempt from the registration gate, serving the gatehouse CLI")
 	str(&cfg.ReservedChannels, "reserved-channels", strings.Join(service.DefaultReservedChannels, ","), "comma-separated channel names only administrators may create (and their look-alikes)")
 	str(&cfg.SecretKey, "secret-key", "", "32 random bytes (base64 or hex) that encrypt the secrets the database keeps: identity providers' client secrets and upstream channels' tokens (openssl rand -base64 32)")
@@ -356,6 +371,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	trusted, _ := prefixes("trusted-proxies", cfg.TrustedProxies)
 	gated, _ := prefixes("require-registration", cfg.RequireRegistration)
 	upstreamAllow, _ := prefixes("upstream-allow", cfg.UpstreamAllow)
+	signupMode, _ := signup.ParseMode(cfg.Signup) // checked by Validate
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -383,6 +399,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},
 		IndexDir:     filepath.Join(cfg.Data, "index"), ProxyTTL: cfg.ProxyTTL,
 		MirrorInterval: cfg.MirrorInterval, UpstreamAllow: upstreamAllow,
+		Signup: signupMode, SignupDomains: splitList(cfg.SignupDomains), SignupContact: cfg.SignupContact,
 	})
 	if err != nil {
 		ln.Close()

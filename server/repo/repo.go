@@ -119,7 +119,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rr, ok := parsePath(r.URL.Path)
 	if !ok {
-		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "This is not a channel URL. Channels live at %s.", h.absURL("/repo/<channel>/")))
+		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "This is not a channel URL. Channels live at %s.", h.absURL("/repo/")+"<channel>/"))
+		return
+	}
+	if page := browserPage(r, rr); page != "" {
+		http.Redirect(w, r, page, http.StatusSeeOther)
 		return
 	}
 	ctx := r.Context()

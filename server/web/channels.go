@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/catalog"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -16,7 +17,11 @@ import (
 // functions the JSON API calls too; these handlers only read forms.
 
 type channelsPage struct {
-	Channels []channelRow
+	// Channels are all the channels the user sees; Owned those that are
+	// theirs or their organizations', Shared the others (granted to them,
+	// or public).
+	Channels      []channelRow
+	Owned, Shared []channelRow
 	// Owners are the create form's choices: the user, then the
 	// organizations they own or administer.
 	Owners     []string
@@ -28,6 +33,8 @@ type channelsPage struct {
 type channelRow struct {
 	*gatehouse.Channel
 	Role string
+	// OrgOwned: owned by an organization the user is in.
+	OrgOwned bool
 	// Subdirs are the platforms that hold packages: one light query per
 	// channel, where a package count would read every record.
 	Subdirs []string
@@ -48,10 +55,13 @@ type channelPage struct {
 	// and admins administer it and whose members read it.
 	OwnerIsOrg bool
 	Conda      condaHowTo
-	Subdirs    []subdirPackages
-	Count      int
-	// Shown is how many of Count the page lists (at most maxPackageRows).
-	Shown int
+	// Packages is the page of package names the search selects; each
+	// opens the package's own page with its files.
+	Packages *catalog.Page
+	// PrevOffset and NextOffset page the names; -1 when there is none.
+	PrevOffset, NextOffset int
+	// From and To number the names shown, from 1.
+	From, To int
 	// Upstream is a proxy or mirror channel's upstream, nil when hosted.
 	Upstream *upstreamView
 	// Members are the explicit grants, for the channel's administrators.
@@ -59,7 +69,6 @@ type channelPage struct {
 	Roles      []string
 	GrantUser  string
 	GrantRole  string
-	DeleteID   int64  // ?delete=ID opens that package's confirmation
 	RemoveUser string // ?remove=USER opens that grant's confirmation
 	// ConfirmVisibility opens the visibility confirmation (?visibility).
 	ConfirmVisibility bool
@@ -76,17 +85,6 @@ type condaHowTo struct {
 	Example    string // a package name for the install command
 	Gated      bool   // some networks must register first
 	RegisterAt string
-}
-
-type subdirPackages struct {
-	Subdir   string
-	Packages []packageRow
-}
-
-type packageRow struct {
-	*gatehouse.Package
-	SizeText string
-	ShortSHA string
 }
 
 var channelRoles = []string{"read", "write", "admin"}
@@ -133,13 +131,24 @@ func (s *Pages) renderChannels(w http.ResponseWriter, r *http.Request, c *Ctx, s
 	if err != nil {
 		return err
 	}
-	cp.Channels = make([]channelRow, len(views))
-	for i, v := range views {
-		cp.Channels[i] = channelRow{Channel: v.Channel, Role: v.Role.String(), Subdirs: v.Subdirs}
-	}
 	ms, err := s.cfg.Orgs.Memberships(r.Context(), c.Principal())
 	if err != nil {
 		return err
+	}
+	mine := map[string]bool{}
+	for _, m := range ms {
+		mine[m.OrgName] = true
+	}
+	cp.Channels = make([]channelRow, len(views))
+	for i, v := range views {
+		row := channelRow{Channel: v.Channel, Role: v.Role.String(), Subdirs: v.Subdirs}
+		row.OrgOwned = v.Channel.OwnerOrgID != 0 && mine[v.Channel.Owner]
+		cp.Channels[i] = row
+		if v.Channel.OwnerUserID == c.User.ID || row.OrgOwned {
+			cp.Owned = append(cp.Owned, row)
+		} else {
+			cp.Shared = append(cp.Shared, row)
+		}
 	}
 	cp.Owners = []string{c.User.Username}
 	for _, m := range ms {
@@ -155,9 +164,6 @@ func (s *Pages) renderChannels(w http.ResponseWriter, r *http.Request, c *Ctx, s
 func (s *Pages) handleChannelPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
 	q := r.URL.Query()
 	cp := &channelPage{RemoveUser: q.Get("remove"), ConfirmVisibility: q.Has("visibility")}
-	if id, err := strconv.ParseInt(q.Get("delete"), 10, 64); err == nil {
-		cp.DeleteID = id
-	}
 	return s.renderChannel(w, r, c, r.PathValue("channel"), http.StatusOK, cp, &Data{})
 }
 
@@ -246,11 +252,25 @@ func (s *Pages) renderChannel(w http.ResponseWriter, r *http.Request, c *Ctx, na
 	if err != nil {
 		return err
 	}
-	_, pkgs, err := s.cfg.Packages.Packages(r.Context(), c.Principal(), name, "")
+	q := r.URL.Query()
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	query := catalog.Query{Text: q.Get("q"), Subdir: q.Get("subdir"), Offset: offset}
+	if !gatehouse.ValidSubdir(query.Subdir) {
+		query.Subdir = ""
+	}
+	_, _, page, err := s.cfg.Browse.Search(r.Context(), c.Principal(), name, query)
 	if err != nil {
 		return err
 	}
-	cp.Channel, cp.Role, cp.Count = ch, role, len(pkgs)
+	cp.Channel, cp.Role, cp.Packages = ch, role, page
+	cp.PrevOffset, cp.NextOffset = -1, -1
+	cp.From, cp.To = page.Query.Offset+1, page.Query.Offset+len(page.Packages)
+	if page.Query.Offset > 0 {
+		cp.PrevOffset = max(page.Query.Offset-page.Query.Limit, 0)
+	}
+	if page.Query.Offset+len(page.Packages) < page.Names {
+		cp.NextOffset = page.Query.Offset + len(page.Packages)
+	}
 	cp.CanWrite, cp.CanAdmin = role >= gatehouse.ChannelWrite, role >= gatehouse.ChannelAdmin
 	cp.OwnerIsOrg = ch.OwnerOrgID != 0
 	cp.ReplaceURL = "/channels/" + ch.Name
@@ -262,18 +282,10 @@ func (s *Pages) renderChannel(w http.ResponseWriter, r *http.Request, c *Ctx, na
 		Gated:      s.cfg.Gate.Active() && ch.Name != s.cfg.Gate.ToolsChannel(),
 		RegisterAt: s.absURL("/register"),
 	}
-	if len(pkgs) > 0 {
-		cp.Conda.Example = pkgs[0].Name
+	if len(page.Packages) > 0 {
+		cp.Conda.Example = page.Packages[0].Name
 	}
 	cp.Upstream = newUpstreamView(s.cfg.Channels.Upstream(ch))
-	cp.Shown = min(len(pkgs), maxPackageRows)
-	for _, pkg := range pkgs[:cp.Shown] {
-		if n := len(cp.Subdirs); n == 0 || cp.Subdirs[n-1].Subdir != pkg.Subdir {
-			cp.Subdirs = append(cp.Subdirs, subdirPackages{Subdir: pkg.Subdir})
-		}
-		sd := &cp.Subdirs[len(cp.Subdirs)-1]
-		sd.Packages = append(sd.Packages, packageRow{Package: pkg, SizeText: ByteSize(pkg.Size), ShortSHA: shortSHA(pkg.SHA256)})
-	}
 	if cp.CanAdmin {
 		_, grants, err := s.cfg.Channels.Grants(r.Context(), c.Principal(), ch.Name)
 		if err != nil {
@@ -318,9 +330,9 @@ func ByteSize(n int64) string {
 	return fmt.Sprintf("%.1f %s", v, unit)
 }
 
-// shortSHA is the first 12 hex digits of a SHA-256, enough to tell
-// files apart at a glance; the full one is in the title attribute.
-func shortSHA(sha string) string {
+// ShortSHA is the first 12 hex digits of a SHA-256, enough to tell
+// files apart at a glance; pages put the full one in a title attribute.
+func ShortSHA(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
 	}

@@ -2,10 +2,12 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/gate"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -15,8 +17,12 @@ import (
 
 type networksPage struct {
 	*gatehouse.GateRules
-	Form       networkForm
-	FormErr    string
+	Form    networkForm
+	FormErr string
+	// Covers is the caller's own address when the network in the form
+	// covers it: the rule would gate the administrator's own machine, so
+	// the form asks again before adding it.
+	Covers     string
 	RemoveID   int64 // ?remove=ID opens that rule's confirmation
 	ReplaceURL string
 	Rollout    rollout
@@ -43,6 +49,9 @@ type clientsPage struct {
 	Limit   int
 }
 
+// maxRuleNote is the service's bound on a network rule's note.
+const maxRuleNote = 200
+
 // clientsPageSize bounds the clients page; the API pages further.
 const clientsPageSize = 500
 
@@ -56,6 +65,16 @@ func (s *Pages) handleNetworksPage(w http.ResponseWriter, r *http.Request, c *Ct
 
 func (s *Pages) handleAddNetworkPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
 	f := networkForm{CIDR: strings.TrimSpace(r.PostFormValue("cidr")), Note: strings.TrimSpace(r.PostFormValue("note"))}
+	// The caller's address is read the way the gate reads it (trusted
+	// proxies' X-Forwarded-For), so the warning matches what the gate
+	// will do to this very browser's conda.
+	// A form the service would refuse anyway (a note over its limit) is
+	// refused first, so the warning never asks to confirm a failure.
+	if p, perr := gate.ParsePrefix(f.CIDR); perr == nil && c.Addr.IsValid() && len(f.Note) <= maxRuleNote &&
+		gate.NewSet([]netip.Prefix{p}).Contains(c.Addr) && r.PostFormValue("confirm_own_network") != "yes" {
+		np := &networksPage{Form: f, Covers: c.Addr.Unmap().String(), ReplaceURL: "/admin/networks"}
+		return s.renderNetworks(w, r, c, http.StatusOK, np, &Data{})
+	}
 	rule, err := s.cfg.Gate.AddRule(r.Context(), c.Principal(), gatehouse.NetworkRuleRequest{CIDR: f.CIDR, Note: f.Note})
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {

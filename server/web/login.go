@@ -29,7 +29,7 @@ func (s *Pages) loginStep(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	next := q.Get("next")
 	id := strings.TrimSpace(q.Get("email"))
-	content := map[string]string{"Next": next}
+	content := s.loginNotes(map[string]string{"Next": next})
 	if id == "" || len(id) > 254 {
 		s.Render(w, r, http.StatusOK, "login", &Data{Title: "Sign in", Content: content})
 		return

@@ -56,6 +56,11 @@ type Config struct {
 	Trusted  gatehouse.TrustedPublishingService
 	// Registration is organization-wide registration.
 	Registration gatehouse.RegistrationService
+	// Browse searches channels' packages (service/browse).
+	Browse PackageBrowser
+	// Signup says whether people may create accounts (service/signup);
+	// nil is off.
+	Signup SignupPolicy
 
 	Sessions *authn.Sessions
 	Addrs    *authn.Addrs
@@ -161,6 +166,28 @@ func parseTemplates() (map[string]*template.Template, error) {
 		out[name] = t
 	}
 	return out, nil
+}
+
+// AddTemplates parses the pages of another package (its templates/*.html
+// in fsys) with this package's layout and partials, so that page packages
+// of their own (server/web/pkgpages) render through Render like ours.
+func (s *Pages) AddTemplates(fsys fs.FS) error {
+	pages, err := fs.Glob(fsys, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
+		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
+		if err == nil {
+			t, err = t.ParseFS(fsys, p)
+		}
+		if err != nil {
+			return err
+		}
+		s.templates[name] = t
+	}
+	return nil
 }
 
 // Render writes a page with the security headers every HTML answer has.
@@ -312,7 +339,7 @@ func (s *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username, pw, next := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("next")
 	again := func(status int, msg string) {
 		s.Render(w, r, status, "login", &Data{Title: "Sign in", CSRF: s.cfg.Sessions.AnonCSRF(w, r), Error: msg,
-			Content: map[string]string{"Next": next, "Username": username}})
+			Content: s.loginNotes(map[string]string{"Next": next, "Username": username})})
 	}
 	if !authn.ValidAnonCSRF(r) {
 		again(http.StatusForbidden, "The form expired. Please sign in again.")

@@ -16,10 +16,6 @@ import (
 // choice of a proxy or mirror with its filters. The rules are the
 // service's; these only read forms and shape what the templates show.
 
-// maxPackageRows bounds the packages a channel page lists: a mirror can
-// hold hundreds of thousands of records.
-const maxPackageRows = 500
-
 // upstreamView is what the channel page shows of a channel's upstream.
 // It never holds the credential: only whether one is stored.
 type upstreamView struct {

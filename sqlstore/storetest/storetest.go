@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"single sign-on", ssoStoreTests},
 		{"trusted publishing", trustedPublisherTests},
 		{"registration tokens and clients", registrationTests},
+		{"package browsing", catalogTests},
+		{"sign-up requests", signupTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
