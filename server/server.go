@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 	"github.com/gatehouse-dev/gatehouse/server/repo"
 	"github.com/gatehouse-dev/gatehouse/server/web"
+	"github.com/gatehouse-dev/gatehouse/server/web/identitypages"
 	"github.com/gatehouse-dev/gatehouse/server/web/pkgpages"
 	"github.com/gatehouse-dev/gatehouse/server/web/signuppages"
 	"github.com/gatehouse-dev/gatehouse/service"
@@ -250,7 +251,7 @@ func (s *Server) routes() (http.Handler, error) {
 	pages, err := web.New(web.Config{
 		Auth: svc.Auth, Keys: svc.Keys, Users: svc.Users, Orgs: svc.Orgs, Channels: svc.Channels,
 		Packages: svc.Packages, Gate: svc.Gate, Audit: svc.Audit, SSO: svc.SSO, Registration: svc.Registration,
-		Policies: svc.Policies, Trusted: svc.Trusted, Browse: browser, Signup: signups,
+		Browse: browser, Signup: signups,
 		Sessions: sessions, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, Clock: cfg.Clock, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
@@ -262,6 +263,11 @@ func (s *Server) routes() (http.Handler, error) {
 		return nil, fmt.Errorf("server: parsing templates: %w", err)
 	}
 	signupPages, err := signuppages.New(signuppages.Config{Pages: pages, Signup: signups, Sessions: sessions, Addrs: s.addrs, Reply: replier})
+	if err != nil {
+		return nil, fmt.Errorf("server: parsing templates: %w", err)
+	}
+	identityPages, err := identitypages.New(identitypages.Config{Pages: pages, Keys: svc.Keys, Orgs: svc.Orgs, Channels: svc.Channels,
+		Gate: svc.Gate, SSO: svc.SSO, Policies: svc.Policies, Trusted: svc.Trusted, Clock: cfg.Clock, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, fmt.Errorf("server: parsing templates: %w", err)
 	}
@@ -292,6 +298,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("/repo/", channels)
 	mux.Handle("/t/", channels)
 	pages.Routes(mux)
+	identityPages.Routes(mux)
 	packagePages.Routes(mux)
 	signupPages.Routes(mux)
 	login.Routes(mux)

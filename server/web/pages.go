@@ -52,8 +52,6 @@ type Config struct {
 	Gate     gatehouse.GateService
 	Audit    gatehouse.AuditService
 	SSO      gatehouse.SSOService
-	Policies gatehouse.PolicyService
-	Trusted  gatehouse.TrustedPublishingService
 	// Registration is organization-wide registration.
 	Registration gatehouse.RegistrationService
 	// Browse searches channels' packages (service/browse).

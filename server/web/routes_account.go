@@ -37,6 +37,5 @@ func (s *Pages) accountPages(mux Mux) {
 	mux.Handle("POST /admin/networks/{id}/remove", s.adminPage(s.handleRemoveNetworkPage))
 	mux.Handle("GET /admin/clients", s.adminPage(s.handleClientsPage))
 
-	s.identityPages(mux)
 	s.orgRegRoutes(mux)
 }

@@ -1,4 +1,4 @@
-package web
+package identitypages
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
+	"github.com/gatehouse-dev/gatehouse/server/web"
 )
 
 // An organization's single sign-on settings and key policy, for its
@@ -17,7 +18,7 @@ import (
 // form that was refused is not sent back either.
 
 type ssoPage struct {
-	Tabs orgTabs
+	Tabs web.OrgTabs
 	Org  *gatehouse.Org
 	Form ssoForm
 	// Configured: the organization has a provider; SecretSet: a client
@@ -34,7 +35,7 @@ type ssoPage struct {
 	// TestURL starts a sign-in at the provider for an address in a
 	// confirmed domain, for a private window.
 	TestURL string
-	Errs    fieldErrors
+	Errs    web.FieldErrors
 	// RetypeSecret: the form was refused after a secret was typed.
 	RetypeSecret bool
 	ReplaceURL   string
@@ -54,12 +55,12 @@ type groupGrantRow struct{ Group, Channel, Role string }
 // person who needs more saves and gets as many again.
 const blankMappingRows = 3
 
-func (s *Pages) handleOrgSSOPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	return s.renderOrgSSO(w, r, c, r.PathValue("org"), http.StatusOK, &ssoPage{}, &Data{})
+func (h *Handlers) handleOrgSSOPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
+	return h.renderOrgSSO(w, r, c, r.PathValue("org"), http.StatusOK, &ssoPage{}, &web.Data{})
 }
 
-func (s *Pages) handlePutOrgSSOPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	o, err := s.orgAdmin(r, c, r.PathValue("org"))
+func (h *Handlers) handlePutOrgSSOPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
+	o, err := h.orgAdmin(r, c, r.PathValue("org"))
 	if err != nil {
 		return err
 	}
@@ -74,18 +75,18 @@ func (s *Pages) handlePutOrgSSOPage(w http.ResponseWriter, r *http.Request, c *C
 		req.GroupChannels, err = groupChannels(sp.GrantRows)
 	}
 	if err == nil {
-		_, err = s.cfg.SSO.PutConfig(r.Context(), c.Principal(), o.Name, req)
+		_, err = h.cfg.SSO.PutConfig(r.Context(), c.Principal(), o.Name, req)
 	}
 	if err != nil {
 		if code := gatehouse.ErrorCode(err); code == gatehouse.EINTERNAL || code == gatehouse.EFORBIDDEN || code == gatehouse.ENOTFOUND {
 			return err
 		}
-		sp.Errs = errorsAt(err, "issuer", "client_id", "client_secret", "domains", "group_roles", "group_channels")
+		sp.Errs = web.ErrorsAt(err, "issuer", "client_id", "client_secret", "domains", "group_roles", "group_channels")
 		sp.RetypeSecret = strings.TrimSpace(req.ClientSecret) != ""
-		return s.renderOrgSSO(w, r, c, o.Name, reply.Status(err), sp, &Data{})
+		return h.renderOrgSSO(w, r, c, o.Name, reply.Status(err), sp, &web.Data{})
 	}
 	flash := "Single sign-on of " + o.Name + " saved."
-	return s.renderOrgSSO(w, r, c, o.Name, http.StatusOK, &ssoPage{ReplaceURL: sp.ReplaceURL}, &Data{Flash: flash})
+	return h.renderOrgSSO(w, r, c, o.Name, http.StatusOK, &ssoPage{ReplaceURL: sp.ReplaceURL}, &web.Data{Flash: flash})
 }
 
 // formRoleRows reads the group → role editor: parallel fields, one row
@@ -152,12 +153,12 @@ func groupChannels(rows []groupGrantRow) (map[string]map[string]string, error) {
 
 // renderOrgSSO shows the stored configuration, or the form as it was
 // sent (sp.Form set) after a refusal.
-func (s *Pages) renderOrgSSO(w http.ResponseWriter, r *http.Request, c *Ctx, org string, status int, sp *ssoPage, p *Data) error {
-	o, err := s.orgAdmin(r, c, org)
+func (h *Handlers) renderOrgSSO(w http.ResponseWriter, r *http.Request, c *web.Ctx, org string, status int, sp *ssoPage, p *web.Data) error {
+	o, err := h.orgAdmin(r, c, org)
 	if err != nil {
 		return err
 	}
-	cfg, err := s.cfg.SSO.Config(r.Context(), c.Principal(), o.Name)
+	cfg, err := h.cfg.SSO.Config(r.Context(), c.Principal(), o.Name)
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return err
 	}
@@ -186,7 +187,7 @@ func (s *Pages) renderOrgSSO(w http.ResponseWriter, r *http.Request, c *Ctx, org
 		}
 		for _, d := range cfg.Domains {
 			if d.Confirmed && sp.TestURL == "" {
-				sp.TestURL = s.absURL("/login") + "?email=" + url.QueryEscape("you@"+d.Domain)
+				sp.TestURL = h.cfg.Pages.AbsURL("/login") + "?email=" + url.QueryEscape("you@"+d.Domain)
 			}
 		}
 	}
@@ -194,7 +195,7 @@ func (s *Pages) renderOrgSSO(w http.ResponseWriter, r *http.Request, c *Ctx, org
 		sp.RoleRows = append(sp.RoleRows, groupRoleRow{Role: string(gatehouse.OrgMember)})
 		sp.GrantRows = append(sp.GrantRows, groupGrantRow{Role: "read"})
 	}
-	chans, err := s.cfg.Channels.Channels(r.Context(), c.Principal())
+	chans, err := h.cfg.Channels.Channels(r.Context(), c.Principal())
 	if err != nil {
 		return err
 	}
@@ -203,32 +204,32 @@ func (s *Pages) renderOrgSSO(w http.ResponseWriter, r *http.Request, c *Ctx, org
 			sp.Channels = append(sp.Channels, ca.Channel.Name)
 		}
 	}
-	sp.Org, sp.Tabs = o, orgTabs{Org: o.Name, Tab: "sso", CanManage: true}
-	sp.RedirectURI, sp.GrantRoles = s.absURL("/login/sso/callback"), channelRoles
+	sp.Org, sp.Tabs = o, web.OrgTabs{Org: o.Name, Tab: "sso", CanManage: true}
+	sp.RedirectURI, sp.GrantRoles = h.cfg.Pages.AbsURL("/login/sso/callback"), web.ChannelRoles()
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Single sign-on · "+o.Name, "orgs", c.User, c.CSRF, sp
-	s.Render(w, r, status, "org_sso", p)
+	h.cfg.Pages.Render(w, r, status, "org_sso", p)
 	return nil
 }
 
 // policyPage is the key policy form of an organization (Tabs set) or of
 // the server.
 type policyPage struct {
-	Tabs *orgTabs
+	Tabs *web.OrgTabs
 	Org  *gatehouse.Org
 	// MaxDays and WarningDays are the form's values, as typed after a
 	// refusal; ServerMaxDays bounds an organization's policy.
 	MaxDays, WarningDays string
 	ServerMaxDays        int
-	Errs                 fieldErrors
+	Errs                 web.FieldErrors
 	ReplaceURL           string
 }
 
-func (s *Pages) handleOrgPolicyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	return s.renderOrgPolicy(w, r, c, r.PathValue("org"), http.StatusOK, &policyPage{}, &Data{})
+func (h *Handlers) handleOrgPolicyPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
+	return h.renderOrgPolicy(w, r, c, r.PathValue("org"), http.StatusOK, &policyPage{}, &web.Data{})
 }
 
-func (s *Pages) handleSetOrgPolicyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	o, err := s.orgAdmin(r, c, r.PathValue("org"))
+func (h *Handlers) handleSetOrgPolicyPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
+	o, err := h.orgAdmin(r, c, r.PathValue("org"))
 	if err != nil {
 		return err
 	}
@@ -236,17 +237,17 @@ func (s *Pages) handleSetOrgPolicyPage(w http.ResponseWriter, r *http.Request, c
 		ReplaceURL: "/orgs/" + o.Name + "/policy"}
 	u, err := policyUpdate(pp.MaxDays, pp.WarningDays)
 	if err == nil {
-		_, err = s.cfg.Policies.SetOrgPolicy(r.Context(), c.Principal(), o.Name, u)
+		_, err = h.cfg.Policies.SetOrgPolicy(r.Context(), c.Principal(), o.Name, u)
 	}
 	if err != nil {
 		if code := gatehouse.ErrorCode(err); code == gatehouse.EINTERNAL || code == gatehouse.EFORBIDDEN || code == gatehouse.ENOTFOUND {
 			return err
 		}
-		pp.Errs = errorsAt(err, "max_key_lifetime_days", "expiry_warning_days")
-		return s.renderOrgPolicy(w, r, c, o.Name, reply.Status(err), pp, &Data{})
+		pp.Errs = web.ErrorsAt(err, "max_key_lifetime_days", "expiry_warning_days")
+		return h.renderOrgPolicy(w, r, c, o.Name, reply.Status(err), pp, &web.Data{})
 	}
-	return s.renderOrgPolicy(w, r, c, o.Name, http.StatusOK, &policyPage{ReplaceURL: pp.ReplaceURL},
-		&Data{Flash: "The key policy of " + o.Name + " is saved. It applies to keys created from now on."})
+	return h.renderOrgPolicy(w, r, c, o.Name, http.StatusOK, &policyPage{ReplaceURL: pp.ReplaceURL},
+		&web.Data{Flash: "The key policy of " + o.Name + " is saved. It applies to keys created from now on."})
 }
 
 // policyUpdate reads the policy form: whole numbers of days.
@@ -265,23 +266,23 @@ func policyUpdate(maxDays, warningDays string) (gatehouse.PolicyUpdate, error) {
 	return u, nil
 }
 
-func (s *Pages) renderOrgPolicy(w http.ResponseWriter, r *http.Request, c *Ctx, org string, status int, pp *policyPage, p *Data) error {
-	o, err := s.orgAdmin(r, c, org)
+func (h *Handlers) renderOrgPolicy(w http.ResponseWriter, r *http.Request, c *web.Ctx, org string, status int, pp *policyPage, p *web.Data) error {
+	o, err := h.orgAdmin(r, c, org)
 	if err != nil {
 		return err
 	}
 	if pp.Errs == nil {
-		pol, err := s.cfg.Policies.OrgPolicy(r.Context(), c.Principal(), o.Name)
+		pol, err := h.cfg.Policies.OrgPolicy(r.Context(), c.Principal(), o.Name)
 		if err != nil {
 			return err
 		}
 		pp.MaxDays, pp.WarningDays = strconv.Itoa(pol.MaxKeyLifetimeDays), strconv.Itoa(pol.ExpiryWarningDays)
 	}
-	if pp.ServerMaxDays, err = s.serverMaxDays(r, c); err != nil {
+	if pp.ServerMaxDays, err = h.serverMaxDays(r, c); err != nil {
 		return err
 	}
-	pp.Org, pp.Tabs = o, &orgTabs{Org: o.Name, Tab: "policy", CanManage: true}
+	pp.Org, pp.Tabs = o, &web.OrgTabs{Org: o.Name, Tab: "policy", CanManage: true}
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Key policy · "+o.Name, "orgs", c.User, c.CSRF, pp
-	s.Render(w, r, status, "org_policy", p)
+	h.cfg.Pages.Render(w, r, status, "org_policy", p)
 	return nil
 }

@@ -1,9 +1,11 @@
-package web
+package identitypages
 
 import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/server/web"
 )
 
 // FuzzIdentityForms feeds arbitrary form bodies to the readers of the
@@ -28,7 +30,7 @@ func FuzzIdentityForms(f *testing.F) {
 		}
 		if m, err := groupRoles(roles); err == nil && len(m) != len(roles) {
 			t.Fatalf("%d role rows became %d entries", len(roles), len(m))
-		} else if err != nil && errorsAt(err, "group_roles")["group_roles"] == "" {
+		} else if err != nil && web.ErrorsAt(err, "group_roles")["group_roles"] == "" {
 			t.Fatalf("refusal %v not at its field", err)
 		}
 		if m, err := groupChannels(grants); err == nil {
@@ -39,14 +41,14 @@ func FuzzIdentityForms(f *testing.F) {
 			if n != len(grants) {
 				t.Fatalf("%d grant rows became %d entries", len(grants), n)
 			}
-		} else if errorsAt(err, "group_channels")["group_channels"] == "" {
+		} else if web.ErrorsAt(err, "group_channels")["group_channels"] == "" {
 			t.Fatalf("refusal %v not at its field", err)
 		}
 		if u, err := policyUpdate(form.Get("max_key_lifetime_days"), form.Get("expiry_warning_days")); err == nil {
 			if u.MaxKeyLifetimeDays == nil || u.ExpiryWarningDays == nil {
 				t.Fatal("an accepted policy form without both values")
 			}
-		} else if e := errorsAt(err, "max_key_lifetime_days", "expiry_warning_days"); e[""] != "" {
+		} else if e := web.ErrorsAt(err, "max_key_lifetime_days", "expiry_warning_days"); e[""] != "" {
 			t.Fatalf("refusal %v not at a field", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package web
+package identitypages
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
+	"github.com/gatehouse-dev/gatehouse/server/web"
 )
 
 // A channel's trusted publishers: CI identities (an OIDC issuer, an
@@ -20,7 +21,7 @@ type publishersPage struct {
 	Channel    *gatehouse.Channel
 	Publishers []publisherRow
 	Form       publisherForm
-	Errs       fieldErrors
+	Errs       web.FieldErrors
 	// Presets prefill the form for the common CI systems (links, so
 	// they work without the script).
 	Presets         []publisherPreset
@@ -64,7 +65,7 @@ var publisherPresets = []publisherPreset{
 // claimRows is how many claim rows the form offers.
 const claimRows = 4
 
-func (s *Pages) handlePublishersPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+func (h *Handlers) handlePublishersPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	q := r.URL.Query()
 	pp := &publishersPage{Form: publisherForm{Preset: q.Get("preset")}}
 	for _, pre := range publisherPresets {
@@ -78,10 +79,10 @@ func (s *Pages) handlePublishersPage(w http.ResponseWriter, r *http.Request, c *
 	if id, err := strconv.ParseInt(q.Get("remove"), 10, 64); err == nil {
 		pp.RemoveID = id
 	}
-	return s.renderPublishers(w, r, c, r.PathValue("channel"), http.StatusOK, pp, &Data{})
+	return h.renderPublishers(w, r, c, r.PathValue("channel"), http.StatusOK, pp, &web.Data{})
 }
 
-func (s *Pages) handleAddPublisherPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+func (h *Handlers) handleAddPublisherPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	name := r.PathValue("channel")
 	f := publisherForm{Preset: r.PostFormValue("preset"), Issuer: strings.TrimSpace(r.PostFormValue("issuer")),
 		Audience: strings.TrimSpace(r.PostFormValue("audience"))}
@@ -105,38 +106,38 @@ func (s *Pages) handleAddPublisherPage(w http.ResponseWriter, r *http.Request, c
 	pp := &publishersPage{Form: f, ReplaceURL: "/channels/" + name + "/publishers"}
 	var tp *gatehouse.TrustedPublisher
 	if err == nil {
-		tp, err = s.cfg.Trusted.AddPublisher(r.Context(), c.Principal(), name, req)
+		tp, err = h.cfg.Trusted.AddPublisher(r.Context(), c.Principal(), name, req)
 	}
 	if err != nil {
 		if code := gatehouse.ErrorCode(err); code == gatehouse.EINTERNAL || code == gatehouse.EFORBIDDEN || code == gatehouse.ENOTFOUND {
 			return err
 		}
-		pp.Errs = errorsAt(err, "issuer", "audience", "claims")
-		return s.renderPublishers(w, r, c, name, reply.Status(err), pp, &Data{})
+		pp.Errs = web.ErrorsAt(err, "issuer", "audience", "claims")
+		return h.renderPublishers(w, r, c, name, reply.Status(err), pp, &web.Data{})
 	}
-	return s.renderPublishers(w, r, c, name, http.StatusOK, &publishersPage{ReplaceURL: pp.ReplaceURL},
-		&Data{Flash: "CI jobs of " + tp.Issuer + " whose tokens carry the claims below can now publish to " + tp.Channel + "."})
+	return h.renderPublishers(w, r, c, name, http.StatusOK, &publishersPage{ReplaceURL: pp.ReplaceURL},
+		&web.Data{Flash: "CI jobs of " + tp.Issuer + " whose tokens carry the claims below can now publish to " + tp.Channel + "."})
 }
 
-func (s *Pages) handleRemovePublisherPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+func (h *Handlers) handleRemovePublisherPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	name := r.PathValue("channel")
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such trusted publisher.")
 	}
-	if err := s.cfg.Trusted.RemovePublisher(r.Context(), c.Principal(), name, id); err != nil {
+	if err := h.cfg.Trusted.RemovePublisher(r.Context(), c.Principal(), name, id); err != nil {
 		return err
 	}
-	return s.renderPublishers(w, r, c, name, http.StatusOK, &publishersPage{ReplaceURL: "/channels/" + name + "/publishers"},
-		&Data{Flash: "The trusted publisher was removed: its CI jobs can no longer exchange tokens for " + name + "."})
+	return h.renderPublishers(w, r, c, name, http.StatusOK, &publishersPage{ReplaceURL: "/channels/" + name + "/publishers"},
+		&web.Data{Flash: "The trusted publisher was removed: its CI jobs can no longer exchange tokens for " + name + "."})
 }
 
-func (s *Pages) renderPublishers(w http.ResponseWriter, r *http.Request, c *Ctx, name string, status int, pp *publishersPage, p *Data) error {
-	tps, err := s.cfg.Trusted.Publishers(r.Context(), c.Principal(), name)
+func (h *Handlers) renderPublishers(w http.ResponseWriter, r *http.Request, c *web.Ctx, name string, status int, pp *publishersPage, p *web.Data) error {
+	tps, err := h.cfg.Trusted.Publishers(r.Context(), c.Principal(), name)
 	if err != nil {
 		return err
 	}
-	ch, _, err := s.cfg.Channels.Channel(r.Context(), c.Principal(), name, gatehouse.ChannelAdmin)
+	ch, _, err := h.cfg.Channels.Channel(r.Context(), c.Principal(), name, gatehouse.ChannelAdmin)
 	if err != nil {
 		return err
 	}
@@ -153,19 +154,19 @@ func (s *Pages) renderPublishers(w http.ResponseWriter, r *http.Request, c *Ctx,
 		pp.Form.Claims = append(pp.Form.Claims, claimRow{})
 	}
 	pp.Presets = publisherPresets
-	pp.DefaultAudience = s.cfg.PublicURL.Host
-	pp.GitHub, pp.GitLab = s.ciSnippets(ch.Name)
+	pp.DefaultAudience = h.cfg.PublicURL.Host
+	pp.GitHub, pp.GitLab = h.ciSnippets(ch.Name)
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Trusted publishers · "+ch.Name, "channels", c.User, c.CSRF, pp
-	s.Render(w, r, status, "channel_publishers", p)
+	h.cfg.Pages.Render(w, r, status, "channel_publishers", p)
 	return nil
 }
 
 // ciSnippets are the CI configurations that publish to the channel: the
 // CLI comes from the tools channel and exchanges the job's ID token by
 // itself (GitHub Actions' token request variables, or GATEHOUSE_ID_TOKEN).
-func (s *Pages) ciSnippets(channel string) (github, gitlab string) {
-	at, aud := s.loginAt(), s.cfg.PublicURL.Host
-	install := "conda install --name base gatehouse --channel " + s.absURL("/repo/"+url.PathEscape(s.cfg.Gate.ToolsChannel())) + " --override-channels --yes"
+func (h *Handlers) ciSnippets(channel string) (github, gitlab string) {
+	at, aud := h.cfg.Pages.LoginAt(), h.cfg.PublicURL.Host
+	install := "conda install --name base gatehouse --channel " + h.cfg.Pages.AbsURL("/repo/"+url.PathEscape(h.cfg.Gate.ToolsChannel())) + " --override-channels --yes"
 	upload := "gatehouse upload dist/*.conda --channel " + channel + " --at " + at
 	github = `# .github/workflows/publish.yml
 jobs:

@@ -1,4 +1,4 @@
-package web
+package identitypages
 
 import (
 	"net/http"
@@ -9,26 +9,19 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
+	"github.com/gatehouse-dev/gatehouse/server/web"
 )
 
 // An organization's service keys: keys that belong to the organization,
 // for CI and shared build machines. Any owner or admin lists, creates
 // and revokes them; the key is shown once, in the answer to the POST.
 
-// orgTabs is the organization pages' tab bar: Members for every member,
-// the identity tabs for its owners and admins.
-type orgTabs struct {
-	Org       string
-	Tab       string // "members", "keys", "sso" or "policy"
-	CanManage bool
-}
-
 // orgAdmin returns the organization if c may administer it: "not found"
 // for someone who is not a member, a refusal for a member who is no owner
 // or admin. The services check again; this only spares people a form
 // that cannot work.
-func (s *Pages) orgAdmin(r *http.Request, c *Ctx, name string) (*gatehouse.Org, error) {
-	o, me, err := s.cfg.Orgs.Org(r.Context(), c.Principal(), name)
+func (h *Handlers) orgAdmin(r *http.Request, c *web.Ctx, name string) (*gatehouse.Org, error) {
+	o, me, err := h.cfg.Orgs.Org(r.Context(), c.Principal(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -40,48 +33,48 @@ func (s *Pages) orgAdmin(r *http.Request, c *Ctx, name string) (*gatehouse.Org, 
 }
 
 type orgKeysPage struct {
-	Tabs orgTabs
+	Tabs web.OrgTabs
 	Org  *gatehouse.Org
 	Keys []orgKeyRow
-	Form keyForm
+	Form web.KeyForm
 	// FormOpen opens the create dialog on load; Errs are its errors, at
 	// their fields.
 	FormOpen bool
-	Errs     fieldErrors
+	Errs     web.FieldErrors
 	// Created is set only in the answer to a successful creation: the one
 	// time the key is in a page (checklist A3).
-	Created          *createdKeyPage
-	Presets          []expiryOption
+	Created          *web.CreatedKey
+	Presets          []web.ExpiryOption
 	MinDate, MaxDate string
 	MaxDays          int
 	PolicyNotes      []string
-	ChannelChoices   []channelChoice
+	ChannelChoices   []web.ChannelChoice
 	RevokeID         int64
 	ReplaceURL       string
 }
 
 type orgKeyRow struct {
-	keyRow
+	web.KeyRow
 	CreatedBy string
 }
 
-func (s *Pages) handleOrgKeysPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	kp := &orgKeysPage{Form: keyForm{ScopeChannels: true, Expiration: defaultExpiry}}
+func (h *Handlers) handleOrgKeysPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
+	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry}}
 	q := r.URL.Query()
 	kp.FormOpen = q.Has("create")
 	if id, err := strconv.ParseInt(q.Get("revoke"), 10, 64); err == nil {
 		kp.RevokeID = id
 	}
-	return s.renderOrgKeys(w, r, c, r.PathValue("org"), http.StatusOK, kp, &Data{})
+	return h.renderOrgKeys(w, r, c, r.PathValue("org"), http.StatusOK, kp, &web.Data{})
 }
 
-func (s *Pages) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+func (h *Handlers) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	org := r.PathValue("org")
-	o, err := s.orgAdmin(r, c, org)
+	o, err := h.orgAdmin(r, c, org)
 	if err != nil {
 		return err
 	}
-	f := keyForm{
+	f := web.KeyForm{
 		Name:       r.PostFormValue("name"),
 		Expiration: r.PostFormValue("expiration"),
 		CustomDate: strings.TrimSpace(r.PostFormValue("custom_date")),
@@ -94,14 +87,14 @@ func (s *Pages) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request, c
 	var nk *gatehouse.NewKey
 	if err == nil {
 		var maxDays int
-		if maxDays, _, err = s.orgKeyLimit(r, c, o); err == nil {
+		if maxDays, _, err = h.orgKeyLimit(r, c, o); err == nil {
 			var expires time.Time
-			if expires, err = keyExpiry(s.now(), f.Expiration, f.CustomDate, gatehouse.Days(maxDays)); err == nil {
+			if expires, err = web.KeyExpiry(h.cfg.Clock(), f.Expiration, f.CustomDate, gatehouse.Days(maxDays)); err == nil {
 				req := gatehouse.KeyRequest{Name: f.Name, Scopes: scopes, ExpiresAt: expires, Channels: f.Channels}
 				if f.ReadOnly {
 					req.ChannelAccess = gatehouse.ChannelRead
 				}
-				nk, err = s.cfg.Keys.CreateOrgKey(r.Context(), c.Principal(), o.Name, req)
+				nk, err = h.cfg.Keys.CreateOrgKey(r.Context(), c.Principal(), o.Name, req)
 			}
 		}
 	}
@@ -109,37 +102,37 @@ func (s *Pages) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request, c
 		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
 			return err
 		}
-		kp.FormOpen, kp.Errs = true, errorsAt(err, "name", "scopes", "channels", "channel_access", "expires_at")
-		return s.renderOrgKeys(w, r, c, o.Name, reply.Status(err), kp, &Data{})
+		kp.FormOpen, kp.Errs = true, web.ErrorsAt(err, "name", "scopes", "channels", "channel_access", "expires_at")
+		return h.renderOrgKeys(w, r, c, o.Name, reply.Status(err), kp, &web.Data{})
 	}
-	kp.Form = keyForm{ScopeChannels: true, Expiration: defaultExpiry}
-	kp.Created = &createdKeyPage{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
+	kp.Form = web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry}
+	kp.Created = &web.CreatedKey{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
 		ExpiresAt: nk.Key.ExpiresAt, Replaced: nk.Replaced != nil}
-	return s.renderOrgKeys(w, r, c, o.Name, http.StatusOK, kp, &Data{})
+	return h.renderOrgKeys(w, r, c, o.Name, http.StatusOK, kp, &web.Data{})
 }
 
-func (s *Pages) handleRevokeOrgKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
+func (h *Handlers) handleRevokeOrgKeyPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	org := r.PathValue("org")
-	kp := &orgKeysPage{Form: keyForm{ScopeChannels: true, Expiration: defaultExpiry}, ReplaceURL: "/orgs/" + org + "/keys"}
+	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry}, ReplaceURL: "/orgs/" + org + "/keys"}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such key.")
 	}
-	k, err := s.cfg.Keys.RevokeOrgKey(r.Context(), c.Principal(), org, id)
+	k, err := h.cfg.Keys.RevokeOrgKey(r.Context(), c.Principal(), org, id)
 	if err != nil {
 		if code := gatehouse.ErrorCode(err); code == gatehouse.EINTERNAL || code == gatehouse.EFORBIDDEN {
 			return err
 		}
-		return s.renderOrgKeys(w, r, c, org, reply.Status(err), kp, &Data{Error: gatehouse.ErrorMessage(err)})
+		return h.renderOrgKeys(w, r, c, org, reply.Status(err), kp, &web.Data{Error: gatehouse.ErrorMessage(err)})
 	}
-	return s.renderOrgKeys(w, r, c, org, http.StatusOK, kp,
-		&Data{Flash: "The key “" + k.Name + "” of " + org + " was revoked. Anything that still uses it is refused from now on."})
+	return h.renderOrgKeys(w, r, c, org, http.StatusOK, kp,
+		&web.Data{Flash: "The key “" + k.Name + "” of " + org + " was revoked. Anything that still uses it is refused from now on."})
 }
 
 // serverMaxDays is the longest the server's key policy lets any key
 // live; people who are not administrators learn it through their limits.
-func (s *Pages) serverMaxDays(r *http.Request, c *Ctx) (int, error) {
-	limits, err := s.cfg.Keys.Limits(r.Context(), c.Principal())
+func (h *Handlers) serverMaxDays(r *http.Request, c *web.Ctx) (int, error) {
+	limits, err := h.cfg.Keys.Limits(r.Context(), c.Principal())
 	if err != nil {
 		return 0, err
 	}
@@ -154,8 +147,8 @@ func (s *Pages) serverMaxDays(r *http.Request, c *Ctx) (int, error) {
 // orgKeyLimit is the longest an organization's key may live: the
 // server's policy or the organization's, whichever is stricter, and the
 // notes that name the policies shorter than a year.
-func (s *Pages) orgKeyLimit(r *http.Request, c *Ctx, o *gatehouse.Org) (int, []string, error) {
-	maxDays, err := s.serverMaxDays(r, c)
+func (h *Handlers) orgKeyLimit(r *http.Request, c *web.Ctx, o *gatehouse.Org) (int, []string, error) {
+	maxDays, err := h.serverMaxDays(r, c)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -163,7 +156,7 @@ func (s *Pages) orgKeyLimit(r *http.Request, c *Ctx, o *gatehouse.Org) (int, []s
 	if maxDays < gatehouse.DefaultMaxKeyLifetimeDays {
 		notes = append(notes, "The server's key policy allows keys of at most "+strconv.Itoa(maxDays)+" days.")
 	}
-	pol, err := s.cfg.Policies.OrgPolicy(r.Context(), c.Principal(), o.Name)
+	pol, err := h.cfg.Policies.OrgPolicy(r.Context(), c.Principal(), o.Name)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -175,45 +168,45 @@ func (s *Pages) orgKeyLimit(r *http.Request, c *Ctx, o *gatehouse.Org) (int, []s
 }
 
 // renderOrgKeys fills in the organization's keys and the form's bounds.
-func (s *Pages) renderOrgKeys(w http.ResponseWriter, r *http.Request, c *Ctx, org string, status int, kp *orgKeysPage, p *Data) error {
-	o, err := s.orgAdmin(r, c, org)
+func (h *Handlers) renderOrgKeys(w http.ResponseWriter, r *http.Request, c *web.Ctx, org string, status int, kp *orgKeysPage, p *web.Data) error {
+	o, err := h.orgAdmin(r, c, org)
 	if err != nil {
 		return err
 	}
-	keys, err := s.cfg.Keys.ListOrgKeys(r.Context(), c.Principal(), o.Name)
+	keys, err := h.cfg.Keys.ListOrgKeys(r.Context(), c.Principal(), o.Name)
 	if err != nil {
 		return err
 	}
-	if kp.MaxDays, kp.PolicyNotes, err = s.orgKeyLimit(r, c, o); err != nil {
+	if kp.MaxDays, kp.PolicyNotes, err = h.orgKeyLimit(r, c, o); err != nil {
 		return err
 	}
-	limits, err := s.cfg.Keys.Limits(r.Context(), c.Principal())
+	limits, err := h.cfg.Keys.Limits(r.Context(), c.Principal())
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	kp.Org, kp.Tabs = o, orgTabs{Org: o.Name, Tab: "keys", CanManage: true}
+	now := h.cfg.Clock()
+	kp.Org, kp.Tabs = o, web.OrgTabs{Org: o.Name, Tab: "keys", CanManage: true}
 	kp.Keys = make([]orgKeyRow, len(keys))
 	for i, k := range keys {
-		kp.Keys[i] = orgKeyRow{keyRow: keyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
+		kp.Keys[i] = orgKeyRow{KeyRow: web.KeyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
 			Replaced: k.RevokeReason == gatehouse.RevokedReplaced, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
 			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiringSoon: gatehouse.ExpiringSoon(k, now, limits.Warning),
 			Restriction: restriction(k)}, CreatedBy: k.CreatedBy}
 	}
-	chans, err := s.cfg.Channels.Channels(r.Context(), c.Principal())
+	chans, err := h.cfg.Channels.Channels(r.Context(), c.Principal())
 	if err != nil {
 		return err
 	}
 	for _, ca := range chans {
 		if ca.Channel.OwnerOrgID == o.ID {
-			kp.ChannelChoices = append(kp.ChannelChoices, channelChoice{Name: ca.Channel.Name, Selected: slices.Contains(kp.Form.Channels, ca.Channel.Name)})
+			kp.ChannelChoices = append(kp.ChannelChoices, web.ChannelChoice{Name: ca.Channel.Name, Selected: slices.Contains(kp.Form.Channels, ca.Channel.Name)})
 		}
 	}
-	minDate, maxDate := customDateBounds(now, gatehouse.Days(kp.MaxDays))
+	minDate, maxDate := web.CustomDateBounds(now, gatehouse.Days(kp.MaxDays))
 	kp.MinDate, kp.MaxDate = minDate.Format(time.DateOnly), maxDate.Format(time.DateOnly)
-	kp.Presets = presetOptions(kp.MaxDays, kp.Form.Expiration)
+	kp.Presets = web.PresetOptions(kp.MaxDays, kp.Form.Expiration)
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Service keys · "+o.Name, "orgs", c.User, c.CSRF, kp
-	s.Render(w, r, status, "org_keys", p)
+	h.cfg.Pages.Render(w, r, status, "org_keys", p)
 	return nil
 }
 
