@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/cli"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
@@ -39,7 +40,7 @@ func TestLoginInTheBrowserStoresAKeyNamedForThisMachine(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
-	wantExpiry := h.srv.Clock.Now().Add(365 * 24 * time.Hour).Add(-time.Minute).UTC().Format(time.DateOnly)
+	wantExpiry := h.srv.Clock.Now().Add(gatehouse.Days(gatehouse.DefaultKeyDays)).Add(-time.Minute).UTC().Format(time.DateOnly)
 	token := "~/.config/binstar/" + url.QueryEscape(h.srv.URL+"/repo/") + ".token"
 	want := `Logged in to ` + h.host() + ` as alice. Key "cli-testhost" (user, channels) expires ` + wantExpiry + "; stored in the keyring file " + h.path(".anaconda/keyring") + ".\n" +
 		h.host() + " is now the default server (domain in ~/.anaconda/config.toml): later commands need no --at.\n" +

@@ -25,8 +25,16 @@ var expiryPresets = []struct {
 	{"365", "1 year", 365},
 }
 
-// defaultExpiry is the preset chosen when the form opens.
-const defaultExpiry = "30"
+// defaultExpiry is the preset chosen when the form opens: the lifetime
+// every key gets by default (the CLI's too).
+var defaultExpiry = strconv.Itoa(gatehouse.DefaultKeyDays)
+
+// newKeyForm is the create dialog as it opens: the default scopes and
+// lifetime of every key.
+func newKeyForm() keyForm {
+	return keyForm{ScopeUser: gatehouse.DefaultKeyScopes.Has(gatehouse.ScopeUser),
+		ScopeChannels: gatehouse.DefaultKeyScopes.Has(gatehouse.ScopeChannels), Expiration: defaultExpiry}
+}
 
 // keysPage is the data of the API Keys tab.
 type keysPage struct {
@@ -104,7 +112,7 @@ type createdKeyPage struct {
 }
 
 func (s *Pages) handleKeysPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	kp := &keysPage{Form: keyForm{ScopeUser: true, Expiration: defaultExpiry}}
+	kp := &keysPage{Form: newKeyForm()}
 	q := r.URL.Query()
 	kp.FormOpen = q.Has("create")
 	if id, err := strconv.ParseInt(q.Get("revoke"), 10, 64); err == nil {
@@ -158,7 +166,7 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		kp.FormOpen, kp.FormErr = true, gatehouse.ErrorMessage(err)
 		return s.renderKeys(w, r, c, reply.Status(err), kp, &Data{})
 	}
-	kp.Form = keyForm{ScopeUser: true, Expiration: defaultExpiry}
+	kp.Form = newKeyForm()
 	kp.Created = &createdKeyPage{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
 		ExpiresAt: nk.Key.ExpiresAt, Replaced: nk.Replaced != nil}
 	// render sets Cache-Control: no-store: the key is in no cache, no URL
@@ -167,7 +175,7 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 }
 
 func (s *Pages) handleRevokeKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	kp := &keysPage{Form: keyForm{ScopeUser: true, Expiration: defaultExpiry}, ReplaceURL: "/settings/keys"}
+	kp := &keysPage{Form: newKeyForm(), ReplaceURL: "/settings/keys"}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such key.")
@@ -238,6 +246,11 @@ func presetOptions(maxDays int, selected string) []expiryOption {
 	if maxDays < expiryPresets[len(expiryPresets)-1].Days && !isPreset(maxDays) {
 		v := strconv.Itoa(maxDays)
 		out = append(out, expiryOption{Value: v, Label: v + " days (the longest allowed)", Selected: selected == v})
+	}
+	if selected != "custom" && !slices.ContainsFunc(out, func(o expiryOption) bool { return o.Selected }) && len(out) > 0 {
+		// The default is longer than the policies allow: the longest
+		// they do is the nearest choice.
+		out[len(out)-1].Selected = true
 	}
 	return append(out, expiryOption{Value: "custom", Label: "Custom", Selected: selected == "custom"})
 }
