@@ -28,3 +28,66 @@ func TestKeyDialogOpensWithTheDefaultsEveryKeyHas(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// Items 14 and 15: unknown paths get the styled 404 page, titled with the
+// reason and with links on; the section addresses people type redirect to
+// their first tab.
+func TestUnknownPathsGetAStyledNotFoundPage(t *testing.T) {
+	e := newWebEnv(t, "http://gatehouse.test")
+	e.addUser("root", true)
+	signedOut := e.browser()
+	for _, path := range []string{"/nope", "/settings/nope", "/channels/x/y/z", "/favicon.ico.bak"} {
+		r := signedOut.get(path)
+		if r.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, r.StatusCode)
+		}
+		assertContains(t, path, r.Body, "<title>There is no page at this address. · Gatehouse</title>",
+			`<h1 id="page-error" role="alert">There is no page at this address.</h1>`, "Page not found", `id="error-sign-in"`,
+			`href="/register"`, `/static/gatehouse.css`)
+		if strings.Contains(r.Body, "Something went wrong") || strings.Contains(r.Body, "404 page not found") {
+			t.Errorf("GET %s is the old page", path)
+		}
+		if r.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("GET %s has no CSP (checklist E6)", path)
+		}
+	}
+	// checklist J2: the 404 does not echo a key from the path.
+	if r := signedOut.get("/gk-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/x"); strings.Contains(r.Body, "gk-AAAA") {
+		t.Errorf("the 404 page echoes the path")
+	}
+	admin := e.browser()
+	admin.signIn("root", webTestPassword)
+	r := admin.get("/nope")
+	assertContains(t, "the signed-in 404", r.Body, `href="/settings/keys"`, `href="/channels"`, `href="/admin/users"`, `id="user-menu"`)
+	for from, to := range map[string]string{"/settings": "/settings/keys", "/settings/": "/settings/keys", "/account": "/settings/keys", "/admin": "/admin/users", "/admin/": "/admin/users"} {
+		r := signedOut.do(http.MethodGet, from, nil)
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != to {
+			t.Errorf("GET %s: %d to %q, want 303 to %s", from, r.StatusCode, r.Header.Get("Location"), to)
+		}
+	}
+	// The JSON API keeps its own JSON 404.
+	if r := e.apiGet("/api/nope", ""); !strings.Contains(r.Header.Get("Content-Type"), "json") {
+		t.Errorf("/api/nope: %s", r.Header.Get("Content-Type"))
+	}
+}
+
+// Item 15: a refusal page's heading is the reason itself.
+func TestRefusalPagesAreTitledWithTheReason(t *testing.T) {
+	e := newWebEnv(t, "http://gatehouse.test")
+	e.addUser("bob", false)
+	b := e.browser()
+	b.signIn("bob", webTestPassword)
+	r := b.get("/admin/users")
+	if r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusNotFound {
+		t.Fatalf("a non-administrator on /admin/users: %d", r.StatusCode)
+	}
+	i := strings.Index(r.Body, `<h1 id="page-error" role="alert">`)
+	if i < 0 {
+		t.Fatalf("no reason heading:\n%s", r.Body)
+	}
+	heading := r.Body[i+len(`<h1 id="page-error" role="alert">`):]
+	heading = heading[:strings.Index(heading, "</h1>")]
+	if !strings.Contains(r.Body, "<title>"+heading+" · Gatehouse</title>") || heading == "" {
+		t.Errorf("the title is not the reason %q", heading)
+	}
+}
