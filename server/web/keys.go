@@ -55,6 +55,9 @@ type keysPage struct {
 	// ReplaceURL, on answers to a POST, is swapped into the browser's
 	// history, so reloading the page is a GET and never resubmits the form.
 	ReplaceURL string
+	// Replacing is the active key whose name the form reuses, when the
+	// person has not yet confirmed revoking it.
+	Replacing *keyRow
 	// ChannelChoices are the channels a key can be limited to.
 	ChannelChoices []channelChoice
 	// MaxDays is the longest lifetime the key policies allow;
@@ -151,6 +154,18 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 	if err == nil {
 		expires, err = keyExpiry(s.now(), f.Expiration, f.CustomDate, gatehouse.Days(limits.MaxDays))
 	}
+	if err == nil && r.PostFormValue("replace") != f.Name {
+		// Reusing a name revokes the key that has it: only once the
+		// person has seen which key that is and confirmed.
+		old, lerr := s.activeKeyNamed(r, c, f.Name)
+		if lerr != nil {
+			return lerr
+		}
+		if old != nil {
+			kp.FormOpen, kp.Replacing = true, old
+			return s.renderKeys(w, r, c, http.StatusConflict, kp, &Data{})
+		}
+	}
 	var nk *gatehouse.NewKey
 	if err == nil {
 		req := gatehouse.KeyRequest{Name: f.Name, Scopes: scopes, ExpiresAt: expires, Channels: f.Channels}
@@ -172,6 +187,21 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 	// render sets Cache-Control: no-store: the key is in no cache, no URL
 	// and no history entry that a reload could bring back.
 	return s.renderKeys(w, r, c, http.StatusOK, kp, &Data{})
+}
+
+// activeKeyNamed returns the caller's active key called name, or nil.
+func (s *Pages) activeKeyNamed(r *http.Request, c *Ctx, name string) (*keyRow, error) {
+	keys, err := s.cfg.Keys.ListKeys(r.Context(), c.Principal())
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	for _, k := range keys {
+		if k.Name == name && k.Status(now) == gatehouse.KeyActive {
+			return &keyRow{ID: k.ID, Name: k.Name, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt}, nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *Pages) handleRevokeKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
