@@ -286,7 +286,7 @@ func TestRevokeKeyPage(t *testing.T) {
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("status %d: %s", r.StatusCode, r.Body)
 		}
-		assertContains(t, "the answer", r.Body, "The key “deploy” was revoked", "badge-revoked", `data-replace-url="/settings/keys"`)
+		assertContains(t, "the answer", r.Body, "The key “deploy” was revoked", "badge-revoked", `data-replace-url="/settings/keys?show=all"`, "data-revoked-on")
 		if strings.Contains(r.Body, "revoke-dialog-") {
 			t.Error("a revoked key still has a Revoke button")
 		}

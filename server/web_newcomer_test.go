@@ -2,8 +2,11 @@ package server
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
 )
@@ -26,7 +29,6 @@ func TestKeyDialogOpensWithTheDefaultsEveryKeyHas(t *testing.T) {
 	if strings.Contains(page.Body, `<option value="30" selected>`) {
 		t.Error("30 days is still the dialog's default")
 	}
-	_ = http.StatusOK
 }
 
 // Items 14 and 15: unknown paths get the styled 404 page, titled with the
@@ -90,4 +92,37 @@ func TestRefusalPagesAreTitledWithTheReason(t *testing.T) {
 	if !strings.Contains(r.Body, "<title>"+heading+" · Gatehouse</title>") || heading == "" {
 		t.Errorf("the title is not the reason %q", heading)
 	}
+}
+
+// Item 17: the keys list shows active keys by default, with a filter for
+// the expired and revoked ones and the day each was revoked.
+func TestKeysListFiltersRevokedKeysAndDatesThem(t *testing.T) {
+	e := newWebEnv(t, "http://gatehouse.test")
+	alice := e.addUser("alice", false)
+	b := e.browser()
+	b.signIn("alice", webTestPassword)
+	b.createKeyInPage(keyForm2("build-server-01", "30", "", "user", "channels"))
+	b.createKeyInPage(keyForm2("old-laptop", "30", "", "channels"))
+	var oldID string
+	for _, k := range e.keys(alice) {
+		if k.Name == "old-laptop" {
+			oldID = strconv.FormatInt(k.ID, 10)
+		}
+	}
+	b.post("/settings/keys", "/settings/keys/"+oldID+"/revoke", url.Values{})
+	day := e.clock().UTC().Format(time.DateOnly)
+
+	active := b.get("/settings/keys").Body
+	assertContains(t, "the default list", active, `data-key-name="build-server-01"`, `id="keys-show-active" aria-current="page">Active <span class="count">1</span>`,
+		`Expired and revoked <span class="count">1</span>`, `<th>Last used</th>`, `class="strong key-name"`)
+	if strings.Contains(active, `data-key-name="old-laptop"`) {
+		t.Error("the revoked key is in the default list")
+	}
+	inactive := b.get("/settings/keys?show=inactive").Body
+	assertContains(t, "the expired and revoked keys", inactive, `data-key-name="old-laptop"`, "revoked "+day)
+	if strings.Contains(inactive, `data-key-name="build-server-01"`) {
+		t.Error("an active key is among the revoked ones")
+	}
+	all := b.get("/settings/keys?show=all").Body
+	assertContains(t, "all keys", all, `data-key-name="old-laptop"`, `data-key-name="build-server-01"`, `All <span class="count">2</span>`)
 }

@@ -65,6 +65,10 @@ type keysPage struct {
 	MaxDays     int
 	PolicyNotes []string
 	WarningDays int
+	// Show is the list's filter ("active", "inactive" or "all"), with
+	// the number of keys on either side of it.
+	Show               string
+	ActiveN, InactiveN int
 }
 
 type channelChoice struct {
@@ -217,6 +221,9 @@ func (s *Pages) handleRevokeKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		}
 		return s.renderKeys(w, r, c, reply.Status(err), kp, &Data{Error: gatehouse.ErrorMessage(err)})
 	}
+	// The answer lists every key, so the one just revoked shows with its
+	// date.
+	kp.Show, kp.ReplaceURL = "all", "/settings/keys?show=all"
 	p := &Data{Flash: "The key “" + k.Name + "” was revoked. Anything that still uses it is refused from now on."}
 	return s.renderKeys(w, r, c, http.StatusOK, kp, p)
 }
@@ -236,8 +243,22 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	for _, rule := range limits.Rules {
 		kp.PolicyNotes = append(kp.PolicyNotes, "The key policy of "+rule.Source+" allows keys of at most "+strconv.Itoa(int(rule.Max/(24*time.Hour)))+" days.")
 	}
-	kp.Keys = make([]keyRow, len(keys))
-	for i, k := range keys {
+	if kp.Show == "" {
+		kp.Show = keyFilter(r.URL.Query().Get("show"))
+	}
+	kp.Keys = make([]keyRow, 0, len(keys))
+	for _, k := range keys {
+		active := k.Status(now) == gatehouse.KeyActive
+		if active {
+			kp.ActiveN++
+		} else {
+			kp.InactiveN++
+		}
+		if (kp.Show == "active" && !active) || (kp.Show == "inactive" && active) {
+			continue
+		}
+		kp.Keys = append(kp.Keys, keyRow{})
+		i := len(kp.Keys) - 1
 		kp.Keys[i] = keyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
 			Replaced: k.RevokeReason == gatehouse.RevokedReplaced, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
 			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiringSoon: gatehouse.ExpiringSoon(k, now, limits.Warning)}
@@ -260,6 +281,19 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "API Keys", "settings", c.User, c.CSRF, kp
 	s.Render(w, r, status, "keys", p)
 	return nil
+}
+
+// AllN is the number of keys, active or not.
+func (kp *keysPage) AllN() int { return kp.ActiveN + kp.InactiveN }
+
+// keyFilter is the API Keys list's filter: active keys unless the
+// person asks for the expired and revoked ones, or all.
+func keyFilter(show string) string {
+	switch show {
+	case "inactive", "all":
+		return show
+	}
+	return "active"
 }
 
 // presetOptions are the Expiration dropdown's choices when keys may live
