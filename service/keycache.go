@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -62,7 +64,7 @@ var errBadFormat = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVA
 
 // authenticate returns the principal for key, or an EUNAUTHORIZED error
 // that says why not. It never falls back to anonymous.
-func (k *keyCache) authenticate(ctx context.Context, key string) (*gatehouse.Principal, error) {
+func (k *keyCache) authenticate(ctx context.Context, key string, addr netip.Addr) (*gatehouse.Principal, error) {
 	m := k.c.metrics
 	// Ordinary keys, and the JWT-shaped keys of anaconda-auth logins,
 	// whose hash covers the whole token (claims are never trusted).
@@ -85,7 +87,7 @@ func (k *keyCache) authenticate(ctx context.Context, key string) (*gatehouse.Pri
 			return nil, err
 		}
 	}
-	if err := k.check(ck, now); err != nil {
+	if err := k.check(ck, now, addr); err != nil {
 		return nil, err
 	}
 	if last := ck.touchedAt.Load(); now.UnixNano()-last >= int64(touchEvery) && ck.touchedAt.CompareAndSwap(last, now.UnixNano()) {
@@ -132,24 +134,24 @@ func (k *keyCache) load(ctx context.Context, h [32]byte) (*cachedKey, error) {
 }
 
 // check applies the rules that depend on time and on the owner's state.
-func (k *keyCache) check(ck *cachedKey, now time.Time) error {
+func (k *keyCache) check(ck *cachedKey, now time.Time, addr netip.Addr) error {
 	m := k.c.metrics
 	switch ck.key.Status(now) {
 	case gatehouse.KeyRevoked:
 		m.keyChecks.WithLabelValues("revoked").Inc()
-		k.auditRevokedUse(ck)
-		msg := fmt.Sprintf("This API key (%q) was revoked on %s. Create a new key in Account Settings → API Keys, or run: gatehouse login.",
-			ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly))
+		k.auditRevokedUse(ck, addr)
+		msg := fmt.Sprintf("This API key (%q) was revoked on %s. %s",
+			ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly), k.fix())
 		if ck.key.RevokeReason == gatehouse.RevokedReplaced {
-			msg = fmt.Sprintf("This API key (%q) was replaced by a newer key with the same name on %s. Use the new key, or create one in Account Settings → API Keys.",
-				ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly))
+			msg = fmt.Sprintf("This API key (%q) was replaced by a newer key with the same name on %s. Use the new key, or get one: %s",
+				ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly), lowerFirst(k.fix()))
 		}
 		return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "API KEY REVOKED", Message: msg}
 	case gatehouse.KeyExpired:
 		m.keyChecks.WithLabelValues("expired").Inc()
 		return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "API KEY EXPIRED",
-			Message: fmt.Sprintf("This API key (%q) expired on %s. Create a new key in Account Settings → API Keys, or run: gatehouse login.",
-				ck.key.Name, ck.key.ExpiresAt.UTC().Format(time.DateOnly))}
+			Message: fmt.Sprintf("This API key (%q) expired on %s. %s",
+				ck.key.Name, ck.key.ExpiresAt.UTC().Format(time.DateOnly), k.fix())}
 	}
 	// An organization key survives its creator: only personal keys
 	// stop with their owner's account (checklist A10).
@@ -165,14 +167,32 @@ var errAccountDisabledKey = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reas
 
 // auditRevokedUse records, at most once a minute per key, that a revoked
 // key is still out there in use (checklist A6).
-func (k *keyCache) auditRevokedUse(ck *cachedKey) {
+func (k *keyCache) auditRevokedUse(ck *cachedKey, addr netip.Addr) {
 	if _, seen := k.revokedUse.Get(ck.key.ID); seen {
 		return
 	}
 	k.revokedUse.Set(ck.key.ID, struct{}{})
 	e := &gatehouse.AuditEvent{ActorID: ck.user.ID, Actor: ck.user.Username, Action: gatehouse.AuditKeyUseRevoked,
 		Target: keyTarget(ck.key), Success: false}
+	if addr.IsValid() {
+		e.IP = addr.String()
+	}
 	k.c.record(context.Background(), e)
+}
+
+// fix is what a refusal of an expired or revoked key says to do: where to
+// create a key, and the full login command for this server.
+func (k *keyCache) fix() string {
+	return "Create a new key in Account Settings → API Keys (" + gatehouse.KeysPageURL(k.c.cfg.PublicURL) +
+		"), or run: " + gatehouse.LoginCommand(k.c.cfg.PublicURL)
+}
+
+// lowerFirst lowercases the first letter of s.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // forget evicts a key after revocation, so this replica refuses it on the
