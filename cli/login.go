@@ -111,6 +111,8 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	hostname := env.hostname()
 	name := "cli-" + hostname
 
+	// The consent page shows the machine as it names itself (client_name):
+	// the host name, not the key's name.
 	ctx, cancel := context.WithTimeout(ctx, env.loginTimeout())
 	defer cancel()
 	oc := &oauth2.Config{
@@ -132,7 +134,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		}
 	}
 	if !device {
-		tok, err = env.browserLogin(octx, oc, name, t)
+		tok, err = env.browserLogin(octx, oc, hostname, t)
 		if errors.Is(err, errNoBrowser) {
 			fmt.Fprintf(env.Stderr, "%v; log in with a code instead.\n", err)
 			device = true
@@ -144,7 +146,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		if disc.DeviceAuthorizationEndpoint == "" {
 			return exitf(ExitFailure, "This server does not offer login with a code (no device_authorization_endpoint); run gatehouse login on a machine with a browser.")
 		}
-		tok, err = env.deviceLogin(octx, oc, name, t)
+		tok, err = env.deviceLogin(octx, oc, hostname, t)
 		if err != nil {
 			return err
 		}

@@ -325,7 +325,7 @@ func fakeOAuth(t *testing.T, expiresIn int, pollError string) string {
 		case "/.well-known/openid-configuration":
 			fmt.Fprintf(w, `{"authorization_endpoint":"%[1]s/oauth/authorize","token_endpoint":"%[1]s/oauth/token","device_authorization_endpoint":"%[1]s/oauth/device/code"}`, base)
 		case "/oauth/device/code":
-			if r.PostFormValue("client_id") != "gatehouse-cli" || r.PostFormValue("client_name") != "cli-testhost" || r.PostFormValue("scope") != "user channels" {
+			if r.PostFormValue("client_id") != "gatehouse-cli" || r.PostFormValue("client_name") != "testhost" || r.PostFormValue("scope") != "user channels" {
 				w.WriteHeader(400)
 				fmt.Fprint(w, `{"error":"invalid_request","error_description":"unexpected parameters"}`)
 				return
