@@ -209,6 +209,10 @@ func (s *Pages) Page(h Handler) http.Handler {
 			return
 		}
 		c := &Ctx{User: u, Session: token, CSRF: authn.CSRFToken(token), Addr: s.cfg.Addrs.Client(r)}
+		if u.MustChangePassword && r.URL.Path != passwordPath && r.URL.Path != "/logout" {
+			s.askNewPassword(w, r, c)
+			return
+		}
 		if !authn.SafeMethod(r.Method) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 			if !authn.ValidCSRF(token, r.PostFormValue("csrf_token")) {
