@@ -78,6 +78,32 @@ document.addEventListener("DOMContentLoaded", () => {
     nameInput.addEventListener("input", sync);
     sync();
   }
+  // Every command or snippet shown (a <pre>, or a .command line) gets a
+  // Copy button, unless the page already gives it one. /register places
+  // its own.
+  let copyN = 0;
+  const autoCopy = window.location.pathname !== "/register" ? "pre, .command > code" : "none-on-this-page";
+  document.querySelectorAll(autoCopy).forEach((block) => {
+    if (block.closest("[data-no-copy]") || block.closest("dialog")) return;
+    const holder = block.tagName === "PRE" ? block : block.parentElement;
+    if (holder.querySelector("[data-copy]") || (holder.nextElementSibling && holder.nextElementSibling.matches("[data-copy]"))) return;
+    const target = block.tagName === "PRE" && block.querySelector("code") ? block.querySelector("code") : block;
+    if (!target.id) target.id = "copy-src-" + ++copyN;
+    if (document.querySelector('[data-copy="' + target.id + '"]')) return;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "small copy-auto";
+    b.dataset.copy = target.id;
+    b.textContent = "Copy";
+    if (block.tagName === "PRE") {
+      const wrap = document.createElement("div");
+      wrap.className = "copyable";
+      block.parentNode.insertBefore(wrap, block);
+      wrap.append(block, b);
+    } else {
+      holder.append(b);
+    }
+  });
   // Copy buttons copy the text of data-copy="<element id>".
   document.querySelectorAll("[data-copy]").forEach((b) => {
     b.addEventListener("click", async () => {
