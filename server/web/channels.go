@@ -58,6 +58,8 @@ type channelPage struct {
 	Members    []*gatehouse.ChannelGrant
 	Roles      []string
 	GrantUser  string
+	// GrantErr is a refused grant, shown at the grant form.
+	GrantErr string
 	GrantRole  string
 	DeleteID   int64  // ?delete=ID opens that package's confirmation
 	RemoveUser string // ?remove=USER opens that grant's confirmation
@@ -193,6 +195,12 @@ func (s *Pages) handleGrantPage(w http.ResponseWriter, r *http.Request, c *Ctx) 
 	}
 	if err == nil {
 		err = s.cfg.Channels.Grant(r.Context(), c.Principal(), name, username, role)
+	}
+	if err != nil && r.PathValue("user") == "" && gatehouse.ErrorCode(err) != gatehouse.EINTERNAL {
+		// Shown at the form, where the person typed the name, not at the
+		// head of a long page.
+		cp.GrantErr = gatehouse.ErrorMessage(err)
+		return s.renderChannel(w, r, c, name, reply.Status(err), cp, &Data{})
 	}
 	if err != nil {
 		return s.channelActionFailed(w, r, c, name, cp, err)
