@@ -24,7 +24,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := keys.authenticate(ctx, key, netip.Addr{}); err != nil {
+			if _, err := keys.Authenticate(ctx, key, netip.Addr{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -40,8 +40,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 	b.Run("uncached", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			keys.forgetAll()
-			if _, err := keys.authenticate(ctx, key, netip.Addr{}); err != nil {
+			keys.ForgetAll()
+			if _, err := keys.Authenticate(ctx, key, netip.Addr{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -50,7 +50,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.ReportAllocs()
 		bad := key[:len(key)-1] + "!"
 		for b.Loop() {
-			if _, err := keys.authenticate(ctx, bad, netip.Addr{}); err == nil {
+			if _, err := keys.Authenticate(ctx, bad, netip.Addr{}); err == nil {
 				b.Fatal("accepted")
 			}
 		}

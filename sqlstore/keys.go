@@ -131,7 +131,7 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *g
 		k gatehouse.APIKey
 		u gatehouse.User
 	}
-	r := new(row) // one allocation for both
+	r := new(row)    // one allocation for both
 	var dest [24]any // the key columns and sqlkit.UserCols
 	n := copy(dest[:], keyDest(&r.k))
 	copy(dest[n:], userDest(&r.u))

@@ -55,11 +55,11 @@ type channelPage struct {
 	// Upstream is a proxy or mirror channel's upstream, nil when hosted.
 	Upstream *upstreamView
 	// Members are the explicit grants, for the channel's administrators.
-	Members    []*gatehouse.ChannelGrant
-	Roles      []string
-	GrantUser  string
+	Members   []*gatehouse.ChannelGrant
+	Roles     []string
+	GrantUser string
 	// GrantErr is a refused grant, shown at the grant form.
-	GrantErr string
+	GrantErr   string
 	GrantRole  string
 	DeleteID   int64  // ?delete=ID opens that package's confirmation
 	RemoveUser string // ?remove=USER opens that grant's confirmation

@@ -27,8 +27,8 @@ type orgPage struct {
 	Roles       []gatehouse.OrgRole
 	AddUsername string
 	// AddErr is a refused addition, shown at the form.
-	AddErr string
-	AddRole     gatehouse.OrgRole
+	AddErr  string
+	AddRole gatehouse.OrgRole
 	// RemoveUser opens that member's confirmation on load (?remove=), so
 	// the page also works without JavaScript.
 	RemoveUser string
