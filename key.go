@@ -27,6 +27,20 @@ const (
 	allScopes = ScopeUser | ScopeChannels | ScopeAdmin
 )
 
+// DefaultKeyScopes are the scopes a new key has unless its creator
+// chooses otherwise: in the web dialog, in `gatehouse keys create` and in
+// `gatehouse login` alike. A conda user needs Platform channels to install
+// from private channels, and the CLI needs User resources to manage keys
+// and channels; a key with only one of them is what made people meet
+// MISSING SCOPE after keeping the defaults.
+const DefaultKeyScopes = ScopeUser | ScopeChannels
+
+// DefaultKeyDays is how long a new key lives unless its creator chooses
+// otherwise (or a key policy allows less), everywhere keys are created:
+// long enough not to break a workstation every month, short enough that a
+// forgotten key dies by itself.
+const DefaultKeyDays = 90
+
 var scopeNames = []struct {
 	scope       Scopes
 	name, label string

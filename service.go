@@ -130,7 +130,9 @@ type UserService interface {
 	ChangePassword(ctx context.Context, p *Principal, current, next string) error
 	// EnsureInitialAdmin creates the first administrator on an empty
 	// database (first start). created is false when users exist already.
-	EnsureInitialAdmin(ctx context.Context, username, password string) (created bool, err error)
+	// A printed password (one the server chose and logged) must be changed
+	// at the first web sign-in.
+	EnsureInitialAdmin(ctx context.Context, username, password string, printed bool) (created bool, err error)
 }
 
 // OrgService manages organizations and their members.

@@ -18,6 +18,10 @@ type User struct {
 	CreatedAt    time.Time `json:"created_at"`
 	// PasswordChangedAt is when the password was last set.
 	PasswordChangedAt time.Time `json:"password_changed_at"`
+	// MustChangePassword asks for a new password at the next web sign-in
+	// (the first administrator's printed one); changing it clears the
+	// flag. API keys and the CLI are unaffected.
+	MustChangePassword bool `json:"must_change_password,omitempty"`
 }
 
 // nameRE is the rule for user and organization names: lowercase, because

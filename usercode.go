@@ -2,6 +2,8 @@ package gatehouse
 
 import (
 	"crypto/rand"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -71,4 +73,42 @@ func NormalizeUserCode(typed string) (code string, ok bool) {
 	}
 	out[4] = '-'
 	return string(out[:]), true
+}
+
+// UserCodeProblem says, in a sentence a person can act on, why typed is
+// not a user code: which characters are not allowed (naming the allowed
+// ones), or how many letters it has. It returns "" for a well-formed code.
+func UserCodeProblem(typed string) string {
+	if _, ok := NormalizeUserCode(typed); ok {
+		return ""
+	}
+	if len(typed) > MaxUserCodeInput {
+		return "That is too long for a code: a code is 8 letters, such as BCDF-GHJK. Type the code your terminal shows."
+	}
+	var bad []string
+	n := 0
+	for _, r := range typed {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) {
+			continue
+		}
+		u := unicode.ToUpper(r)
+		if u > unicode.MaxASCII || strings.IndexByte(UserCodeAlphabet, byte(u)) < 0 {
+			if s := strconv.QuoteRune(r); !slices.Contains(bad, s) {
+				bad = append(bad, s)
+			}
+			continue
+		}
+		n++
+	}
+	allowed := "Codes use only the letters " + strings.Join(strings.Split(UserCodeAlphabet, ""), " ") +
+		" (no vowels, no Y)."
+	if len(bad) > 0 {
+		what := "character"
+		if len(bad) > 1 {
+			what = "characters"
+		}
+		return "The code has the " + what + " " + strings.Join(bad, ", ") + ", which codes never contain. " + allowed +
+			" Check the code your terminal shows."
+	}
+	return "A code is 8 letters, and this has " + strconv.Itoa(n) + ". " + allowed + " Type the code your terminal shows, such as BCDF-GHJK."
 }

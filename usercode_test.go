@@ -93,3 +93,32 @@ func BenchmarkNormalizeUserCode(b *testing.B) {
 		}
 	}
 }
+
+// Issue 11 item 16: a code with a letter outside the alphabet names that
+// letter and the allowed ones, rather than miscounting.
+func TestUserCodeProblem(t *testing.T) {
+	cases := []struct {
+		name, typed string
+		want        []string
+	}{
+		{"a Y among eight letters names the Y and the alphabet", "BCDF-GHJY", []string{`'Y'`, "B C D F G H J K L M N P Q R S T V W X Z"}},
+		{"a lower-case vowel is named as typed", "bcdf-ghja", []string{`'a'`, "never contain"}},
+		{"two bad characters are both named", "BCD1-GHJ0", []string{`'1'`, `'0'`, "characters"}},
+		{"too few letters counts them", "BCDF-GHJ", []string{"8 letters", "this has 7"}},
+		{"too many letters counts them", "BCDF-GHJKL", []string{"this has 9"}},
+		{"an overlong paste says so", strings.Repeat("B", 100), []string{"too long"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := UserCodeProblem(c.typed)
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("UserCodeProblem(%q) = %q, want it to contain %q", c.typed, got, w)
+				}
+			}
+		})
+	}
+	if got := UserCodeProblem("bcdf-ghjk"); got != "" {
+		t.Errorf("a good code has a problem: %q", got)
+	}
+}

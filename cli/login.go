@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
 	"github.com/spf13/cobra"
@@ -19,6 +20,14 @@ import (
 
 // ClientID is the OAuth client the CLI logs in as.
 const ClientID = "gatehouse-cli"
+
+// defaultScopes and defaultExpires are the defaults of every key the CLI
+// creates: the same as the web dialog's (gatehouse.DefaultKeyScopes,
+// gatehouse.DefaultKeyDays).
+var (
+	defaultScopes  = gatehouse.DefaultKeyScopes.String()
+	defaultExpires = strconv.Itoa(gatehouse.DefaultKeyDays) + "d"
+)
 
 // maxKeyLifetime mirrors the server's rule: keys live at most one year.
 const maxKeyLifetime = 365 * 24 * time.Hour
@@ -42,7 +51,7 @@ func newLoginCommand(env *Env) *cobra.Command {
 
 It opens your browser to approve the login (and prints the URL in case it
 cannot), then creates a key named cli-<hostname> with the User resources and
-Platform channels scopes, valid for one year, and stores it where
+Platform channels scopes, valid for 90 days, and stores it where
 anaconda-auth keeps keys (~/.anaconda/keyring, or the system keyring). Then it
 gives the key to conda, mamba and rattler/pixi on this machine (what gatehouse
 register does), one line per client, and remembers the server (domain in
@@ -64,8 +73,8 @@ it prints a short code to enter on a page you open in any browser.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.device, "device", false, "log in with a code entered in a browser on any device")
 	f.BoolVar(&o.force, "force", false, "log in even if the stored key still works")
-	f.StringVar(&o.expires, "expires", "1y", "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31); default: the longest the server's key policies allow")
-	f.StringVar(&o.scopes, "scopes", "user,channels", "key scopes: user, channels (and admin, for administrators)")
+	f.StringVar(&o.expires, "expires", defaultExpires, "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31); without it, "+defaultExpires+" or the longest the server's key policies allow, if shorter")
+	f.StringVar(&o.scopes, "scopes", defaultScopes, "key scopes: user, channels (and admin, for administrators)")
 	return cmd
 }
 
@@ -102,6 +111,8 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	hostname := env.hostname()
 	name := "cli-" + hostname
 
+	// The consent page shows the machine as it names itself (client_name):
+	// the host name, not the key's name.
 	ctx, cancel := context.WithTimeout(ctx, env.loginTimeout())
 	defer cancel()
 	oc := &oauth2.Config{
@@ -123,7 +134,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		}
 	}
 	if !device {
-		tok, err = env.browserLogin(octx, oc, name, t)
+		tok, err = env.browserLogin(octx, oc, hostname, t)
 		if errors.Is(err, errNoBrowser) {
 			fmt.Fprintf(env.Stderr, "%v; log in with a code instead.\n", err)
 			device = true
@@ -135,7 +146,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		if disc.DeviceAuthorizationEndpoint == "" {
 			return exitf(ExitFailure, "This server does not offer login with a code (no device_authorization_endpoint); run gatehouse login on a machine with a browser.")
 		}
-		tok, err = env.deviceLogin(octx, oc, name, t)
+		tok, err = env.deviceLogin(octx, oc, hostname, t)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/cli"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
@@ -39,7 +40,7 @@ func TestLoginInTheBrowserStoresAKeyNamedForThisMachine(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
-	wantExpiry := h.srv.Clock.Now().Add(365 * 24 * time.Hour).Add(-time.Minute).UTC().Format(time.DateOnly)
+	wantExpiry := h.srv.Clock.Now().Add(gatehouse.Days(gatehouse.DefaultKeyDays)).Add(-time.Minute).UTC().Format(time.DateOnly)
 	token := "~/.config/binstar/" + url.QueryEscape(h.srv.URL+"/repo/") + ".token"
 	want := `Logged in to ` + h.host() + ` as alice. Key "cli-testhost" (user, channels) expires ` + wantExpiry + "; stored in the keyring file " + h.path(".anaconda/keyring") + ".\n" +
 		h.host() + " is now the default server (domain in ~/.anaconda/config.toml): later commands need no --at.\n" +
@@ -324,7 +325,7 @@ func fakeOAuth(t *testing.T, expiresIn int, pollError string) string {
 		case "/.well-known/openid-configuration":
 			fmt.Fprintf(w, `{"authorization_endpoint":"%[1]s/oauth/authorize","token_endpoint":"%[1]s/oauth/token","device_authorization_endpoint":"%[1]s/oauth/device/code"}`, base)
 		case "/oauth/device/code":
-			if r.PostFormValue("client_id") != "gatehouse-cli" || r.PostFormValue("client_name") != "cli-testhost" || r.PostFormValue("scope") != "user channels" {
+			if r.PostFormValue("client_id") != "gatehouse-cli" || r.PostFormValue("client_name") != "testhost" || r.PostFormValue("scope") != "user channels" {
 				w.WriteHeader(400)
 				fmt.Fprint(w, `{"error":"invalid_request","error_description":"unexpected parameters"}`)
 				return

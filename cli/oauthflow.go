@@ -194,10 +194,28 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Gatehouse: %s</title>
-<style>body{font-family:system-ui,sans-serif;margin:4em auto;max-width:32em;text-align:center}</style></head>
-<body><h1>%s</h1><p>%s</p></body></html>`, html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
+	fmt.Fprintf(w, callbackPage, html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
 }
+
+// callbackPage looks like the server's pages (its top bar, a centred
+// card), with its style inline: the CLI's listener serves nothing else.
+const callbackPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>%s · Gatehouse</title>
+<style>
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;background:#f6f7f9}
+.topbar{padding:.6rem 1.5rem;background:#13261b;color:#fff;font-weight:700;letter-spacing:.02em}
+main{padding:0 1rem}
+.card{background:#fff;border:1px solid #dfe3ea;border-radius:10px;padding:1.25rem 1.5rem;max-width:26rem;margin:3rem auto}
+h1{font-size:1.6rem;margin:0 0 .5rem}
+p{margin:.4rem 0;overflow-wrap:anywhere}
+.muted{color:#5d6677;font-size:.85rem}
+</style></head>
+<body><header class="topbar">Gatehouse</header>
+<main><section class="card" id="cli-result"><h1 id="cli-page-title">%s</h1><p id="cli-page-text">%s</p>
+<p class="muted">This page was shown by the gatehouse command on this computer.</p></section></main>
+</body></html>`
 
 // deviceLogin runs the device authorization grant (RFC 8628): it shows
 // the verification URL and user code, then polls until the login is

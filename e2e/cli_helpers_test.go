@@ -382,10 +382,10 @@ func readConsent(t *testing.T, b *Browser) consentFacts {
 // answered the browser with.
 func cliPageTitle(t *testing.T, b *Browser) string {
 	t.Helper()
-	// Its heading sits right in the body; the server's pages have theirs
-	// in a section, so this waits until the redirect has arrived.
-	b.Do(t, "waiting for the CLI's page", chromedp.WaitVisible(chromedp.CSS("body > h1")))
-	return Get(t, b, "reading the CLI's page", chromedp.Text(chromedp.CSS("body > h1")))
+	// Its heading has an id no server page has, so this waits until the
+	// redirect has arrived.
+	b.Do(t, "waiting for the CLI's page", chromedp.WaitVisible(chromedp.ID("cli-page-title")))
+	return Get(t, b, "reading the CLI's page", chromedp.Text(chromedp.ID("cli-page-title")))
 }
 
 // approveDevice signs in at verifyURL, types code, and approves (or

@@ -46,7 +46,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 		t.Fatalf("redirect_uri %q is not the CLI's loopback listener", q.Get("redirect_uri"))
 	}
 	if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || len(q.Get("state")) < 32 ||
-		q.Get("client_id") != "gatehouse-cli" || q.Get("client_name") != name {
+		q.Get("client_id") != "gatehouse-cli" || q.Get("client_name") != strings.TrimPrefix(name, "cli-") {
 		t.Errorf("the authorization URL lacks PKCE S256, a state, the client or the machine: %s", authURL)
 	}
 	if opened := m.Opened(); !slices.Equal(opened, []string{authURL}) {
@@ -55,7 +55,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 
 	signInThrough(t, b, srv, authURL, "#consent")
 	facts := readConsent(t, b)
-	want := consentFacts{Machine: name, Client: "the Gatehouse command line", Account: "admin",
+	want := consentFacts{Machine: strings.TrimPrefix(name, "cli-"), Client: "the Gatehouse command line", Account: "admin",
 		Scopes: []string{"User resources", "Platform channels"}, ReturnTo: "http://" + redirect.Host}
 	if fmt.Sprint(facts) != fmt.Sprint(want) {
 		t.Errorf("the consent page says %+v\nwant %+v", facts, want)
@@ -276,7 +276,7 @@ func TestCLILoginWithADeviceCode(t *testing.T) {
 		t.Error("the device flow opened a browser")
 	}
 	facts, result := approveDevice(t, b, srv, verifyURL, code, true)
-	want := consentFacts{Machine: name, Client: "the Gatehouse command line", Account: "admin",
+	want := consentFacts{Machine: strings.TrimPrefix(name, "cli-"), Client: "the Gatehouse command line", Account: "admin",
 		Scopes: []string{"User resources", "Platform channels"}, UserCode: code}
 	if fmt.Sprint(facts) != fmt.Sprint(want) {
 		t.Errorf("the consent page says %+v\nwant %+v", facts, want)

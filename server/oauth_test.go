@@ -127,9 +127,9 @@ func TestOAuthCodeFlowWithPKCEEndsInAWorkingKey(t *testing.T) {
 	if !equalJSON(created["scopes"], []any{"user", "channels"}) {
 		t.Errorf("scopes = %v, want [user channels]", created["scopes"])
 	}
-	wantExpiry := e.clock().UTC().Truncate(time.Second).Add(gatehouse.MaxKeyLifetime).Format(time.RFC3339)
+	wantExpiry := e.clock().UTC().Truncate(time.Second).Add(gatehouse.Days(gatehouse.DefaultKeyDays)).Format(time.RFC3339)
 	if created["expires_at"] != wantExpiry {
-		t.Errorf("expires_at = %v, want one year from now, %s", created["expires_at"], wantExpiry)
+		t.Errorf("expires_at = %v, want the default %d days from now, %s", created["expires_at"], gatehouse.DefaultKeyDays, wantExpiry)
 	}
 	if r := e.apiGet("/api/account", "Bearer "+key); r.StatusCode != http.StatusOK {
 		t.Errorf("the new key on /api/account: %d %s", r.StatusCode, r.Body)

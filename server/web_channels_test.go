@@ -295,7 +295,11 @@ func TestChannelPageGrantsAndVisibility(t *testing.T) {
 			if r.StatusCode != tc.status {
 				t.Errorf("%v: status %d, want %d", tc.form, r.StatusCode, tc.status)
 			}
-			assertContains(t, "the answer", r.Body, `id="page-error"`, tc.msg, `id="grant-form"`, `value="`+tc.form.Get("username")+`"`)
+			// Issue 11 item 23: the refusal sits right above the form.
+			assertContains(t, "the answer", r.Body, `id="grant-error">`+tc.msg, `id="grant-form"`, `value="`+tc.form.Get("username")+`"`)
+			if strings.Contains(r.Body, `id="page-error"`) {
+				t.Errorf("%v: the refusal is also at the head of the page", tc.form)
+			}
 		}
 		if e.dump() != before {
 			t.Error("refused grants changed the database")

@@ -215,7 +215,21 @@ func TestCreateKeyWithAnExistingNameReplacesIt(t *testing.T) {
 	b.signIn("alice", webTestPassword)
 	old, _ := b.createKeyInPage(keyForm2("ci", "30", "", "user", "channels"))
 	e.advance(time.Minute)
-	fresh, r := b.createKeyInPage(keyForm2("ci", "90", "", "user"))
+	// Issue 11 item 11: reusing the name asks first, naming the key and
+	// its expiry; nothing is revoked until the person confirms.
+	ask := b.post("/settings/keys", "/settings/keys", keyForm2("ci", "90", "", "user"))
+	if ask.StatusCode != http.StatusConflict {
+		t.Fatalf("reusing the name without confirming: %d", ask.StatusCode)
+	}
+	assertContains(t, "the unconfirmed reuse", ask.Body, `id="key-name-warning" class="warning name-warning"`,
+		"You already have an active key named “ci” (expires "+e.clock().Add(-time.Minute).AddDate(0, 0, 30).UTC().Format(time.DateOnly),
+		`id="key-replace" value="ci" required`, "open data-show")
+	if strings.Contains(ask.Body, `id="new-key"`) || len(e.keys(u)) != 1 || e.keys(u)[0].Status(e.clock()) != gatehouse.KeyActive {
+		t.Fatalf("an unconfirmed reuse created or revoked a key: %+v", e.keys(u))
+	}
+	confirm := keyForm2("ci", "90", "", "user")
+	confirm.Set("replace", "ci")
+	fresh, r := b.createKeyInPage(confirm)
 	assertContains(t, "the second creation", r.Body, `id="replaced-notice"`, "the old key with this name has been revoked")
 	ks := e.keys(u)
 	if len(ks) != 2 || ks[0].Status(e.clock()) != gatehouse.KeyActive || ks[1].RevokeReason != gatehouse.RevokedReplaced {
@@ -227,7 +241,7 @@ func TestCreateKeyWithAnExistingNameReplacesIt(t *testing.T) {
 	if r := e.apiGet("/api/account", "Bearer "+fresh); r.StatusCode != http.StatusOK {
 		t.Errorf("the new key: %d", r.StatusCode)
 	}
-	page := b.get("/settings/keys").Body
+	page := b.get("/settings/keys?show=all").Body
 	assertContains(t, "the keys page", page, "badge-revoked", "replaced")
 	assertNoSecret(t, "the keys page", page, old)
 	assertNoSecret(t, "the keys page", page, fresh)
@@ -272,7 +286,7 @@ func TestRevokeKeyPage(t *testing.T) {
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("status %d: %s", r.StatusCode, r.Body)
 		}
-		assertContains(t, "the answer", r.Body, "The key “deploy” was revoked", "badge-revoked", `data-replace-url="/settings/keys"`)
+		assertContains(t, "the answer", r.Body, "The key “deploy” was revoked", "badge-revoked", `data-replace-url="/settings/keys?show=all"`, "data-revoked-on")
 		if strings.Contains(r.Body, "revoke-dialog-") {
 			t.Error("a revoked key still has a Revoke button")
 		}

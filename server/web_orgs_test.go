@@ -67,7 +67,11 @@ func TestOrgPages(t *testing.T) {
 		if r.StatusCode != http.StatusNotFound {
 			t.Errorf("status %d", r.StatusCode)
 		}
-		assertContains(t, "the answer", r.Body, `id="page-error"`, `value="nobody"`, `id="members-table"`)
+		// Issue 11 item 23: at the form, not at the head of the page.
+		assertContains(t, "the answer", r.Body, `<p class="error" role="alert" id="add-member-error">`, `value="nobody"`, `id="members-table"`)
+		if strings.Index(r.Body, `id="add-member-error"`) < strings.Index(r.Body, `id="members-table"`) {
+			t.Error("the refusal is above the members table, far from the form")
+		}
 	})
 	t.Run("a member sees the members but cannot manage them", func(t *testing.T) {
 		m := e.browser()

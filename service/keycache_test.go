@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := keys.Authenticate(ctx, key); err != nil {
+			if _, err := keys.Authenticate(ctx, key, netip.Addr{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -40,7 +41,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			keys.ForgetAll()
-			if _, err := keys.Authenticate(ctx, key); err != nil {
+			if _, err := keys.Authenticate(ctx, key, netip.Addr{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -49,7 +50,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.ReportAllocs()
 		bad := key[:len(key)-1] + "!"
 		for b.Loop() {
-			if _, err := keys.Authenticate(ctx, bad); err == nil {
+			if _, err := keys.Authenticate(ctx, bad, netip.Addr{}); err == nil {
 				b.Fatal("accepted")
 			}
 		}

@@ -191,7 +191,7 @@ func fieldErr(field string, err error) error {
 
 // cliDefaultScopes is what a CLI key gets when nothing narrower was asked
 // or granted: what a CLI needs to use the API and channels.
-const cliDefaultScopes = gatehouse.ScopeUser | gatehouse.ScopeChannels
+const cliDefaultScopes = gatehouse.DefaultKeyScopes
 
 // CreateLoginKey creates the key a CLI asks for after logging in. A login
 // token delegates its scopes, never more, for a key that may live up to a
@@ -208,12 +208,14 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 	}
 	expires := req.ExpiresAt
 	if expires.IsZero() {
-		// The longest any policy allows: login asks for that.
+		// The default lifetime, or the longest the policies allow if
+		// that is shorter.
 		rules, err := k.lifetimeRules(ctx, p.User, nil, nil)
 		if err != nil {
 			return nil, err
 		}
-		expires = now.UTC().Truncate(time.Second).Add(gatehouse.StrictestLifetime(rules).Max)
+		life := min(gatehouse.Days(gatehouse.DefaultKeyDays), gatehouse.StrictestLifetime(rules).Max)
+		expires = now.UTC().Truncate(time.Second).Add(life)
 		if p.Method == gatehouse.AuthKey && p.Key != nil && p.Key.ExpiresAt.Before(expires) {
 			expires = p.Key.ExpiresAt
 		}

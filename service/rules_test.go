@@ -205,7 +205,7 @@ func TestOrgRules(t *testing.T) {
 
 func TestFirstStartIsAuditedInTheServersName(t *testing.T) {
 	f := newFixture(t, nil) // holds the fixture's admin already
-	created, err := f.svc.Users.EnsureInitialAdmin(t.Context(), "root", testPassword)
+	created, err := f.svc.Users.EnsureInitialAdmin(t.Context(), "root", testPassword, false)
 	if err != nil || created {
 		t.Fatalf("with users there: created %v, %v; want nothing done", created, err)
 	}
@@ -232,7 +232,7 @@ func TestFirstStartIsAuditedInTheServersName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created, err = svc.Users.EnsureInitialAdmin(t.Context(), "root", testPassword)
+	created, err = svc.Users.EnsureInitialAdmin(t.Context(), "root", testPassword, false)
 	if err != nil || !created {
 		t.Fatalf("on an empty database: created %v, %v", created, err)
 	}

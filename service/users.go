@@ -150,7 +150,7 @@ func (s *Users) ChangePassword(ctx context.Context, p *gatehouse.Principal, curr
 
 // EnsureInitialAdmin creates the first administrator on an empty database
 // (first start), in the server's own name in the audit log.
-func (s *Users) EnsureInitialAdmin(ctx context.Context, username, pw string) (bool, error) {
+func (s *Users) EnsureInitialAdmin(ctx context.Context, username, pw string, printed bool) (bool, error) {
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
 		return false, err
@@ -169,7 +169,10 @@ func (s *Users) EnsureInitialAdmin(ctx context.Context, username, pw string) (bo
 		return false, err
 	}
 	now := s.now()
-	u := &gatehouse.User{Username: username, PasswordHash: hash, IsAdmin: true, CreatedAt: now, PasswordChangedAt: now}
+	// A password printed on the console is not a secret for long: its
+	// owner chooses their own at the first web sign-in.
+	u := &gatehouse.User{Username: username, PasswordHash: hash, IsAdmin: true, CreatedAt: now, PasswordChangedAt: now,
+		MustChangePassword: printed}
 	err = s.store.Atomic(ctx, func(tx gatehouse.Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err

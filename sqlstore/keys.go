@@ -131,8 +131,8 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (*gatehouse.APIKey, *g
 		k gatehouse.APIKey
 		u gatehouse.User
 	}
-	r := new(row) // one allocation for both
-	var dest [23]any
+	r := new(row)    // one allocation for both
+	var dest [24]any // the key columns and sqlkit.UserCols
 	n := copy(dest[:], keyDest(&r.k))
 	copy(dest[n:], userDest(&r.u))
 	err := db.stmt(ctx, db.keyByHash).QueryRowContext(ctx, hash).Scan(dest[:]...)

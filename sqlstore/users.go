@@ -42,10 +42,10 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO users
-			(username, email, password_hash, is_admin, disabled, created_at, password_changed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			(username, email, password_hash, is_admin, disabled, created_at, password_changed_at, must_change_password)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			u.Username, u.Email, u.PasswordHash, u.IsAdmin, u.Disabled,
-			db.tv(u.CreatedAt), db.ntv(u.PasswordChangedAt)).Scan(&id)
+			db.tv(u.CreatedAt), db.ntv(u.PasswordChangedAt), u.MustChangePassword).Scan(&id)
 		return wrapErr(err, "create user")
 	})
 	if err != nil {
@@ -118,7 +118,7 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, at tim
 	if err := requireText("password_hash", hash); err != nil {
 		return err
 	}
-	res, err := db.q.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
+	res, err := db.q.ExecContext(ctx, `UPDATE users SET password_hash = $2, password_changed_at = $3, must_change_password = FALSE WHERE id = $1`,
 		userID, hash, db.tv(at))
 	return mustAffect(res, err, "set password", "No such user.")
 }

@@ -468,7 +468,7 @@ func bootstrap(ctx context.Context, svc *service.Services, cfg *serverConfig, lo
 	if err := gatehouse.ValidatePassword("GATEHOUSE_INITIAL_ADMIN_PASSWORD", pw); err != nil {
 		return fmt.Errorf("GATEHOUSE_INITIAL_ADMIN_PASSWORD: %s", gatehouse.ErrorMessage(err))
 	}
-	created, err := svc.Users.EnsureInitialAdmin(ctx, cfg.InitialAdmin, pw)
+	created, err := svc.Users.EnsureInitialAdmin(ctx, cfg.InitialAdmin, pw, generated)
 	if err != nil {
 		return fmt.Errorf("creating the initial administrator: %w", err)
 	}
@@ -476,7 +476,7 @@ func bootstrap(ctx context.Context, svc *service.Services, cfg *serverConfig, lo
 	case created && generated:
 		// Shown once, so the operator can sign in; change it on the
 		// Account Settings page.
-		log.Warn("created the initial administrator with a random password; sign in and change it",
+		log.Warn("created the initial administrator with a random password; sign in with it to choose your own",
 			"username", cfg.InitialAdmin, "password", pw)
 	case created:
 		log.Info("created the initial administrator", "username", cfg.InitialAdmin)

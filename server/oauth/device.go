@@ -109,8 +109,7 @@ func (o *Server) handleDeviceForm(w http.ResponseWriter, r *http.Request, c *web
 		}
 		return o.renderDevice(w, r, c, http.StatusTooManyRequests, dp, gatehouse.ErrorMessage(err))
 	case !ok:
-		return o.renderDevice(w, r, c, http.StatusBadRequest, dp,
-			"A code is 8 letters, such as BCDF-GHJK. Type the code your terminal shows.")
+		return o.renderDevice(w, r, c, http.StatusBadRequest, dp, gatehouse.UserCodeProblem(typed))
 	case gatehouse.ErrorCode(err) == gatehouse.EINVALID:
 		return o.renderDevice(w, r, c, http.StatusBadRequest, dp, gatehouse.ErrorMessage(err))
 	case err != nil:

@@ -65,9 +65,11 @@ type channelPage struct {
 	// Upstream is a proxy or mirror channel's upstream, nil when hosted.
 	Upstream *upstreamView
 	// Members are the explicit grants, for the channel's administrators.
-	Members    []*gatehouse.ChannelGrant
-	Roles      []string
-	GrantUser  string
+	Members   []*gatehouse.ChannelGrant
+	Roles     []string
+	GrantUser string
+	// GrantErr is a refused grant, shown at the grant form.
+	GrantErr   string
 	GrantRole  string
 	RemoveUser string // ?remove=USER opens that grant's confirmation
 	// ConfirmVisibility opens the visibility confirmation (?visibility).
@@ -199,6 +201,12 @@ func (s *Pages) handleGrantPage(w http.ResponseWriter, r *http.Request, c *Ctx) 
 	}
 	if err == nil {
 		err = s.cfg.Channels.Grant(r.Context(), c.Principal(), name, username, role)
+	}
+	if err != nil && r.PathValue("user") == "" && gatehouse.ErrorCode(err) != gatehouse.EINTERNAL {
+		// Shown at the form, where the person typed the name, not at the
+		// head of a long page.
+		cp.GrantErr = gatehouse.ErrorMessage(err)
+		return s.renderChannel(w, r, c, name, reply.Status(err), cp, &Data{})
 	}
 	if err != nil {
 		return s.channelActionFailed(w, r, c, name, cp, err)

@@ -25,8 +25,16 @@ var expiryPresets = []struct {
 	{"365", "1 year", 365},
 }
 
-// defaultExpiry is the preset chosen when the form opens.
-const defaultExpiry = "30"
+// defaultExpiry is the preset chosen when the form opens: the lifetime
+// every key gets by default (the CLI's too).
+var defaultExpiry = strconv.Itoa(gatehouse.DefaultKeyDays)
+
+// newKeyForm is the create dialog as it opens: the default scopes and
+// lifetime of every key.
+func newKeyForm() keyForm {
+	return keyForm{ScopeUser: gatehouse.DefaultKeyScopes.Has(gatehouse.ScopeUser),
+		ScopeChannels: gatehouse.DefaultKeyScopes.Has(gatehouse.ScopeChannels), Expiration: defaultExpiry}
+}
 
 // keysPage is the data of the API Keys tab.
 type keysPage struct {
@@ -47,6 +55,9 @@ type keysPage struct {
 	// ReplaceURL, on answers to a POST, is swapped into the browser's
 	// history, so reloading the page is a GET and never resubmits the form.
 	ReplaceURL string
+	// Replacing is the active key whose name the form reuses, when the
+	// person has not yet confirmed revoking it.
+	Replacing *keyRow
 	// ChannelChoices are the channels a key can be limited to.
 	ChannelChoices []channelChoice
 	// MaxDays is the longest lifetime the key policies allow;
@@ -54,6 +65,10 @@ type keysPage struct {
 	MaxDays     int
 	PolicyNotes []string
 	WarningDays int
+	// Show is the list's filter ("active", "inactive" or "all"), with
+	// the number of keys on either side of it.
+	Show               string
+	ActiveN, InactiveN int
 }
 
 type channelChoice struct {
@@ -104,7 +119,7 @@ type createdKeyPage struct {
 }
 
 func (s *Pages) handleKeysPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	kp := &keysPage{Form: keyForm{ScopeUser: true, Expiration: defaultExpiry}}
+	kp := &keysPage{Form: newKeyForm()}
 	q := r.URL.Query()
 	kp.FormOpen = q.Has("create")
 	if id, err := strconv.ParseInt(q.Get("revoke"), 10, 64); err == nil {
@@ -143,6 +158,18 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 	if err == nil {
 		expires, err = keyExpiry(s.now(), f.Expiration, f.CustomDate, gatehouse.Days(limits.MaxDays))
 	}
+	if err == nil && r.PostFormValue("replace") != f.Name {
+		// Reusing a name revokes the key that has it: only once the
+		// person has seen which key that is and confirmed.
+		old, lerr := s.activeKeyNamed(r, c, f.Name)
+		if lerr != nil {
+			return lerr
+		}
+		if old != nil {
+			kp.FormOpen, kp.Replacing = true, old
+			return s.renderKeys(w, r, c, http.StatusConflict, kp, &Data{})
+		}
+	}
 	var nk *gatehouse.NewKey
 	if err == nil {
 		req := gatehouse.KeyRequest{Name: f.Name, Scopes: scopes, ExpiresAt: expires, Channels: f.Channels}
@@ -158,7 +185,7 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		kp.FormOpen, kp.FormErr = true, gatehouse.ErrorMessage(err)
 		return s.renderKeys(w, r, c, reply.Status(err), kp, &Data{})
 	}
-	kp.Form = keyForm{ScopeUser: true, Expiration: defaultExpiry}
+	kp.Form = newKeyForm()
 	kp.Created = &createdKeyPage{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
 		ExpiresAt: nk.Key.ExpiresAt, Replaced: nk.Replaced != nil}
 	// render sets Cache-Control: no-store: the key is in no cache, no URL
@@ -166,8 +193,23 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 	return s.renderKeys(w, r, c, http.StatusOK, kp, &Data{})
 }
 
+// activeKeyNamed returns the caller's active key called name, or nil.
+func (s *Pages) activeKeyNamed(r *http.Request, c *Ctx, name string) (*keyRow, error) {
+	keys, err := s.cfg.Keys.ListKeys(r.Context(), c.Principal())
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	for _, k := range keys {
+		if k.Name == name && k.Status(now) == gatehouse.KeyActive {
+			return &keyRow{ID: k.ID, Name: k.Name, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt}, nil
+		}
+	}
+	return nil, nil
+}
+
 func (s *Pages) handleRevokeKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	kp := &keysPage{Form: keyForm{ScopeUser: true, Expiration: defaultExpiry}, ReplaceURL: "/settings/keys"}
+	kp := &keysPage{Form: newKeyForm(), ReplaceURL: "/settings/keys"}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such key.")
@@ -179,6 +221,9 @@ func (s *Pages) handleRevokeKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		}
 		return s.renderKeys(w, r, c, reply.Status(err), kp, &Data{Error: gatehouse.ErrorMessage(err)})
 	}
+	// The answer lists every key, so the one just revoked shows with its
+	// date.
+	kp.Show, kp.ReplaceURL = "all", "/settings/keys?show=all"
 	p := &Data{Flash: "The key “" + k.Name + "” was revoked. Anything that still uses it is refused from now on."}
 	return s.renderKeys(w, r, c, http.StatusOK, kp, p)
 }
@@ -198,8 +243,22 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	for _, rule := range limits.Rules {
 		kp.PolicyNotes = append(kp.PolicyNotes, "The key policy of "+rule.Source+" allows keys of at most "+strconv.Itoa(int(rule.Max/(24*time.Hour)))+" days.")
 	}
-	kp.Keys = make([]keyRow, len(keys))
-	for i, k := range keys {
+	if kp.Show == "" {
+		kp.Show = keyFilter(r.URL.Query().Get("show"))
+	}
+	kp.Keys = make([]keyRow, 0, len(keys))
+	for _, k := range keys {
+		active := k.Status(now) == gatehouse.KeyActive
+		if active {
+			kp.ActiveN++
+		} else {
+			kp.InactiveN++
+		}
+		if (kp.Show == "active" && !active) || (kp.Show == "inactive" && active) {
+			continue
+		}
+		kp.Keys = append(kp.Keys, keyRow{})
+		i := len(kp.Keys) - 1
 		kp.Keys[i] = keyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
 			Replaced: k.RevokeReason == gatehouse.RevokedReplaced, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
 			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiringSoon: gatehouse.ExpiringSoon(k, now, limits.Warning)}
@@ -224,6 +283,19 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	return nil
 }
 
+// AllN is the number of keys, active or not.
+func (kp *keysPage) AllN() int { return kp.ActiveN + kp.InactiveN }
+
+// keyFilter is the API Keys list's filter: active keys unless the
+// person asks for the expired and revoked ones, or all.
+func keyFilter(show string) string {
+	switch show {
+	case "inactive", "all":
+		return show
+	}
+	return "active"
+}
+
 // presetOptions are the Expiration dropdown's choices when keys may live
 // at most maxDays: the presets that fit, the longest allowed if no preset
 // is exactly that, and Custom; selected is the chosen Value.
@@ -238,6 +310,11 @@ func presetOptions(maxDays int, selected string) []expiryOption {
 	if maxDays < expiryPresets[len(expiryPresets)-1].Days && !isPreset(maxDays) {
 		v := strconv.Itoa(maxDays)
 		out = append(out, expiryOption{Value: v, Label: v + " days (the longest allowed)", Selected: selected == v})
+	}
+	if selected != "custom" && !slices.ContainsFunc(out, func(o expiryOption) bool { return o.Selected }) && len(out) > 0 {
+		// The default is longer than the policies allow: the longest
+		// they do is the nearest choice.
+		out[len(out)-1].Selected = true
 	}
 	return append(out, expiryOption{Value: "custom", Label: "Custom", Selected: selected == "custom"})
 }

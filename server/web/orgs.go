@@ -26,7 +26,9 @@ type orgPage struct {
 	// Roles are the roles the caller may grant, for the role selects.
 	Roles       []gatehouse.OrgRole
 	AddUsername string
-	AddRole     gatehouse.OrgRole
+	// AddErr is a refused addition, shown at the form.
+	AddErr  string
+	AddRole gatehouse.OrgRole
 	// RemoveUser opens that member's confirmation on load (?remove=), so
 	// the page also works without JavaScript.
 	RemoveUser string
@@ -89,6 +91,11 @@ func (s *Pages) handleAddMemberPage(w http.ResponseWriter, r *http.Request, c *C
 	}
 	if err == nil {
 		err = s.cfg.Orgs.PutMember(r.Context(), c.Principal(), org, username, role)
+	}
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.EINTERNAL {
+		// At the form, where the name was typed.
+		op.AddErr = gatehouse.ErrorMessage(err)
+		return s.renderOrg(w, r, c, org, reply.Status(err), op, &Data{})
 	}
 	if err != nil {
 		return s.orgActionFailed(w, r, c, org, op, err)

@@ -234,6 +234,10 @@ func (s *Pages) Page(h Handler) http.Handler {
 			return
 		}
 		c := &Ctx{User: u, Session: token, CSRF: authn.CSRFToken(token), Addr: s.cfg.Addrs.Client(r)}
+		if u.MustChangePassword && r.URL.Path != passwordPath && r.URL.Path != "/logout" {
+			s.askNewPassword(w, r, c)
+			return
+		}
 		if !authn.SafeMethod(r.Method) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 			if !authn.ValidCSRF(token, r.PostFormValue("csrf_token")) {
@@ -268,17 +272,6 @@ func (s *Pages) Current(r *http.Request) (*Ctx, error) {
 		return nil, err
 	}
 	return &Ctx{User: u, Session: token, CSRF: authn.CSRFToken(token), Addr: s.cfg.Addrs.Client(r)}, nil
-}
-
-// Error shows an error page with the domain message and the status of
-// the one table.
-func (s *Pages) Error(w http.ResponseWriter, r *http.Request, c *Ctx, err error) {
-	status, msg := s.cfg.Reply.Page(r, err)
-	p := &Data{Title: "Error", Error: msg}
-	if c != nil {
-		p.User, p.CSRF = c.User, c.CSRF
-	}
-	s.Render(w, r, status, "error", p)
 }
 
 // absURL returns the public URL of path.
@@ -372,10 +365,6 @@ func (s *Pages) handleLogout(w http.ResponseWriter, r *http.Request, c *Ctx) err
 }
 
 func (s *Pages) handleHome(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" {
-		s.Error(w, r, nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "There is no page here."))
-		return
-	}
 	http.Redirect(w, r, "/settings/keys", http.StatusSeeOther)
 }
 

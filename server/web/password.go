@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/server/authn"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -11,6 +13,23 @@ import (
 
 type passwordPage struct {
 	MinLength int
+	// MustChange: the password was printed at first start and must be
+	// replaced before anything else; Next is where to go afterwards.
+	MustChange bool
+	Next       string
+}
+
+const passwordPath = "/settings/password"
+
+// askNewPassword sends a user who must change their password to the
+// Password tab, and back to where they were going afterwards. Only web
+// pages ask: API keys and the CLI keep working.
+func (s *Pages) askNewPassword(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	if authn.SafeMethod(r.Method) {
+		http.Redirect(w, r, passwordPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	s.Error(w, r, c, gatehouse.Errorf(gatehouse.EFORBIDDEN, "Choose a new password first, in Account Settings → Password: the one you signed in with was printed when the server started."))
 }
 
 func (s *Pages) handlePasswordPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
@@ -32,6 +51,8 @@ func (s *Pages) handleChangePasswordPage(w http.ResponseWriter, r *http.Request,
 	var err error
 	if next != r.PostFormValue("confirm_password") {
 		err = gatehouse.FieldErrorf("confirm_password", "The new password and its confirmation differ. Type the same new password twice.")
+	} else if c.User.MustChangePassword && next == current {
+		err = gatehouse.FieldErrorf("new_password", "Choose a new password: not the one printed when the server started.")
 	}
 	if err == nil {
 		err = s.cfg.Users.ChangePassword(r.Context(), c.Principal(), current, next)
@@ -46,12 +67,22 @@ func (s *Pages) handleChangePasswordPage(w http.ResponseWriter, r *http.Request,
 	if err := s.cfg.Sessions.Start(r.Context(), w, r, c.Principal()); err != nil {
 		return err
 	}
+	if c.User.MustChangePassword {
+		if then := r.PostFormValue("next"); then != "" {
+			http.Redirect(w, r, localRedirect(then), http.StatusSeeOther)
+			return nil
+		}
+	}
 	http.Redirect(w, r, "/settings/password?changed", http.StatusSeeOther)
 	return nil
 }
 
 func (s *Pages) renderPassword(w http.ResponseWriter, r *http.Request, c *Ctx, status int, p *Data) {
 	p.Title, p.Tab, p.User, p.CSRF = "Password", "settings", c.User, c.CSRF
-	p.Content = &passwordPage{MinLength: gatehouse.MinPasswordLen}
+	pp := &passwordPage{MinLength: gatehouse.MinPasswordLen, MustChange: c.User.MustChangePassword}
+	if pp.MustChange {
+		pp.Next = r.FormValue("next")
+	}
+	p.Content = pp
 	s.Render(w, r, status, "password", p)
 }

@@ -19,4 +19,5 @@ func (s *Pages) Routes(mux Mux) {
 	mux.Handle("POST /login", s.crossOrigin.Handler(http.HandlerFunc(s.handleLogin)))
 	mux.Handle("POST /logout", s.Page(s.handleLogout))
 	s.accountPages(mux)
+	s.errorRoutes(mux)
 }

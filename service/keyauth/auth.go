@@ -25,7 +25,7 @@ func (a *Auth) Authenticate(ctx context.Context, c gatehouse.Credential, addr ne
 		p, err = a.accessToken(ctx, c.Key, addr)
 	case c.Key != "":
 		if err = a.limits.AddrBlocked(addr); err == nil {
-			p, err = a.keys.Authenticate(ctx, c.Key)
+			p, err = a.keys.Authenticate(ctx, c.Key, addr)
 			if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
 				a.limits.AddrFailed(addr)
 			}

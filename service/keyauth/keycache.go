@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +26,7 @@ type Cache struct {
 	store   gatehouse.Store
 	now     gatehouse.Clock
 	log     *slog.Logger
+	url     *url.URL // the public URL, for the links in refusals
 	metrics *metrics
 	deaf    *atomic.Bool
 	record  func(ctx context.Context, e *gatehouse.AuditEvent)
@@ -55,7 +59,7 @@ const (
 
 func newKeyCache(cfg Config, m *metrics) *Cache {
 	return &Cache{
-		store: cfg.Store, now: cfg.Clock, log: cfg.Logger, metrics: m, deaf: cfg.Deaf, record: cfg.Record,
+		store: cfg.Store, now: cfg.Clock, log: cfg.Logger, url: cfg.PublicURL, metrics: m, deaf: cfg.Deaf, record: cfg.Record,
 		entries:    cache.New[[32]byte, *cachedKey](cache.Options{MaxEntries: maxCachedKeys, TTL: cfg.KeyCacheTTL, Clock: cfg.Clock}),
 		touches:    make(chan touch, 1024),
 		revokedUse: cache.New[int64, struct{}](cache.Options{MaxEntries: 10_000, TTL: time.Minute, Clock: cfg.Clock}),
@@ -68,7 +72,7 @@ var errBadFormat = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVA
 
 // Authenticate returns the principal for key, or an EUNAUTHORIZED error
 // that says why not. It never falls back to anonymous.
-func (k *Cache) Authenticate(ctx context.Context, key string) (*gatehouse.Principal, error) {
+func (k *Cache) Authenticate(ctx context.Context, key string, addr netip.Addr) (*gatehouse.Principal, error) {
 	m := k.metrics
 	// Ordinary keys, and the JWT-shaped keys of anaconda-auth logins,
 	// whose hash covers the whole token (claims are never trusted).
@@ -91,7 +95,7 @@ func (k *Cache) Authenticate(ctx context.Context, key string) (*gatehouse.Princi
 			return nil, err
 		}
 	}
-	if err := k.check(ck, now); err != nil {
+	if err := k.check(ck, now, addr); err != nil {
 		return nil, err
 	}
 	if last := ck.touchedAt.Load(); now.UnixNano()-last >= int64(touchEvery) && ck.touchedAt.CompareAndSwap(last, now.UnixNano()) {
@@ -138,24 +142,24 @@ func (k *Cache) load(ctx context.Context, h [32]byte) (*cachedKey, error) {
 }
 
 // check applies the rules that depend on time and on the owner's state.
-func (k *Cache) check(ck *cachedKey, now time.Time) error {
+func (k *Cache) check(ck *cachedKey, now time.Time, addr netip.Addr) error {
 	m := k.metrics
 	switch ck.key.Status(now) {
 	case gatehouse.KeyRevoked:
 		m.keyChecks.WithLabelValues("revoked").Inc()
-		k.auditRevokedUse(ck)
-		msg := fmt.Sprintf("This API key (%q) was revoked on %s. Create a new key in Account Settings → API Keys, or run: gatehouse login.",
-			ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly))
+		k.auditRevokedUse(ck, addr)
+		msg := fmt.Sprintf("This API key (%q) was revoked on %s. %s",
+			ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly), k.fix())
 		if ck.key.RevokeReason == gatehouse.RevokedReplaced {
-			msg = fmt.Sprintf("This API key (%q) was replaced by a newer key with the same name on %s. Use the new key, or create one in Account Settings → API Keys.",
-				ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly))
+			msg = fmt.Sprintf("This API key (%q) was replaced by a newer key with the same name on %s. Use the new key, or get one: %s",
+				ck.key.Name, ck.key.RevokedAt.UTC().Format(time.DateOnly), lowerFirst(k.fix()))
 		}
 		return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "API KEY REVOKED", Message: msg}
 	case gatehouse.KeyExpired:
 		m.keyChecks.WithLabelValues("expired").Inc()
 		return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "API KEY EXPIRED",
-			Message: fmt.Sprintf("This API key (%q) expired on %s. Create a new key in Account Settings → API Keys, or run: gatehouse login.",
-				ck.key.Name, ck.key.ExpiresAt.UTC().Format(time.DateOnly))}
+			Message: fmt.Sprintf("This API key (%q) expired on %s. %s",
+				ck.key.Name, ck.key.ExpiresAt.UTC().Format(time.DateOnly), k.fix())}
 	}
 	// An organization key survives its creator: only personal keys
 	// stop with their owner's account (checklist A10).
@@ -171,14 +175,32 @@ var errAccountDisabledKey = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reas
 
 // auditRevokedUse records, at most once a minute per key, that a revoked
 // key is still out there in use (checklist A6).
-func (k *Cache) auditRevokedUse(ck *cachedKey) {
+func (k *Cache) auditRevokedUse(ck *cachedKey, addr netip.Addr) {
 	if _, seen := k.revokedUse.Get(ck.key.ID); seen {
 		return
 	}
 	k.revokedUse.Set(ck.key.ID, struct{}{})
 	e := &gatehouse.AuditEvent{ActorID: ck.user.ID, Actor: ck.user.Username, Action: gatehouse.AuditKeyUseRevoked,
 		Target: KeyTarget(ck.key), Success: false}
+	if addr.IsValid() {
+		e.IP = addr.String()
+	}
 	k.record(context.Background(), e)
+}
+
+// fix is what a refusal of an expired or revoked key says to do: where to
+// create a key, and the full login command for this server.
+func (k *Cache) fix() string {
+	return "Create a new key in Account Settings → API Keys (" + gatehouse.KeysPageURL(k.url) +
+		"), or run: " + gatehouse.LoginCommand(k.url)
+}
+
+// lowerFirst lowercases the first letter of s.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // Forget evicts a key after revocation, so this replica refuses it on the

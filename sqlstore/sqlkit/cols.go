@@ -17,12 +17,12 @@ import (
 const HashLen = 32
 
 // UserCols are the columns of a user, for u.
-const UserCols = `u.id, u.username, u.email, u.password_hash, u.is_admin, u.disabled, u.created_at, u.password_changed_at`
+const UserCols = `u.id, u.username, u.email, u.password_hash, u.is_admin, u.disabled, u.created_at, u.password_changed_at, u.must_change_password`
 
 // UserDest returns the scan destinations for UserCols.
 func UserDest(u *gatehouse.User) []any {
 	return []any{&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.IsAdmin, &u.Disabled,
-		(*Time)(&u.CreatedAt), (*Time)(&u.PasswordChangedAt)}
+		(*Time)(&u.CreatedAt), (*Time)(&u.PasswordChangedAt), &u.MustChangePassword}
 }
 
 // NormNullTime is NormTime that keeps the zero time zero.

@@ -48,6 +48,62 @@ document.addEventListener("DOMContentLoaded", () => {
     sel.addEventListener("change", sync);
     sync();
   });
+  // Reusing the name of an active key revokes that key: say so while the
+  // name is typed, naming the key and its expiry, and ask to confirm. The
+  // server asks too, for browsers without this script.
+  const nameInput = document.getElementById("key-name");
+  const nameWarning = document.getElementById("key-name-warning");
+  if (nameInput && nameWarning) {
+    const text = document.getElementById("key-name-warning-text");
+    const confirm = document.getElementById("key-replace");
+    const active = new Map();
+    document.querySelectorAll("tr[data-key-name][data-key-status=active]").forEach((row) => {
+      active.set(row.dataset.keyName, row.dataset.keyExpires);
+    });
+    const sync = () => {
+      const name = nameInput.value;
+      const expires = active.get(name);
+      const reused = expires !== undefined;
+      nameWarning.classList.toggle("hidden", !reused);
+      confirm.required = reused;
+      if (!reused) {
+        confirm.checked = false;
+        return;
+      }
+      if (confirm.value !== name) confirm.checked = false;
+      confirm.value = name;
+      text.textContent = "You already have an active key named \u201c" + name + "\u201d (expires " + expires +
+        "). Creating this key revokes it at once: anything that still uses it stops working.";
+    };
+    nameInput.addEventListener("input", sync);
+    sync();
+  }
+  // Every command or snippet shown (a <pre>, or a .command line) gets a
+  // Copy button, unless the page already gives it one. /register places
+  // its own.
+  let copyN = 0;
+  const autoCopy = window.location.pathname !== "/register" ? "pre, .command > code" : "none-on-this-page";
+  document.querySelectorAll(autoCopy).forEach((block) => {
+    if (block.closest("[data-no-copy]") || block.closest("dialog")) return;
+    const holder = block.tagName === "PRE" ? block : block.parentElement;
+    if (holder.querySelector("[data-copy]") || (holder.nextElementSibling && holder.nextElementSibling.matches("[data-copy]"))) return;
+    const target = block.tagName === "PRE" && block.querySelector("code") ? block.querySelector("code") : block;
+    if (!target.id) target.id = "copy-src-" + ++copyN;
+    if (document.querySelector('[data-copy="' + target.id + '"]')) return;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "small copy-auto";
+    b.dataset.copy = target.id;
+    b.textContent = "Copy";
+    if (block.tagName === "PRE") {
+      const wrap = document.createElement("div");
+      wrap.className = "copyable";
+      block.parentNode.insertBefore(wrap, block);
+      wrap.append(block, b);
+    } else {
+      holder.append(b);
+    }
+  });
   // Copy buttons copy the text of data-copy="<element id>".
   document.querySelectorAll("[data-copy]").forEach((b) => {
     b.addEventListener("click", async () => {
