@@ -57,7 +57,7 @@ type (
 )
 
 // DefaultExpiry is the Expiration preset chosen when the dialog opens.
-const DefaultExpiry = defaultExpiry
+func DefaultExpiry() string { return defaultExpiry }
 
 // PresetOptions are the Expiration dropdown's choices when keys may live
 // at most maxDays; selected is the chosen Value.

@@ -59,7 +59,7 @@ type orgKeyRow struct {
 }
 
 func (h *Handlers) handleOrgKeysPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
-	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry}}
+	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry()}}
 	q := r.URL.Query()
 	kp.FormOpen = q.Has("create")
 	if id, err := strconv.ParseInt(q.Get("revoke"), 10, 64); err == nil {
@@ -105,7 +105,7 @@ func (h *Handlers) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request
 		kp.FormOpen, kp.Errs = true, web.ErrorsAt(err, "name", "scopes", "channels", "channel_access", "expires_at")
 		return h.renderOrgKeys(w, r, c, o.Name, reply.Status(err), kp, &web.Data{})
 	}
-	kp.Form = web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry}
+	kp.Form = web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry()}
 	kp.Created = &web.CreatedKey{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
 		ExpiresAt: nk.Key.ExpiresAt, Replaced: nk.Replaced != nil}
 	return h.renderOrgKeys(w, r, c, o.Name, http.StatusOK, kp, &web.Data{})
@@ -113,7 +113,7 @@ func (h *Handlers) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request
 
 func (h *Handlers) handleRevokeOrgKeyPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	org := r.PathValue("org")
-	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry}, ReplaceURL: "/orgs/" + org + "/keys"}
+	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry()}, ReplaceURL: "/orgs/" + org + "/keys"}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such key.")
