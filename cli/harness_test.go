@@ -71,6 +71,7 @@ func (h *harness) run(args ...string) (stdout, stderr string, code int) {
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.AddCommand(cli.Commands(h.env(&out, &errb))...)
+	cli.Configure(root)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	code = cli.Report(root.ExecuteContext(ctx), &errb)
