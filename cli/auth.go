@@ -123,6 +123,10 @@ func newWhoamiCommand(env *Env, use string) *cobra.Command {
 // keyRefused turns a refusal of the stored key into the server's sentence
 // and the one thing to do about it, with exit status 2.
 func (env *Env) keyRefused(s *session, err error) error {
+	if client.IsStatus(err, http.StatusForbidden) && strings.Contains(err.Error(), "Administration scope") {
+		// An administrator logged in without --admin.
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%w\nAdministrators: log in with the Administration scope: gatehouse login --admin --force --at %s", err, s.t.domain)}
+	}
 	if !client.IsStatus(err, http.StatusUnauthorized) {
 		return err
 	}
