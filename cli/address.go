@@ -27,7 +27,9 @@ type target struct {
 // ParseServer turns what a person typed after --at into the server's base
 // URL: a host (https assumed), host:port, or a full http:// or https://
 // URL. A bare loopback host (127.0.0.1, localhost, [::1]) means http, as a
-// local server rarely has a certificate.
+// local server rarely has a certificate. A channel URL (what the channel
+// page shows: host/repo/lab, /t/<key>/repo/lab, /channels/lab) names its
+// server: everything from /repo, /t/ or /channels on is dropped.
 func ParseServer(s string) (*url.URL, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -56,9 +58,20 @@ func ParseServer(s string) (*url.URL, error) {
 	if _, err := credstore.DomainKey(u.Scheme + "://" + u.Host); err != nil {
 		return nil, err
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
+	u.Path = serverPath(strings.TrimRight(u.Path, "/"))
 	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
 	return u, nil
+}
+
+// serverPath cuts a channel URL's path down to the server's prefix.
+func serverPath(p string) string {
+	cut := len(p)
+	for _, seg := range []string{"/repo", "/t", "/channels"} {
+		if i := strings.Index(p+"/", seg+"/"); i >= 0 && i < cut {
+			cut = i
+		}
+	}
+	return p[:cut]
 }
 
 // hostOnly returns the host part of "host", "host:port" or "[v6]:port".

@@ -4,6 +4,9 @@ package cli_test
 // real server.
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -67,5 +70,67 @@ func TestChannelCreateIsPrivateUnlessPublic(t *testing.T) {
 	_, errOut, code := h.run(append([]string{"channel", "create", "both", "--public", "--private"}, at...)...)
 	if code == 0 || !strings.Contains(errOut, "--public") {
 		t.Fatalf("--public with --private: exit %d, %s", code, errOut)
+	}
+}
+
+func TestLoginAcceptsTheChannelURLTheChannelPageShows(t *testing.T) {
+	h := newHarness(t)
+	h.srv.User("alice", false)
+	h.browser = h.approveIn("alice", true)
+	out, errOut, code := h.run("login", "--at", h.host()+"/repo/lab")
+	if code != 0 || !strings.Contains(out, "Logged in to "+h.host()+" as alice") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if h.stored(h.host()) == "" {
+		t.Fatal("the key was not stored for the channel URL's server")
+	}
+	if out := h.ok("whoami", "--at", h.srv.URL+"/repo/lab/linux-64/repodata.json"); !strings.Contains(out, "as alice") {
+		t.Fatalf("whoami with a channel URL:\n%s", out)
+	}
+}
+
+func TestLoginSaysWhatIsWrongWithTheAddress(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "<h1>Not Found</h1>")
+	}))
+	defer other.Close()
+	oidc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"issuer":"x","authorization_endpoint":"http://x/protocol/openid-connect/auth","token_endpoint":"http://x/protocol/openid-connect/token"}`)
+	}))
+	defer oidc.Close()
+	h := newHarness(t)
+	h.srv.User("alice", false)
+	h.browser = h.approveIn("alice", true)
+	cases := []struct {
+		name, at string
+		want     []string
+	}{
+		{"another web server is not a Gatehouse server", other.URL,
+			[]string{"is not a Gatehouse server", "404 Not Found", "Check the address"}},
+		{"another OpenID provider is not a Gatehouse server either", oidc.URL,
+			[]string{"is not a Gatehouse server", "another kind of OpenID provider"}},
+		{"a closed port: nothing is listening", closedAddr(t),
+			[]string{"Nothing is listening at"}},
+		{"https against a plain-HTTP server suggests http://", "https://" + h.host(),
+			[]string{"answers plain HTTP, not HTTPS: use --at http://" + h.host()}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, code := h.run("login", "--at", c.at)
+			if code != 1 {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if strings.Contains(errOut, "Account Settings") || strings.Contains(errOut, "tls:") && !strings.Contains(errOut, "plain HTTP") {
+				t.Errorf("stderr:\n%s", errOut)
+			}
+		})
 	}
 }
