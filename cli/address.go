@@ -126,7 +126,7 @@ func (e *Env) httpClient(t *target) *http.Client {
 }
 
 // newClient returns a client of t authenticating with key.
-func (e *Env) newClient(t *target, key string) (*client.Client, error) {
+func (e *Env) newClient(t *target, key string, opts ...client.Option) (*client.Client, error) {
 	if t.insecure && !t.warned && t.base.Scheme == "https" {
 		t.warned = true
 		e.warnf("ssl_verify is false (%s or %s): the TLS certificate of %s is not checked.", credstore.EnvSSLVerify, t.configPath, t.domain)
@@ -136,7 +136,7 @@ func (e *Env) newClient(t *target, key string) (*client.Client, error) {
 		version = "dev"
 	}
 	domain := t.domain
-	return client.New(t.base.String(), key, client.WithVersion(version), client.WithHTTPClient(e.httpClient(t)),
+	return client.New(t.base.String(), key, append([]client.Option{client.WithVersion(version), client.WithHTTPClient(e.httpClient(t)),
 		client.WithKeyExpiryNotice(func(exp time.Time) {
 			// Every command that uses a key says so on stderr when it
 			// expires within the server's warning window.
@@ -146,7 +146,7 @@ func (e *Env) newClient(t *target, key string) (*client.Client, error) {
 			}
 			e.warnf("the API key for %s expires on %s (in %d days). Create a new one: gatehouse login --force --at %s",
 				domain, exp.UTC().Format(time.DateOnly), days, domain)
-		}))
+		})}, opts...)...)
 }
 
 // session is a server and the key found for it.

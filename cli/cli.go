@@ -9,6 +9,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/client"
@@ -35,6 +37,9 @@ const (
 // Zero fields mean the real thing.
 type Env struct {
 	Stdout, Stderr io.Writer
+	// Stdin answers questions (keys revoke of the CLI's own key); nil
+	// means os.Stdin, and only when it is a terminal.
+	Stdin io.Reader
 	// Getenv reads an environment variable; nil means os.Getenv.
 	Getenv func(string) string
 	// HomeDir replaces the home directory; "" means $HOME (%USERPROFILE%
@@ -123,6 +128,25 @@ func (e *Env) isTerminal(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks a yes/no question on stderr and reads the answer; without
+// someone to answer (no terminal), it is no.
+func (e *Env) confirm(question string) bool {
+	in := e.Stdin
+	if in == nil {
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			return false
+		}
+		in = os.Stdin
+	}
+	fmt.Fprintf(e.Stderr, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	return false
 }
 
 func (e *Env) loginTimeout() time.Duration {

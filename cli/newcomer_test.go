@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/client"
+	"github.com/gatehouse-dev/gatehouse/credstore"
 )
 
 func TestAdministratorsLogInWithTheAdministrationScope(t *testing.T) {
@@ -132,5 +133,59 @@ func TestLoginSaysWhatIsWrongWithTheAddress(t *testing.T) {
 				t.Errorf("stderr:\n%s", errOut)
 			}
 		})
+	}
+}
+
+func TestAuthAPIKeyChecksTheKeyWithTheServer(t *testing.T) {
+	h := newHarness(t)
+	key := h.login("alice", false)
+	at := []string{"--at", h.host()}
+	if out := h.ok(append([]string{"auth", "api-key"}, at...)...); out != key+"\n" {
+		t.Fatalf("a working key: stdout %q", out)
+	}
+	h.ok(append([]string{"keys", "revoke", "cli-testhost", "--yes"}, at...)...)
+	out, errOut, code := h.run(append([]string{"auth", "api-key"}, at...)...)
+	if code != 2 || out != "" || !strings.Contains(errOut, "refuses the API key") || !strings.Contains(errOut, "gatehouse login --at "+h.host()) {
+		t.Fatalf("a revoked key: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	t.Run("offline, the key is printed with a warning", func(t *testing.T) {
+		offline := closedAddr(t)
+		if err := credstore.Save(h.creds(), &credstore.Entry{Domain: offline, APIKey: key}); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := h.run("auth", "api-key", "--at", offline)
+		if code != 0 || out != key+"\n" || !strings.Contains(errOut, "Warning: Cannot reach "+offline) || !strings.Contains(errOut, "not checked") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+	})
+}
+
+func TestKeysRevokeAsksBeforeRevokingTheCLIsOwnKey(t *testing.T) {
+	h := newHarness(t)
+	h.login("alice", false)
+	at := []string{"--at", h.host()}
+	h.ok(append([]string{"keys", "create", "--name", "ci", "--expires", "7d"}, at...)...)
+
+	// With no one to answer, it refuses and says how.
+	out, errOut, code := h.run(append([]string{"keys", "revoke", "cli-testhost"}, at...)...)
+	if code != 1 || !strings.Contains(errOut, "the key this CLI uses") || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if out := h.ok(append([]string{"whoami"}, at...)...); !strings.Contains(out, "as alice") {
+		t.Fatal("the key was revoked without --yes")
+	}
+	// Other keys go without a question.
+	if out := h.ok(append([]string{"keys", "revoke", "ci"}, at...)...); out != "Revoked key ci.\n" {
+		t.Fatalf("stdout %q", out)
+	}
+	// Answering no keeps it; yes revokes it, with a warning.
+	h.stdin = "n\n"
+	if _, errOut, code := h.run(append([]string{"keys", "revoke", "cli-testhost"}, at...)...); code != 1 || !strings.Contains(errOut, "Revoke it? [y/N]") {
+		t.Fatalf("answered no: exit %d, stderr %q", code, errOut)
+	}
+	h.stdin = "y\n"
+	out, errOut, code = h.run(append([]string{"keys", "revoke", "cli-testhost"}, at...)...)
+	if code != 0 || out != "Revoked key cli-testhost.\n" || !strings.Contains(errOut, "log in again: gatehouse login --at "+h.host()) {
+		t.Fatalf("answered yes: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
