@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/server/repo"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
+	"github.com/gatehouse-dev/gatehouse/server/repo"
 )
 
 // Issue 11 item 2: a stale key must not lock a machine out of the tools
