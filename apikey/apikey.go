@@ -39,9 +39,9 @@ const (
 	hintChars   = 4
 )
 
-// alphabet is in ASCII order, so fixed-width base62 strings sort like the
+// Alphabet is in ASCII order, so fixed-width base62 strings sort like the
 // numbers they encode.
-const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+const Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // Errors returned by Check. Their messages are safe to show a person: they
 // never contain the key.
@@ -93,7 +93,7 @@ func Check(key string) error {
 		return ErrMalformed
 	}
 	for i := len(Prefix); i < Len; i++ {
-		if digit(key[i]) < 0 {
+		if Digit(key[i]) < 0 {
 			return ErrMalformed
 		}
 	}
@@ -146,12 +146,20 @@ func encodeBody(dst *[bodyLen]byte, random [randomBytes]byte) {
 			n[j] = byte(cur / 62)
 			rem = cur % 62
 		}
-		dst[i] = alphabet[rem]
+		dst[i] = Alphabet[rem]
 	}
 }
 
 // checksum returns the CRC-32 (IEEE) of s as 6 fixed-width base62 digits.
-func checksum(s string) [sumLen]byte {
+func checksum(s string) (out [sumLen]byte) {
+	PutChecksum(out[:], s)
+	return out
+}
+
+// PutChecksum writes the CRC-32 (IEEE) of s into dst as len(dst)
+// fixed-width base62 digits, the least significant last (with fewer than
+// six, the high digits are dropped). It does not allocate.
+func PutChecksum(dst []byte, s string) {
 	// Bytewise over the standard table, because crc32.ChecksumIEEE takes a
 	// []byte and converting s would allocate.
 	crc := ^uint32(0)
@@ -159,16 +167,14 @@ func checksum(s string) [sumLen]byte {
 		crc = crc32.IEEETable[byte(crc)^s[i]] ^ crc>>8
 	}
 	v := uint64(^crc)
-	var out [sumLen]byte
-	for i := sumLen - 1; i >= 0; i-- {
-		out[i] = alphabet[v%62]
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = Alphabet[v%62]
 		v /= 62
 	}
-	return out
 }
 
-// digit returns the value of base62 digit c, or -1.
-func digit(c byte) int {
+// Digit returns the value of base62 digit c, or -1.
+func Digit(c byte) int {
 	switch {
 	case '0' <= c && c <= '9':
 		return int(c - '0')

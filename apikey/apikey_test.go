@@ -36,7 +36,7 @@ func decodeBody(t testing.TB, key string) [randomBytes]byte {
 	t.Helper()
 	n := new(big.Int)
 	for i := len(Prefix); i < sumStart; i++ {
-		d := strings.IndexByte(alphabet, key[i])
+		d := strings.IndexByte(Alphabet, key[i])
 		if d < 0 {
 			t.Fatalf("body char %d is not base62", i)
 		}
@@ -62,7 +62,7 @@ func TestGenerateFormat(t *testing.T) {
 			t.Fatalf("key does not start with %q", Prefix)
 		}
 		for i := len(Prefix); i < len(key); i++ {
-			if !strings.ContainsRune(alphabet, rune(key[i])) {
+			if !strings.ContainsRune(Alphabet, rune(key[i])) {
 				t.Fatalf("char %d (%q) is outside [0-9A-Za-z]", i, key[i])
 			}
 		}
@@ -147,7 +147,7 @@ func decodeDigits(t testing.TB, s string) uint64 {
 	t.Helper()
 	var v uint64
 	for i := 0; i < len(s); i++ {
-		v = v*62 + uint64(strings.IndexByte(alphabet, s[i]))
+		v = v*62 + uint64(strings.IndexByte(Alphabet, s[i]))
 	}
 	return v
 }
@@ -248,7 +248,7 @@ func TestCheckRefusesBadInput(t *testing.T) {
 // detects every error burst of up to 32 bits, so this holds by construction,
 // and this test keeps it so.
 func TestCheckCatchesEverySingleCharacterTypo(t *testing.T) {
-	replacements := alphabet + "-_+/= .\x00\x7f\xff"
+	replacements := Alphabet + "-_+/= .\x00\x7f\xff"
 	for _, key := range []string{goldenKey, mustGenerate(t), mustGenerate(t)} {
 		for i := range Len {
 			for j := 0; j < len(replacements); j++ {
@@ -297,7 +297,7 @@ func TestCheckRejectsRandomLookAlikes(t *testing.T) {
 	accepted := 0
 	for range n {
 		for i := len(Prefix); i < Len; i++ {
-			b[i] = alphabet[r.IntN(len(alphabet))]
+			b[i] = Alphabet[r.IntN(len(Alphabet))]
 		}
 		s := string(b)
 		if !Pattern.MatchString(s) {

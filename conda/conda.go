@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/conda/matchspec"
 )
 
 // Limits bounds the work Inspect does on one package. A zero field takes its
@@ -294,7 +295,7 @@ func checkVersion(s string) error {
 			return gatehouse.FieldErrorf("version", "The version %s contains %s; versions may hold only lowercase letters, digits, '.', '_', '+' and '!' (never '-').", Quote(s), quoteByte(c))
 		}
 	}
-	if _, err := parseVersion(s); err != nil {
+	if err := matchspec.CheckVersion(s); err != nil {
 		return gatehouse.FieldErrorf("version", "The version %s is not a conda version: %s.", Quote(s), err.Error())
 	}
 	return nil
@@ -335,13 +336,11 @@ func tooLargef(format string, args ...any) error {
 
 // Quote quotes s for a message, cut short so a hostile 10 MB name does not
 // end up in logs whole.
-func Quote(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return strconv.Quote(s)
-}
+func Quote(s string) string { return matchspec.Quote(s) }
+
+// CompareVersions orders two conda versions as conda's VersionOrder does
+// (see matchspec.CompareVersions).
+func CompareVersions(a, b string) int { return matchspec.CompareVersions(a, b) }
 
 func quoteByte(c byte) string {
 	if c >= 0x21 && c < 0x7f {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/conda/matchspec"
 )
 
 // Index is a package's info/index.json: the typed fields Gatehouse uses, and
@@ -76,8 +77,8 @@ var recordKeys = map[string]bool{
 
 const (
 	maxJSONDepth = 64
-	maxSpecLen   = 1024 // one dependency spec
-	maxTextLen   = 1024 // one text field of the record, such as license
+	maxSpecLen   = matchspec.MaxLen // one dependency spec
+	maxTextLen   = 1024             // one text field of the record, such as license
 	// Timestamps above this are milliseconds; conda applies the same rule
 	// (9999-12-31 in seconds), since old packages wrote seconds.
 	maxSecondsTimestamp = 253402300799
@@ -349,7 +350,7 @@ func checkSpec(key, s string) error {
 	if len(s) > maxSpecLen {
 		return gatehouse.FieldErrorf(key, "In info/index.json, an entry of %s is %d characters long; the limit is %d.", Quote(key), len(s), maxSpecLen)
 	}
-	if _, err := parseMatchSpec(s); err != nil {
+	if err := matchspec.Check(s); err != nil {
 		return gatehouse.FieldErrorf(key, "In info/index.json, the entry %s of %s is not a match spec conda-build or rattler-build would write: %s (checklist F16).", Quote(s), Quote(key), err.Error())
 	}
 	return nil

@@ -71,3 +71,5 @@ func IsLowerHex(s string, n int) bool {
 	}
 	return true
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

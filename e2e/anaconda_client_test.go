@@ -24,14 +24,21 @@ import (
 // flow (anaconda_auth/actions.py): the verification URI, then the code.
 var anacondaDeviceRE = regexp.MustCompile(`(https://\S+)\s+Then enter the code:\s+([A-Z]{4}-[A-Z]{4})\s`)
 
-// The official clients work unchanged (issue 10 §3): the kit's `anaconda`
-// CLI logs in with the device flow (approved in Chromium), prints its key
-// (a JWT with exp and a UUID sub) and whoami, conda uses the key through
-// the anaconda-auth plugin to install from a private channel, a second
-// login replaces the key, and logout removes it. anaconda-auth only
-// speaks https, so the server is reached through a TLS endpoint with a
-// test certificate that the clients are told to trust.
-func TestOfficialAnacondaClientsAgainstGatehouse(t *testing.T) {
+// anacondaSite is a Gatehouse server reached over TLS the way the
+// official anaconda-auth client requires, with a private channel "lab"
+// holding aademo 1.0, and a home whose config.toml names the server as
+// anaconda-auth's default site.
+type anacondaSite struct {
+	kit, domain, certPath, home string
+	srv                         *Server
+	env                         []string
+}
+
+// newAnacondaSite starts it; extraTOML is appended under [plugin.auth].
+// anaconda-auth only speaks https, so the server is reached through a
+// TLS endpoint with a test certificate that the clients are told to trust.
+func newAnacondaSite(t *testing.T, extraTOML string) *anacondaSite {
+	t.Helper()
 	kit := condaKit(t)
 	certDir := t.TempDir()
 	cert, certPath := testCert(t, certDir)
@@ -58,11 +65,22 @@ func TestOfficialAnacondaClientsAgainstGatehouse(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(home, ".anaconda"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	toml := fmt.Sprintf("[plugin.auth]\ndomain = %q\nssl_verify = %q\n", domain, certPath)
+	toml := fmt.Sprintf("[plugin.auth]\ndomain = %q\nssl_verify = %q\n%s", domain, certPath, extraTOML)
 	if err := os.WriteFile(filepath.Join(home, ".anaconda", "config.toml"), []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := kitEnv(home, "ANACONDA_AUTH_SSL_VERIFY="+certPath, "REQUESTS_CA_BUNDLE="+certPath, "SSL_CERT_FILE="+certPath)
+	return &anacondaSite{kit: kit, domain: domain, certPath: certPath, home: home, srv: srv, env: env}
+}
+
+// The official clients work unchanged (issue 10 §3): the kit's `anaconda`
+// CLI logs in with the device flow (approved in Chromium), prints its key
+// (a JWT with exp and a UUID sub) and whoami, conda uses the key through
+// the anaconda-auth plugin to install from a private channel, a second
+// login replaces the key, and logout removes it.
+func TestOfficialAnacondaClientsAgainstGatehouse(t *testing.T) {
+	site := newAnacondaSite(t, "")
+	kit, srv, domain, certPath, home, env := site.kit, site.srv, site.domain, site.certPath, site.home, site.env
 	b := NewBrowser(t, 90*time.Second)
 
 	login := func(t *testing.T, extra ...string) {

@@ -11,7 +11,8 @@
 // without the plugin. The checksum drops typos and look-alikes before any
 // lookup; only the SHA-256 of a token is stored.
 //
-// The package is pure: it imports only the standard library.
+// The package is pure: it imports only the standard library and apikey,
+// whose base62 alphabet and checksum it shares.
 package orgtoken
 
 import (
@@ -20,8 +21,9 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
+
+	"github.com/gatehouse-dev/gatehouse/apikey"
 )
 
 const (
@@ -36,8 +38,6 @@ const (
 	sumStart  = len(Prefix) + bodyLen
 	hintChars = 3 // with the prefix, 7 characters: no piece of 8 (checklist A4)
 )
-
-const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // Errors returned by Check; they never contain the token.
 var (
@@ -64,7 +64,7 @@ func GenerateFrom(r io.Reader) (string, error) {
 			if b >= 248 || n == sumStart {
 				continue
 			}
-			tok[n] = alphabet[b%62]
+			tok[n] = apikey.Alphabet[b%62]
 			n++
 		}
 	}
@@ -84,7 +84,7 @@ func Check(s string) error {
 		return ErrMalformed
 	}
 	for i := len(Prefix); i < Len; i++ {
-		if digit(s[i]) < 0 {
+		if apikey.Digit(s[i]) < 0 {
 			return ErrMalformed
 		}
 	}
@@ -117,28 +117,9 @@ func Hint(s string) string {
 	return s[:len(Prefix)+hintChars] + "…"
 }
 
-func checksum(s string) [sumLen]byte {
-	crc := ^uint32(0)
-	for i := 0; i < len(s); i++ {
-		crc = crc32.IEEETable[byte(crc)^s[i]] ^ crc>>8
-	}
-	v := uint64(^crc)
-	var out [sumLen]byte
-	for i := sumLen - 1; i >= 0; i-- {
-		out[i] = alphabet[v%62]
-		v /= 62
-	}
+// checksum is the CRC-32 of s in sumLen base62 digits, as API keys have
+// theirs (in more digits).
+func checksum(s string) (out [sumLen]byte) {
+	apikey.PutChecksum(out[:], s)
 	return out
-}
-
-func digit(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'A' <= c && c <= 'Z':
-		return int(c-'A') + 10
-	case 'a' <= c && c <= 'z':
-		return int(c-'a') + 36
-	}
-	return -1
 }

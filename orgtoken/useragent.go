@@ -1,6 +1,10 @@
 package orgtoken
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/apikey"
+)
 
 // MaxOrgs is how many o/ tokens ParseUserAgent keeps; the plugin sends one
 // per org_token file it finds, which is rarely more than two.
@@ -96,7 +100,7 @@ func ValidToken(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if digit(c) < 0 && c != '_' && c != '-' {
+		if apikey.Digit(c) < 0 && c != '_' && c != '-' {
 			return false
 		}
 	}

@@ -9,11 +9,7 @@ import "time"
 
 // CachedKey reports whether the key with this SHA-256 is in the key cache.
 func (s *Services) CachedKey(hash []byte) bool {
-	if len(hash) != 32 {
-		return false
-	}
-	_, ok := s.core.keys.entries.Get([32]byte(hash))
-	return ok
+	return s.core.keys.Cached(hash)
 }
 
 // CachedChannel reports whether the channel is in the channel cache.

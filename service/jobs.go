@@ -122,21 +122,21 @@ func (s *Services) ApplyChange(c gatehouse.Change) { s.core.applyChange(c) }
 func (c *core) applyChange(ch gatehouse.Change) {
 	switch ch.Kind {
 	case gatehouse.ChangeKey:
-		c.keys.forget(ch.KeyHash)
+		c.keys.Forget(ch.KeyHash)
 	case gatehouse.ChangeUser:
-		c.keys.forgetUser(ch.UserID)
+		c.keys.ForgetUser(ch.UserID)
 	case gatehouse.ChangeChannel:
 		c.channels.forget(ch.ChannelID)
 	case gatehouse.ChangeRoles:
 		c.channels.forgetRoles()
 	case gatehouse.ChangeLost:
 		c.deaf.Store(true)
-		c.keys.forgetAll()
+		c.keys.ForgetAll()
 		c.channels.forgetAll()
 		c.policies.Forget()
 		c.log.Warn("the change feed lost its connection; caches bypassed until it is back", "err", ch.Err)
 	default:
-		c.keys.forgetAll()
+		c.keys.ForgetAll()
 		c.channels.forgetAll()
 		c.policies.Forget()
 		if ch.Kind == gatehouse.ChangeAll {

@@ -23,7 +23,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := keys.authenticate(ctx, key); err != nil {
+			if _, err := keys.Authenticate(ctx, key); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -39,8 +39,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 	b.Run("uncached", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			keys.forgetAll()
-			if _, err := keys.authenticate(ctx, key); err != nil {
+			keys.ForgetAll()
+			if _, err := keys.Authenticate(ctx, key); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -49,7 +49,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.ReportAllocs()
 		bad := key[:len(key)-1] + "!"
 		for b.Loop() {
-			if _, err := keys.authenticate(ctx, bad); err == nil {
+			if _, err := keys.Authenticate(ctx, bad); err == nil {
 				b.Fatal("accepted")
 			}
 		}

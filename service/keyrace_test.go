@@ -31,7 +31,7 @@ func TestALookupThatRacesAnEvictionIsNotCached(t *testing.T) {
 	f := newFixture(t, func(s gatehouse.Store) gatehouse.Store { hs.Store = s; return hs })
 	key := f.key(f.admin, "ci", gatehouse.ScopeUser, time.Hour)
 	h := apikey.Hash(key)
-	hs.during = func() { f.svc.core.keys.forget(h[:]) }
+	hs.during = func() { f.svc.core.keys.Forget(h[:]) }
 	if _, err := f.svc.Auth.Authenticate(t.Context(), gatehouse.Credential{Key: key}, testAddr); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
+	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 	"github.com/gatehouse-dev/gatehouse/service/login"
 )
 
@@ -132,7 +133,7 @@ func (k *Keys) mint(ctx context.Context, p *gatehouse.Principal, key *gatehouse.
 		return nil, err
 	}
 	if replaced != nil {
-		k.keys.forget(replaced.Hash)
+		k.keys.Forget(replaced.Hash)
 	}
 	return &gatehouse.NewKey{Secret: secret, Key: key, Replaced: replaced}, nil
 }
@@ -141,7 +142,7 @@ func (k *Keys) mint(ctx context.Context, p *gatehouse.Principal, key *gatehouse.
 // changes are the organization's actions, with the acting person in the
 // actor.
 func (k *Keys) keyEvent(p *gatehouse.Principal, action string, key *gatehouse.APIKey, org *gatehouse.Org) *gatehouse.AuditEvent {
-	e := k.event(p, action, keyTarget(key))
+	e := k.event(p, action, keyauth.KeyTarget(key))
 	if org != nil {
 		e.Target = "org:" + org.Name + " " + e.Target
 		e.Actor = "org:" + org.Name + " by " + e.Actor
@@ -290,14 +291,14 @@ func (k *Keys) RevokeKey(ctx context.Context, p *gatehouse.Principal, id int64, 
 		if key, err = tx.RevokeKey(ctx, p.User.ID, id, k.now(), reason); err != nil {
 			return err
 		}
-		e := k.event(p, gatehouse.AuditKeyRevoke, keyTarget(key))
+		e := k.event(p, gatehouse.AuditKeyRevoke, keyauth.KeyTarget(key))
 		e.Detail = "reason=" + reason
 		return k.audit(ctx, tx, e)
 	})
 	if err != nil {
 		return nil, err
 	}
-	k.keys.forget(key.Hash)
+	k.keys.Forget(key.Hash)
 	return key, nil
 }
 

@@ -72,7 +72,7 @@ func (k *Keys) RevokeOrgKey(ctx context.Context, p *gatehouse.Principal, org str
 	if err != nil {
 		return nil, err
 	}
-	k.keys.forget(key.Hash)
+	k.keys.Forget(key.Hash)
 	return key, nil
 }
 

@@ -40,7 +40,7 @@ func (s *Packages) Upload(ctx context.Context, p *gatehouse.Principal, channel s
 // add inspects a spooled upload and publishes it in ch.
 func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehouse.Channel, u *gatehouse.Upload, replace bool) (*gatehouse.Package, error) {
 	var info *conda.Package
-	err := s.inspections.run(ctx, func() (err error) {
+	err := s.inspections.Run(ctx, func() (err error) {
 		info, err = s.inspect(u.File, u.Size, u.Filename, s.cfg.Limits)
 		return err
 	})
@@ -203,3 +203,9 @@ func byteSize(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[exp])
 }
+
+var errInspectBusy = &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, RetryAfter: 5 * time.Second,
+	Message: "The server is busy checking other packages. Try the upload again in a few seconds."}
+
+// inspectWait is how long an upload waits for a free inspection slot.
+const inspectWait = time.Minute

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 	"github.com/gatehouse-dev/gatehouse/spool"
 )
 
@@ -19,7 +20,7 @@ func TestPackageInspectionsAreBoundedAcrossUploads(t *testing.T) {
 	// InspectConcurrency at a time, each within its own budget, so the
 	// memory of inspection has a ceiling whatever arrives together.
 	f := newFixture(t, nil)
-	f.svc.core.inspections = newSlots(2, inspectWait, errInspectBusy)
+	f.svc.core.inspections = keyauth.NewSlots(2, inspectWait, errInspectBusy)
 	var running, peak atomic.Int64
 	f.svc.core.inspect = func(r io.ReaderAt, size int64, name string, lim conda.Limits) (*conda.Package, error) {
 		n := running.Add(1)

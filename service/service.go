@@ -24,7 +24,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
 	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/service/gatepolicy"
 	"github.com/gatehouse-dev/gatehouse/service/idp"
+	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 	"github.com/gatehouse-dev/gatehouse/service/login"
 	"github.com/gatehouse-dev/gatehouse/service/orgreg"
 	"github.com/gatehouse-dev/gatehouse/service/policy"
@@ -125,6 +127,12 @@ var DefaultReservedChannels = []string{
 	"register", "repo", "settings", "static",
 }
 
+// Auth implements gatehouse.AuthService (see package keyauth).
+type Auth = keyauth.Auth
+
+// Gate implements gatehouse.GateService (see package gatepolicy).
+type Gate = gatepolicy.Gate
+
 // Services are the implementations, one per interface of the root package.
 type Services struct {
 	Auth     *Auth
@@ -165,23 +173,23 @@ var (
 
 // core is what every service shares.
 type core struct {
-	cfg     Config
-	store   gatehouse.Store
-	blobs   gatehouse.BlobStore
-	now     gatehouse.Clock
-	log     *slog.Logger
-	metrics *metrics
+	cfg   Config
+	store gatehouse.Store
+	blobs gatehouse.BlobStore
+	now   gatehouse.Clock
+	log   *slog.Logger
 
-	keys     *keyCache
+	auth     *keyauth.Auth
+	keys     *keyauth.Cache
 	channels *channelCache
-	gate     *gatekeeper
+	gate     *gatepolicy.Gate
 	reg      *orgreg.Service
-	limits   *limiters
-	hasher   *hasher
+	limits   *keyauth.Limiters
+	hasher   *keyauth.Hasher
 	// reserved are the canonical forms of the reserved channel names.
 	reserved map[string]bool
 	// inspections bound the packages inspected at once (checklist F15).
-	inspections *slots
+	inspections *keyauth.Slots
 	// inspect reads an uploaded package: conda.Inspect (tests watch it).
 	inspect   func(r io.ReaderAt, size int64, filename string, lim conda.Limits) (*conda.Package, error)
 	login     *login.Service
@@ -234,9 +242,11 @@ func New(cfg Config) (*Services, error) {
 		cfg.ToolsChannel = "gatehouse-tools"
 	}
 	c := &core{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, now: cfg.Clock, log: cfg.Logger, inspect: conda.Inspect}
-	c.metrics = newMetrics(cfg.Registry)
-	c.limits = newLimiters(cfg, c.metrics)
-	c.hasher = newHasher(cfg.PasswordConcurrency)
+	c.auth = keyauth.New(keyauth.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
+		Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill,
+		AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen, PasswordConcurrency: cfg.PasswordConcurrency,
+		Deaf: &c.deaf, Event: c.event, Record: c.record})
+	c.keys, c.limits, c.hasher = c.auth.Keys(), c.auth.Limiters(), c.auth.Hasher()
 	if cfg.Quotas.KeysPerUser == 0 {
 		cfg.Quotas.KeysPerUser = DefaultQuotas.KeysPerUser
 	}
@@ -254,16 +264,18 @@ func New(cfg Config) (*Services, error) {
 	for _, n := range append(cfg.ReservedChannels, cfg.ToolsChannel) {
 		c.reserved[gatehouse.CanonicalChannelName(strings.ToLower(strings.TrimSpace(n)))] = true
 	}
-	c.inspections = newSlots(cfg.InspectConcurrency, inspectWait, errInspectBusy)
-	c.keys = newKeyCache(c)
+	c.inspections = keyauth.NewSlots(cfg.InspectConcurrency, inspectWait, errInspectBusy)
 	c.channels = newChannelCache(c)
 	c.policies = policy.New(cfg.Store, cfg.Clock, cfg.KeyCacheTTL)
-	c.gate = newGatekeeper(c)
-	if err := c.gate.reload(context.Background()); err != nil {
+	c.gate = gatepolicy.New(gatepolicy.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger,
+		RequireRegistration: cfg.RequireRegistration, ToolsChannel: cfg.ToolsChannel, Event: c.event, Audit: c.audit,
+		SeenKey:    func(p *gatehouse.Principal, userAgent string) { c.reg.Recorder().SeenKey(p, userAgent) },
+		KeyRevoked: c.keys.Forget})
+	if err := c.gate.Reload(context.Background()); err != nil {
 		return nil, err
 	}
 	c.reg = orgreg.New(orgreg.Config{Store: cfg.Store, Orgs: &Orgs{c}, Clock: cfg.Clock, Logger: cfg.Logger,
-		CacheTTL: cfg.KeyCacheTTL, Network: c.gate.network, Bounds: cfg.ClientBounds,
+		CacheTTL: cfg.KeyCacheTTL, Network: c.gate.Network, Bounds: cfg.ClientBounds,
 		Audit: func(ctx context.Context, tx gatehouse.Store, p *gatehouse.Principal, action, target, detail string) error {
 			e := c.event(p, action, target)
 			e.Detail = detail
@@ -287,22 +299,22 @@ func New(cfg Config) (*Services, error) {
 	}
 	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
-		IPv6PrefixLen: cfg.IPv6PrefixLen, RateLimited: c.metrics.rateLimited.Inc,
+		IPv6PrefixLen: cfg.IPv6PrefixLen, RateLimited: c.limits.CountRateLimited,
 		KeysRevoked: func(keys []*gatehouse.APIKey) {
 			for _, k := range keys {
-				c.keys.forget(k.Hash)
+				c.keys.Forget(k.Hash)
 			}
 		}})
 	providers := idp.New(idp.Config{HTTPClient: cfg.IDPClient, Clock: cfg.Clock})
 	keys := &Keys{c}
 	channels := &Channels{c}
 	return &Services{
-		Auth: &Auth{c}, Keys: keys, Users: &Users{c}, Orgs: &Orgs{c}, Channels: channels,
-		Packages: &Packages{c}, Gate: &Gate{c}, Audit: &Audit{c}, Login: c.login, Upstreams: c.upstreams, Policies: c.policies,
+		Auth: c.auth, Keys: keys, Users: &Users{c}, Orgs: &Orgs{c}, Channels: channels,
+		Packages: &Packages{c}, Gate: c.gate, Audit: &Audit{c}, Login: c.login, Upstreams: c.upstreams, Policies: c.policies,
 		SSO: sso.New(sso.Config{Store: cfg.Store, Providers: providers, Sealer: sealer, Clock: cfg.Clock, Logger: cfg.Logger,
 			PublicURL: cfg.PublicURL, Changed: c.applyChange}),
 		Trusted: trustpub.New(trustpub.Config{Store: cfg.Store, Channels: channels, Providers: providers, Clock: cfg.Clock,
-			Logger: cfg.Logger, PublicURL: cfg.PublicURL, Mint: keys.mintFor, Blocked: c.limits.addrBlocked, Failed: c.limits.addrFailed}),
+			Logger: cfg.Logger, PublicURL: cfg.PublicURL, Mint: keys.mintFor, Blocked: c.limits.AddrBlocked, Failed: c.limits.AddrFailed}),
 		Registration: c.reg,
 		core:         c,
 	}, nil
@@ -319,9 +331,9 @@ func (s *Services) Start() {
 	ctx, stop := context.WithCancel(context.Background())
 	s.ctx, s.stop = ctx, stop
 	c := s.core
-	s.run(func() { c.keys.touchLoop(ctx) })
+	s.run(func() { c.keys.TouchLoop(ctx) })
 	s.run(func() { c.reg.Recorder().Loop(ctx) })
-	s.run(func() { c.gate.run(ctx) })
+	s.run(func() { c.gate.Run(ctx) })
 	s.run(func() { c.sweepLoop(ctx) })
 	s.run(func() { c.followChanges(ctx) })
 	s.run(func() { c.upstreams.Run(ctx); c.upstreams.Wait() })
@@ -370,7 +382,7 @@ func (c *core) event(p *gatehouse.Principal, action, target string) *gatehouse.A
 			e.ActorID, e.Actor = p.User.ID, p.User.Username
 		}
 		if p.Org != nil && p.Key != nil {
-			e.Actor = "org:" + p.Org.Name + " via " + keyTarget(p.Key)
+			e.Actor = "org:" + p.Org.Name + " via " + keyauth.KeyTarget(p.Key)
 		}
 		if p.Addr.IsValid() {
 			e.IP = p.Addr.String()

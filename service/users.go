@@ -32,7 +32,7 @@ func (s *Users) CreateUser(ctx context.Context, p *gatehouse.Principal, req gate
 	if len(req.Email) > 254 || (req.Email != "" && !strings.Contains(req.Email, "@")) {
 		return nil, gatehouse.FieldErrorf("email", "That is not an email address.")
 	}
-	hash, err := s.hasher.hash(ctx, req.Password)
+	hash, err := s.hasher.Hash(ctx, req.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (s *Users) UpdateUser(ctx context.Context, p *gatehouse.Principal, name str
 	if err != nil {
 		return nil, err
 	}
-	s.keys.forgetUser(u.ID)
+	s.keys.ForgetUser(u.ID)
 	return u, nil
 }
 
@@ -113,11 +113,11 @@ func (s *Users) ChangePassword(ctx context.Context, p *gatehouse.Principal, curr
 		return errNotAPerson
 	}
 	u := p.User
-	done, _, err := s.limits.reservePassword(p.Addr, u.Username)
+	done, _, err := s.limits.ReservePassword(p.Addr, u.Username)
 	if err != nil {
 		return err
 	}
-	ok, malformed, err := s.hasher.verify(ctx, u.PasswordHash, current)
+	ok, malformed, err := s.hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil {
 		done(true)
 		return err
@@ -133,7 +133,7 @@ func (s *Users) ChangePassword(ctx context.Context, p *gatehouse.Principal, curr
 	if err := gatehouse.ValidatePassword("new_password", next); err != nil {
 		return err
 	}
-	hash, err := s.hasher.hash(ctx, next)
+	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *Users) EnsureInitialAdmin(ctx context.Context, username, pw string) (bo
 	if err := gatehouse.ValidatePassword("password", pw); err != nil {
 		return false, err
 	}
-	hash, err := s.hasher.hash(ctx, pw)
+	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		return false, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
@@ -90,14 +89,6 @@ func (db *DB) CreateChannel(ctx context.Context, c *gatehouse.Channel) error {
 	}
 	*c = *got
 	return nil
-}
-
-// nullID is id for a nullable reference column: 0 is NULL.
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
 }
 
 // ChannelByName returns the channel with its owner's name, ENOTFOUND if
@@ -210,21 +201,6 @@ func (db *DB) ChannelGrants(ctx context.Context, channelID int64) ([]*gatehouse.
 		gs = append(gs, g)
 	}
 	return gs, wrapErr(rows.Err(), "list channel grants")
-}
-
-// grantRole reads a stored grant role; "" (no grant) is NoAccess.
-func grantRole(s string) (gatehouse.ChannelRole, error) {
-	switch s {
-	case "":
-		return gatehouse.NoAccess, nil
-	case "read":
-		return gatehouse.ChannelRead, nil
-	case "write":
-		return gatehouse.ChannelWrite, nil
-	case "admin":
-		return gatehouse.ChannelAdmin, nil
-	}
-	return gatehouse.NoAccess, fmt.Errorf("sqlstore: unknown channel role %q in the database", s)
 }
 
 // channelRoleQuery reads, in one row, the three sources of a user's role

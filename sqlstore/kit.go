@@ -19,6 +19,8 @@ var (
 	keyDest             = sqlkit.KeyDest
 	accessText          = sqlkit.AccessText
 	keyColsBare         = sqlkit.KeyColsBare
+	nullID              = sqlkit.NullRef
+	grantRole           = sqlkit.GrantRole
 )
 
 type (

@@ -19,8 +19,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/auditlog"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/identity"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/registration"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/usage"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
@@ -53,6 +56,13 @@ type DB struct {
 	keyByHash, sessionByHash *sql.Stmt
 	// The sign-in and identity queries, bound to q.
 	*identity.Store
+	// The network rules, registration tokens and client records, bound
+	// to q.
+	*registration.Queries
+	// The audit log, and the counts quotas are checked against, bound to
+	// q.
+	*auditlog.Log
+	*usage.Counts
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -63,7 +73,11 @@ type querier = sqlkit.Querier
 // bind gives the parts of the store that live in packages of their own the
 // connection this DB runs on: the pool, or its transaction.
 func (db *DB) bind() {
-	db.Store = identity.New(&sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx})
+	c := &sqlkit.Conn{Q: db.q, Dialect: db.dialect, Now: db.now, InTx: db.inTx}
+	db.Store = identity.New(c)
+	db.Queries = registration.New(c)
+	db.Log = auditlog.New(c)
+	db.Counts = usage.New(c)
 }
 
 // sqlitePragmas are the settings every SQLite connection gets.

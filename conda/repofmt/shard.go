@@ -191,19 +191,11 @@ func (t *transcoder) object(dst []byte, depth int, top bool) ([]byte, error) {
 			return dst, err
 		}
 		members = append(members, member{key, scratch[start:len(scratch):len(scratch)]})
-		t.skipSpace()
-		if t.pos >= len(t.in) {
-			return dst, t.bad("unexpected end")
-		}
-		if t.in[t.pos] == ',' {
-			t.pos++
-			continue
-		}
-		if t.in[t.pos] == '}' {
-			t.pos++
+		if done, err := t.after('}'); err != nil {
+			return dst, err
+		} else if done {
 			break
 		}
-		return dst, t.bad("expected a comma")
 	}
 	slices.SortStableFunc(members, func(a, b member) int { return compareStrings(a.key, b.key) })
 	for i := 1; i < len(members); i++ {
@@ -268,22 +260,32 @@ func (t *transcoder) array(dst []byte, depth int) ([]byte, error) {
 			return dst, err
 		}
 		n++
-		t.skipSpace()
-		if t.pos >= len(t.in) {
-			return dst, t.bad("unexpected end")
-		}
-		if t.in[t.pos] == ',' {
-			t.pos++
-			continue
-		}
-		if t.in[t.pos] == ']' {
-			t.pos++
+		if done, err := t.after(']'); err != nil {
+			return dst, err
+		} else if done {
 			break
 		}
-		return dst, t.bad("expected a comma")
 	}
 	dst = msgp.AppendArrayHeader(dst, uint32(n))
 	return append(dst, scratch...), nil
+}
+
+// after reads what follows a member or element: a comma (false: another
+// comes) or the closing byte (true), past any white space.
+func (t *transcoder) after(closing byte) (done bool, err error) {
+	t.skipSpace()
+	if t.pos >= len(t.in) {
+		return false, t.bad("unexpected end")
+	}
+	switch t.in[t.pos] {
+	case ',':
+		t.pos++
+		return false, nil
+	case closing:
+		t.pos++
+		return true, nil
+	}
+	return false, t.bad("expected a comma")
 }
 
 // str reads a JSON string; escapes are decoded by encoding/json, which

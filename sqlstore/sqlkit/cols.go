@@ -128,3 +128,26 @@ func AccessText(r gatehouse.ChannelRole) string {
 	}
 	return r.String()
 }
+
+// NullRef is id for a nullable reference column: 0 is NULL.
+func NullRef(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// GrantRole reads a stored grant role; "" (no grant) is NoAccess.
+func GrantRole(s string) (gatehouse.ChannelRole, error) {
+	switch s {
+	case "":
+		return gatehouse.NoAccess, nil
+	case "read":
+		return gatehouse.ChannelRead, nil
+	case "write":
+		return gatehouse.ChannelWrite, nil
+	case "admin":
+		return gatehouse.ChannelAdmin, nil
+	}
+	return gatehouse.NoAccess, fmt.Errorf("sqlstore: unknown channel role %q in the database", s)
+}

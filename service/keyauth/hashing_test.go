@@ -1,4 +1,4 @@
-package service
+package keyauth
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func TestHasherRunsAtMostItsSlotsAtOnceAndSendsTheRestAway(t *testing.T) {
 	errs := make(chan error, 10)
 	for range 10 {
 		wg.Go(func() {
-			errs <- h.run(context.Background(), func() error {
+			errs <- h.Run(context.Background(), func() error {
 				n := running.Add(1)
 				for {
 					p := peak.Load()

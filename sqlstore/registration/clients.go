@@ -1,4 +1,4 @@
-package sqlstore
+package registration
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 )
 
 // CreateNetworkRule inserts r and sets r.ID. The CIDR is stored as given:
 // the gate package parses and validates it before. EINVALID for an empty
 // CIDR, an unknown action, or text that is not UTF-8. A zero Action is
 // RuleRequireRegistration, a zero CreatedAt now.
-func (db *DB) CreateNetworkRule(ctx context.Context, r *gatehouse.NetworkRule) error {
+func (db *Queries) CreateNetworkRule(ctx context.Context, r *gatehouse.NetworkRule) error {
 	action := r.Action
 	if action == "" {
 		action = gatehouse.RuleRequireRegistration
@@ -27,53 +28,53 @@ func (db *DB) CreateNetworkRule(ctx context.Context, r *gatehouse.NetworkRule) e
 	if r.CIDR == "" {
 		return gatehouse.FieldErrorf("cidr", "A network rule needs a network, such as 10.0.0.0/8.")
 	}
-	if err := requireText("cidr", r.CIDR, "note", r.Note, "created_by", r.CreatedBy); err != nil {
+	if err := sqlkit.RequireText("cidr", r.CIDR, "note", r.Note, "created_by", r.CreatedBy); err != nil {
 		return err
 	}
 	created := r.CreatedAt
 	if created.IsZero() {
-		created = db.now()
+		created = db.c.Now()
 	}
-	if err := checkTimes(created); err != nil {
+	if err := sqlkit.CheckTimes(created); err != nil {
 		return err
 	}
 	var id int64
-	err := db.q.QueryRowContext(ctx, `INSERT INTO network_rules (cidr, action, note, created_at, created_by)
+	err := db.c.Q.QueryRowContext(ctx, `INSERT INTO network_rules (cidr, action, note, created_at, created_by)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		r.CIDR, action, r.Note, db.tv(created), r.CreatedBy).Scan(&id)
+		r.CIDR, action, r.Note, db.c.TV(created), r.CreatedBy).Scan(&id)
 	if err != nil {
-		return wrapErr(err, "create network rule")
+		return sqlkit.WrapErr(err, "create network rule")
 	}
-	r.ID, r.Action, r.CreatedAt = id, action, normTime(created)
+	r.ID, r.Action, r.CreatedAt = id, action, sqlkit.NormTime(created)
 	return nil
 }
 
 // ListNetworkRules returns every rule, in the order they were created.
-func (db *DB) ListNetworkRules(ctx context.Context) ([]*gatehouse.NetworkRule, error) {
-	rows, err := db.q.QueryContext(ctx, `SELECT id, cidr, action, note, created_at, created_by FROM network_rules ORDER BY id`)
+func (db *Queries) ListNetworkRules(ctx context.Context) ([]*gatehouse.NetworkRule, error) {
+	rows, err := db.c.Q.QueryContext(ctx, `SELECT id, cidr, action, note, created_at, created_by FROM network_rules ORDER BY id`)
 	if err != nil {
-		return nil, wrapErr(err, "list network rules")
+		return nil, sqlkit.WrapErr(err, "list network rules")
 	}
 	defer rows.Close()
 	var rules []*gatehouse.NetworkRule
 	for rows.Next() {
 		r := new(gatehouse.NetworkRule)
-		if err := rows.Scan(&r.ID, &r.CIDR, &r.Action, &r.Note, (*dbTime)(&r.CreatedAt), &r.CreatedBy); err != nil {
-			return nil, wrapErr(err, "list network rules")
+		if err := rows.Scan(&r.ID, &r.CIDR, &r.Action, &r.Note, (*sqlkit.Time)(&r.CreatedAt), &r.CreatedBy); err != nil {
+			return nil, sqlkit.WrapErr(err, "list network rules")
 		}
 		rules = append(rules, r)
 	}
-	return rules, wrapErr(rows.Err(), "list network rules")
+	return rules, sqlkit.WrapErr(rows.Err(), "list network rules")
 }
 
 // DeleteNetworkRule removes the rule; ENOTFOUND if none.
-func (db *DB) DeleteNetworkRule(ctx context.Context, id int64) error {
-	res, err := db.q.ExecContext(ctx, `DELETE FROM network_rules WHERE id = $1`, id)
-	return mustAffect(res, err, "delete network rule", "No such network rule.")
+func (db *Queries) DeleteNetworkRule(ctx context.Context, id int64) error {
+	res, err := db.c.Q.ExecContext(ctx, `DELETE FROM network_rules WHERE id = $1`, id)
+	return sqlkit.MustAffect(res, err, "delete network rule", "No such network rule.")
 }
 
 // maxClientName bounds the key, user and organization names and the
-// client fields RecordClient keeps. With maxSessionIP and maxUserAgent it
+// client fields RecordClient keeps. With sqlkit.MaxSessionIP and sqlkit.MaxUserAgent it
 // keeps the unique key of clients within PostgreSQL's index row limit
 // whatever a client sends.
 const maxClientName = 128
@@ -104,27 +105,27 @@ func clientIdent(c *gatehouse.Client) string {
 // refused (the user agent to 512 bytes); c is left with the text as
 // stored, and with the times and count it gave. EINVALID for negative
 // Requests. A zero LastSeen is now, a zero FirstSeen LastSeen.
-func (db *DB) RecordClient(ctx context.Context, c *gatehouse.Client) error {
+func (db *Queries) RecordClient(ctx context.Context, c *gatehouse.Client) error {
 	if c.Requests < 0 {
 		return gatehouse.FieldErrorf("requests", "A request count cannot be negative.")
 	}
 	last := c.LastSeen
 	if last.IsZero() {
-		last = db.now()
+		last = db.c.Now()
 	}
 	first := c.FirstSeen
 	if first.IsZero() {
 		first = last
 	}
-	if err := checkTimes(first, last); err != nil {
+	if err := sqlkit.CheckTimes(first, last); err != nil {
 		return err
 	}
 	for _, f := range []*string{&c.KeyName, &c.Username, &c.Org, &c.ClientToken, &c.Machine, &c.CondaVersion, &c.Platform, &c.Network} {
-		*f = outsideText(*f, maxClientName)
+		*f = sqlkit.OutsideText(*f, maxClientName)
 	}
-	c.IP, c.UserAgent = outsideText(c.IP, maxSessionIP), outsideText(c.UserAgent, maxUserAgent)
+	c.IP, c.UserAgent = sqlkit.OutsideText(c.IP, sqlkit.MaxSessionIP), sqlkit.OutsideText(c.UserAgent, sqlkit.MaxUserAgent)
 	var id int64
-	err := db.q.QueryRowContext(ctx, `INSERT INTO clients
+	err := db.c.Q.QueryRowContext(ctx, `INSERT INTO clients
 		(key_id, key_name, user_id, username, org_id, org_name, token_id, ident, client_token, machine, conda_version,
 		 platform, network, ip, user_agent, first_seen, last_seen, requests)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
@@ -141,11 +142,11 @@ func (db *DB) RecordClient(ctx context.Context, c *gatehouse.Client) error {
 			requests = clients.requests + excluded.requests
 		RETURNING id`,
 		c.KeyID, c.KeyName, c.UserID, c.Username, c.OrgID, c.Org, c.TokenID, clientIdent(c), c.ClientToken, c.Machine,
-		c.CondaVersion, c.Platform, c.Network, c.IP, c.UserAgent, db.tv(first), db.tv(last), c.Requests).Scan(&id)
+		c.CondaVersion, c.Platform, c.Network, c.IP, c.UserAgent, db.c.TV(first), db.c.TV(last), c.Requests).Scan(&id)
 	if err != nil {
-		return wrapErr(err, "record client")
+		return sqlkit.WrapErr(err, "record client")
 	}
-	c.ID, c.FirstSeen, c.LastSeen = id, normTime(first), normTime(last)
+	c.ID, c.FirstSeen, c.LastSeen = id, sqlkit.NormTime(first), sqlkit.NormTime(last)
 	return nil
 }
 
@@ -190,18 +191,18 @@ func clientLimit(limit int) (int, error) {
 // ListClients returns the clients f selects, most recently seen first, at
 // most f.Limit (0: 100; more than 1000: 1000). EINVALID for a negative
 // limit.
-func (db *DB) ListClients(ctx context.Context, f gatehouse.ClientFilter) ([]*gatehouse.Client, error) {
+func (db *Queries) ListClients(ctx context.Context, f gatehouse.ClientFilter) ([]*gatehouse.Client, error) {
 	limit, err := clientLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}
 	where, args := clientWhere(f)
 	args = append(args, limit)
-	rows, err := db.q.QueryContext(ctx, `SELECT id, key_id, key_name, user_id, username, org_id, org_name, token_id,
+	rows, err := db.c.Q.QueryContext(ctx, `SELECT id, key_id, key_name, user_id, username, org_id, org_name, token_id,
 		client_token, machine, conda_version, platform, network, ip, user_agent, first_seen, last_seen, requests
 		FROM clients`+where+` ORDER BY last_seen DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
-		return nil, wrapErr(err, "list clients")
+		return nil, sqlkit.WrapErr(err, "list clients")
 	}
 	defer rows.Close()
 	clients := make([]*gatehouse.Client, 0, min(limit, 64))
@@ -209,26 +210,26 @@ func (db *DB) ListClients(ctx context.Context, f gatehouse.ClientFilter) ([]*gat
 		c := new(gatehouse.Client)
 		if err := rows.Scan(&c.ID, &c.KeyID, &c.KeyName, &c.UserID, &c.Username, &c.OrgID, &c.Org, &c.TokenID,
 			&c.ClientToken, &c.Machine, &c.CondaVersion, &c.Platform, &c.Network, &c.IP, &c.UserAgent,
-			(*dbTime)(&c.FirstSeen), (*dbTime)(&c.LastSeen), &c.Requests); err != nil {
-			return nil, wrapErr(err, "list clients")
+			(*sqlkit.Time)(&c.FirstSeen), (*sqlkit.Time)(&c.LastSeen), &c.Requests); err != nil {
+			return nil, sqlkit.WrapErr(err, "list clients")
 		}
 		clients = append(clients, c)
 	}
-	return clients, wrapErr(rows.Err(), "list clients")
+	return clients, sqlkit.WrapErr(rows.Err(), "list clients")
 }
 
 // CountClients counts the clients f selects.
-func (db *DB) CountClients(ctx context.Context, f gatehouse.ClientFilter) (int, error) {
+func (db *Queries) CountClients(ctx context.Context, f gatehouse.ClientFilter) (int, error) {
 	where, args := clientWhere(f)
 	var n int
-	err := db.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM clients`+where, args...).Scan(&n)
-	return n, wrapErr(err, "count clients")
+	err := db.c.Q.QueryRowContext(ctx, `SELECT COUNT(*) FROM clients`+where, args...).Scan(&n)
+	return n, sqlkit.WrapErr(err, "count clients")
 }
 
 // PruneClients keeps the keep most recently seen clients of the
 // organization (orgID > 0), of the key (keyID > 0), or of all, and
 // deletes the others (checklist I7). EINVALID for a negative keep.
-func (db *DB) PruneClients(ctx context.Context, orgID, keyID int64, keep int) (int64, error) {
+func (db *Queries) PruneClients(ctx context.Context, orgID, keyID int64, keep int) (int64, error) {
 	if keep < 0 {
 		return 0, gatehouse.FieldErrorf("keep", "The number of clients to keep cannot be negative.")
 	}
@@ -242,12 +243,12 @@ func (db *DB) PruneClients(ctx context.Context, orgID, keyID int64, keep int) (i
 	// The newest row to delete: the one just past the keep newest.
 	var at time.Time
 	var id int64
-	err := db.q.QueryRowContext(ctx, `SELECT last_seen, id FROM clients`+where+
-		` ORDER BY last_seen DESC, id DESC LIMIT 1 OFFSET $`+strconv.Itoa(len(args)+1), append(args, keep)...).Scan((*dbTime)(&at), &id)
+	err := db.c.Q.QueryRowContext(ctx, `SELECT last_seen, id FROM clients`+where+
+		` ORDER BY last_seen DESC, id DESC LIMIT 1 OFFSET $`+strconv.Itoa(len(args)+1), append(args, keep)...).Scan((*sqlkit.Time)(&at), &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	} else if err != nil {
-		return 0, wrapErr(err, "prune clients")
+		return 0, sqlkit.WrapErr(err, "prune clients")
 	}
 	n := len(args)
 	cond := fmt.Sprintf("(last_seen < $%d OR (last_seen = $%d AND id <= $%d))", n+1, n+1, n+2)
@@ -256,10 +257,10 @@ func (db *DB) PruneClients(ctx context.Context, orgID, keyID int64, keep int) (i
 	} else {
 		where += " AND " + cond
 	}
-	res, err := db.q.ExecContext(ctx, `DELETE FROM clients`+where, append(args, db.tv(at), id)...)
+	res, err := db.c.Q.ExecContext(ctx, `DELETE FROM clients`+where, append(args, db.c.TV(at), id)...)
 	if err != nil {
-		return 0, wrapErr(err, "prune clients")
+		return 0, sqlkit.WrapErr(err, "prune clients")
 	}
 	deleted, err := res.RowsAffected()
-	return deleted, wrapErr(err, "prune clients")
+	return deleted, sqlkit.WrapErr(err, "prune clients")
 }

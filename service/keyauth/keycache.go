@@ -1,9 +1,10 @@
-package service
+package keyauth
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -12,14 +13,19 @@ import (
 	"github.com/gatehouse-dev/gatehouse/cache"
 )
 
-// keyCache verifies API keys on the request path. A verified key and its
+// Cache verifies API keys on the request path. A verified key and its
 // owner are cached for the key cache TTL, so the hot path costs a hash and
 // a lookup; revocation through this process evicts at once, other replicas
 // through the change feed (or within the TTL without one). Last-used times
 // are written in the background, at most once per key per touchEvery
 // (checklist I1).
-type keyCache struct {
-	c       *core
+type Cache struct {
+	store   gatehouse.Store
+	now     gatehouse.Clock
+	log     *slog.Logger
+	metrics *metrics
+	deaf    *atomic.Bool
+	record  func(ctx context.Context, e *gatehouse.AuditEvent)
 	entries *cache.Cache[[32]byte, *cachedKey]
 	touches chan touch
 	// revokedUse throttles "use after revoke" audit events per key.
@@ -47,12 +53,12 @@ const (
 	maxCachedKeys = 100_000
 )
 
-func newKeyCache(c *core) *keyCache {
-	return &keyCache{
-		c:          c,
-		entries:    cache.New[[32]byte, *cachedKey](cache.Options{MaxEntries: maxCachedKeys, TTL: c.cfg.KeyCacheTTL, Clock: c.now}),
+func newKeyCache(cfg Config, m *metrics) *Cache {
+	return &Cache{
+		store: cfg.Store, now: cfg.Clock, log: cfg.Logger, metrics: m, deaf: cfg.Deaf, record: cfg.Record,
+		entries:    cache.New[[32]byte, *cachedKey](cache.Options{MaxEntries: maxCachedKeys, TTL: cfg.KeyCacheTTL, Clock: cfg.Clock}),
 		touches:    make(chan touch, 1024),
-		revokedUse: cache.New[int64, struct{}](cache.Options{MaxEntries: 10_000, TTL: time.Minute, Clock: c.now}),
+		revokedUse: cache.New[int64, struct{}](cache.Options{MaxEntries: 10_000, TTL: time.Minute, Clock: cfg.Clock}),
 	}
 }
 
@@ -60,10 +66,10 @@ func newKeyCache(c *core) *keyCache {
 var errBadFormat = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID API KEY",
 	Message: "This is not a Gatehouse API key: it may be cut short or mistyped. Copy it again, or create a new one in Account Settings → API Keys."}
 
-// authenticate returns the principal for key, or an EUNAUTHORIZED error
+// Authenticate returns the principal for key, or an EUNAUTHORIZED error
 // that says why not. It never falls back to anonymous.
-func (k *keyCache) authenticate(ctx context.Context, key string) (*gatehouse.Principal, error) {
-	m := k.c.metrics
+func (k *Cache) Authenticate(ctx context.Context, key string) (*gatehouse.Principal, error) {
+	m := k.metrics
 	// Ordinary keys, and the JWT-shaped keys of anaconda-auth logins,
 	// whose hash covers the whole token (claims are never trusted).
 	if apikey.CheckAny(key) != nil {
@@ -71,10 +77,10 @@ func (k *keyCache) authenticate(ctx context.Context, key string) (*gatehouse.Pri
 		return nil, errBadFormat
 	}
 	h := apikey.Hash(key)
-	now := k.c.now()
+	now := k.now()
 	var ck *cachedKey
 	ok := false
-	if !k.c.deaf.Load() {
+	if !k.deaf.Load() {
 		ck, ok = k.entries.Get(h)
 	}
 	if ok {
@@ -101,13 +107,13 @@ func (k *keyCache) authenticate(ctx context.Context, key string) (*gatehouse.Pri
 	return &gatehouse.Principal{User: ck.user, Key: ck.key, Method: gatehouse.AuthKey}, nil
 }
 
-func (k *keyCache) load(ctx context.Context, h [32]byte) (*cachedKey, error) {
+func (k *Cache) load(ctx context.Context, h [32]byte) (*cachedKey, error) {
 	ticket := k.entries.Ticket(h)
-	key, user, err := k.c.store.KeyByHash(ctx, h[:])
+	key, user, err := k.store.KeyByHash(ctx, h[:])
 	switch gatehouse.ErrorCode(err) {
 	case "":
 	case gatehouse.ENOTFOUND:
-		k.c.metrics.keyChecks.WithLabelValues("unknown").Inc()
+		k.metrics.keyChecks.WithLabelValues("unknown").Inc()
 		return nil, &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: "INVALID API KEY",
 			Message: "This API key is not known to this server. Check you copied the whole key, or create a new one in Account Settings → API Keys."}
 	case gatehouse.EUNAVAILABLE:
@@ -118,7 +124,7 @@ func (k *keyCache) load(ctx context.Context, h [32]byte) (*cachedKey, error) {
 	}
 	ck := &cachedKey{key: key, user: user}
 	if key.OrgID != 0 {
-		if ck.org, err = k.c.store.OrgByID(ctx, key.OrgID); err != nil {
+		if ck.org, err = k.store.OrgByID(ctx, key.OrgID); err != nil {
 			return nil, fmt.Errorf("looking up the organization of key %d: %w", key.ID, err)
 		}
 	}
@@ -132,8 +138,8 @@ func (k *keyCache) load(ctx context.Context, h [32]byte) (*cachedKey, error) {
 }
 
 // check applies the rules that depend on time and on the owner's state.
-func (k *keyCache) check(ck *cachedKey, now time.Time) error {
-	m := k.c.metrics
+func (k *Cache) check(ck *cachedKey, now time.Time) error {
+	m := k.metrics
 	switch ck.key.Status(now) {
 	case gatehouse.KeyRevoked:
 		m.keyChecks.WithLabelValues("revoked").Inc()
@@ -165,40 +171,41 @@ var errAccountDisabledKey = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reas
 
 // auditRevokedUse records, at most once a minute per key, that a revoked
 // key is still out there in use (checklist A6).
-func (k *keyCache) auditRevokedUse(ck *cachedKey) {
+func (k *Cache) auditRevokedUse(ck *cachedKey) {
 	if _, seen := k.revokedUse.Get(ck.key.ID); seen {
 		return
 	}
 	k.revokedUse.Set(ck.key.ID, struct{}{})
 	e := &gatehouse.AuditEvent{ActorID: ck.user.ID, Actor: ck.user.Username, Action: gatehouse.AuditKeyUseRevoked,
-		Target: keyTarget(ck.key), Success: false}
-	k.c.record(context.Background(), e)
+		Target: KeyTarget(ck.key), Success: false}
+	k.record(context.Background(), e)
 }
 
-// forget evicts a key after revocation, so this replica refuses it on the
+// Forget evicts a key after revocation, so this replica refuses it on the
 // very next request (checklist A6).
-func (k *keyCache) forget(hash []byte) {
+func (k *Cache) Forget(hash []byte) {
 	if len(hash) == 32 {
 		k.entries.Delete([32]byte(hash))
 	}
 }
 
-// forgetUser evicts every cached key of a user whose rights changed
+// ForgetUser evicts every cached key of a user whose rights changed
 // (disabled, demoted).
-func (k *keyCache) forgetUser(userID int64) {
+func (k *Cache) ForgetUser(userID int64) {
 	k.entries.DeleteFunc(func(_ [32]byte, ck *cachedKey) bool { return ck.user.ID == userID })
 }
 
-func (k *keyCache) forgetAll() { k.entries.Clear() }
+// ForgetAll empties the cache.
+func (k *Cache) ForgetAll() { k.entries.Clear() }
 
-// touchLoop writes last-used times until ctx ends, then writes what is
+// TouchLoop writes last-used times until ctx ends, then writes what is
 // queued and returns.
-func (k *keyCache) touchLoop(ctx context.Context) {
+func (k *Cache) TouchLoop(ctx context.Context) {
 	write := func(t touch) {
 		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := k.c.store.TouchKey(wctx, t.id, t.at); err != nil && !errors.Is(err, context.Canceled) {
-			k.c.log.Warn("recording key use failed", "key_id", t.id, "err", err)
+		if err := k.store.TouchKey(wctx, t.id, t.at); err != nil && !errors.Is(err, context.Canceled) {
+			k.log.Warn("recording key use failed", "key_id", t.id, "err", err)
 		}
 	}
 	for {
@@ -218,6 +225,16 @@ func (k *keyCache) touchLoop(ctx context.Context) {
 	}
 }
 
-func keyTarget(k *gatehouse.APIKey) string {
+// KeyTarget names a key in the audit log.
+func KeyTarget(k *gatehouse.APIKey) string {
 	return fmt.Sprintf("key:%d (%s)", k.ID, k.Name)
+}
+
+// Cached reports whether the key with this SHA-256 is in the cache.
+func (k *Cache) Cached(hash []byte) bool {
+	if len(hash) != 32 {
+		return false
+	}
+	_, ok := k.entries.Get([32]byte(hash))
+	return ok
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package auditlog
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/sqlstore/sqlkit"
 )
 
 // Audit page sizes.
@@ -17,25 +18,25 @@ const (
 // AppendAudit inserts e and sets e.ID. A zero Time is now. Its text
 // fields may come from outside (the name someone tried): they are cleaned
 // and cut to storable text, never refused, so the event is always kept.
-func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
+func (db *Log) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if e.Time.IsZero() {
-		e.Time = db.now()
+		e.Time = db.c.Now()
 	}
-	if err := checkTimes(e.Time); err != nil {
+	if err := sqlkit.CheckTimes(e.Time); err != nil {
 		return err
 	}
-	e.Actor, e.Action = outsideText(e.Actor, maxAuditText), outsideText(e.Action, maxAuditText)
-	e.Target, e.IP = outsideText(e.Target, maxAuditText), outsideText(e.IP, maxAuditText)
-	e.Detail = outsideText(e.Detail, maxAuditInfo)
+	e.Actor, e.Action = sqlkit.OutsideText(e.Actor, sqlkit.MaxAuditText), sqlkit.OutsideText(e.Action, sqlkit.MaxAuditText)
+	e.Target, e.IP = sqlkit.OutsideText(e.Target, sqlkit.MaxAuditText), sqlkit.OutsideText(e.IP, sqlkit.MaxAuditText)
+	e.Detail = sqlkit.OutsideText(e.Detail, sqlkit.MaxAuditInfo)
 	var id int64
-	err := db.q.QueryRowContext(ctx, `INSERT INTO audit_events (time, actor_id, actor, action, target, ip, success, detail)
+	err := db.c.Q.QueryRowContext(ctx, `INSERT INTO audit_events (time, actor_id, actor, action, target, ip, success, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		db.tv(e.Time), e.ActorID, e.Actor, e.Action, e.Target, e.IP, e.Success, e.Detail).Scan(&id)
+		db.c.TV(e.Time), e.ActorID, e.Actor, e.Action, e.Target, e.IP, e.Success, e.Detail).Scan(&id)
 	if err != nil {
-		return wrapErr(err, "append audit event")
+		return sqlkit.WrapErr(err, "append audit event")
 	}
 	e.ID = id
-	e.Time = normTime(e.Time)
+	e.Time = sqlkit.NormTime(e.Time)
 	return nil
 }
 
@@ -43,7 +44,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 // written), filtered by f. Pages follow one another with f.BeforeID set to
 // the last ID of the previous page, which stays right while events are
 // appended. EINVALID for a negative limit or ID.
-func (db *DB) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*gatehouse.AuditEvent, error) {
+func (db *Log) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*gatehouse.AuditEvent, error) {
 	switch {
 	case f.Limit < 0:
 		return nil, gatehouse.FieldErrorf("limit", "The limit must be between 1 and %d.", maxAuditLimit)
@@ -54,7 +55,7 @@ func (db *DB) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*gateho
 	case f.Limit > maxAuditLimit:
 		f.Limit = maxAuditLimit
 	}
-	if !textOK(f.Action) {
+	if !sqlkit.TextOK(f.Action) {
 		return nil, nil // no event has such an action; PostgreSQL would refuse the query
 	}
 	var q strings.Builder
@@ -76,19 +77,19 @@ func (db *DB) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*gateho
 	args = append(args, f.Limit)
 	q.WriteString(" ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args)))
 
-	rows, err := db.q.QueryContext(ctx, q.String(), args...)
+	rows, err := db.c.Q.QueryContext(ctx, q.String(), args...)
 	if err != nil {
-		return nil, wrapErr(err, "list audit events")
+		return nil, sqlkit.WrapErr(err, "list audit events")
 	}
 	defer rows.Close()
 	events := make([]*gatehouse.AuditEvent, 0, min(f.Limit, 64))
 	for rows.Next() {
 		e := new(gatehouse.AuditEvent)
-		if err := rows.Scan(&e.ID, (*dbTime)(&e.Time), &e.ActorID, &e.Actor, &e.Action, &e.Target, &e.IP,
+		if err := rows.Scan(&e.ID, (*sqlkit.Time)(&e.Time), &e.ActorID, &e.Actor, &e.Action, &e.Target, &e.IP,
 			&e.Success, &e.Detail); err != nil {
-			return nil, wrapErr(err, "list audit events")
+			return nil, sqlkit.WrapErr(err, "list audit events")
 		}
 		events = append(events, e)
 	}
-	return events, wrapErr(rows.Err(), "list audit events")
+	return events, sqlkit.WrapErr(rows.Err(), "list audit events")
 }

@@ -1,4 +1,4 @@
-package conda
+package matchspec
 
 import (
 	"errors"
@@ -17,6 +17,13 @@ const (
 	vNum
 	vInf
 )
+
+// CheckVersion reports, as a clause for a message, why s is not a
+// version conda can read; nil if it is one.
+func CheckVersion(s string) error {
+	_, err := parseVersion(s)
+	return err
+}
 
 // vpart is one subcomponent: a run of digits or of non-digits.
 type vpart struct {
@@ -85,6 +92,8 @@ func parseVersion(s string) (versionKey, error) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || isDigit(c) }
 
 func splitComponents(comps []string) ([][]vpart, error) {
 	out := make([][]vpart, 0, len(comps))

@@ -1,7 +1,13 @@
-package service
+// Package gatepolicy is the registration gate in effect: the networks
+// that require registration (from the configuration and from the
+// database, reloaded periodically so a rule added on another replica
+// applies here too), the administrators' rules, and the registered
+// clients they see (gatehouse.GateService).
+package gatepolicy
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -10,17 +16,65 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/gate"
+	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 )
 
+// Config is what the gate needs; every field is required.
+type Config struct {
+	Store  gatehouse.Store
+	Clock  gatehouse.Clock
+	Logger *slog.Logger
+	// RequireRegistration are networks gated by configuration.
+	RequireRegistration []netip.Prefix
+	// ToolsChannel is exempt from the gate.
+	ToolsChannel string
+	// Event starts an audit event for p's action; Audit appends it in tx.
+	Event func(p *gatehouse.Principal, action, target string) *gatehouse.AuditEvent
+	Audit func(ctx context.Context, tx gatehouse.Store, e *gatehouse.AuditEvent) error
+	// SeenKey counts a channel request by a key-holding client.
+	SeenKey func(p *gatehouse.Principal, userAgent string)
+	// KeyRevoked evicts a revoked key from the key cache.
+	KeyRevoked func(hash []byte)
+}
+
 // Gate implements gatehouse.GateService.
-type Gate struct{ *core }
+type Gate struct {
+	cfg   Config
+	store gatehouse.Store
+	now   gatehouse.Clock
+	event func(p *gatehouse.Principal, action, target string) *gatehouse.AuditEvent
+	audit func(ctx context.Context, tx gatehouse.Store, e *gatehouse.AuditEvent) error
+	gate  *gatekeeper
+}
+
+var _ gatehouse.GateService = (*Gate)(nil)
+
+// New builds the gate with the configured networks only; Reload reads
+// the database's rules, Run keeps reloading them.
+func New(cfg Config) *Gate {
+	return &Gate{cfg: cfg, store: cfg.Store, now: cfg.Clock, event: cfg.Event, audit: cfg.Audit, gate: newGatekeeper(cfg)}
+}
+
+// Reload reads the rules from the database.
+func (s *Gate) Reload(ctx context.Context) error { return s.gate.reload(ctx) }
+
+// Run reloads the rules every few seconds until ctx ends.
+func (s *Gate) Run(ctx context.Context) { s.gate.run(ctx) }
+
+// Network names the most specific gated network holding addr, "" if
+// none: what the clients list shows and filters by.
+func (s *Gate) Network(addr netip.Addr) string { return s.gate.network(addr) }
+
+func requireAdmin(p *gatehouse.Principal) error {
+	return p.Require(gatehouse.ScopeAdmin)
+}
 
 // gatekeeper holds the registration policy in effect. Rules come from the
 // configuration (fixed) and from the database (managed by administrators);
 // the policy is rebuilt after every change here and reloaded periodically,
 // so a rule added on another replica applies within gateReloadEvery.
 type gatekeeper struct {
-	c        *core
+	cfg      Config
 	exempt   map[string]bool
 	current  atomic.Pointer[gate.Policy]
 	nonEmpty atomic.Bool
@@ -30,20 +84,20 @@ type gatekeeper struct {
 
 const gateReloadEvery = 10 * time.Second
 
-func newGatekeeper(c *core) *gatekeeper {
-	g := &gatekeeper{c: c, exempt: map[string]bool{c.cfg.ToolsChannel: true}}
+func newGatekeeper(cfg Config) *gatekeeper {
+	g := &gatekeeper{cfg: cfg, exempt: map[string]bool{cfg.ToolsChannel: true}}
 	g.set(nil)
 	return g
 }
 
 func (g *gatekeeper) set(rules []*gatehouse.NetworkRule) {
-	prefixes := append([]netip.Prefix(nil), g.c.cfg.RequireRegistration...)
+	prefixes := append([]netip.Prefix(nil), g.cfg.RequireRegistration...)
 	for _, r := range rules {
 		p, err := gate.ParsePrefix(r.CIDR)
 		if err != nil {
 			// Rules are validated on the way in; a bad one in the
 			// database gates nothing rather than everything.
-			g.c.log.Error("ignoring an invalid network rule", "id", r.ID, "cidr", r.CIDR)
+			g.cfg.Logger.Error("ignoring an invalid network rule", "id", r.ID, "cidr", r.CIDR)
 			continue
 		}
 		prefixes = append(prefixes, p)
@@ -71,7 +125,7 @@ func (g *gatekeeper) network(addr netip.Addr) string {
 
 // reload reads the rules from the database.
 func (g *gatekeeper) reload(ctx context.Context) error {
-	rules, err := g.c.store.ListNetworkRules(ctx)
+	rules, err := g.cfg.Store.ListNetworkRules(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,7 +143,7 @@ func (g *gatekeeper) run(ctx context.Context) {
 			return
 		case <-t.C:
 			if err := g.reload(ctx); err != nil && ctx.Err() == nil {
-				g.c.log.Warn("reloading network rules failed; keeping the previous ones", "err", err)
+				g.cfg.Logger.Warn("reloading network rules failed; keeping the previous ones", "err", err)
 			}
 		}
 	}
@@ -177,7 +231,7 @@ func (s *Gate) DeleteRule(ctx context.Context, p *gatehouse.Principal, id int64)
 
 // SeenClient counts a channel request by a key-holding client.
 func (s *Gate) SeenClient(p *gatehouse.Principal, userAgent string) {
-	s.reg.Recorder().SeenKey(p, userAgent)
+	s.cfg.SeenKey(p, userAgent)
 }
 
 // RevokeClientKey revokes the key a registered client uses; only
@@ -192,12 +246,12 @@ func (s *Gate) RevokeClientKey(ctx context.Context, p *gatehouse.Principal, user
 		if key, err = tx.RevokeKey(ctx, userID, keyID, s.now(), gatehouse.RevokedByUser); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, s.event(p, gatehouse.AuditKeyRevoke, keyTarget(key)))
+		return s.audit(ctx, tx, s.event(p, gatehouse.AuditKeyRevoke, keyauth.KeyTarget(key)))
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.keys.forget(key.Hash)
+	s.cfg.KeyRevoked(key.Hash)
 	return key, nil
 }
 

@@ -1,4 +1,4 @@
-package service
+package keyauth
 
 import (
 	"context"
@@ -10,9 +10,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/login"
 )
-
-// Auth implements gatehouse.AuthService.
-type Auth struct{ *core }
 
 // Authenticate verifies a credential. Failures count against the caller's
 // address (and account, for passwords); a caller over its budget is
@@ -27,10 +24,10 @@ func (a *Auth) Authenticate(ctx context.Context, c gatehouse.Credential, addr ne
 		// A login token (CLI login): never an API key.
 		p, err = a.accessToken(ctx, c.Key, addr)
 	case c.Key != "":
-		if err = a.limits.addrBlocked(addr); err == nil {
-			p, err = a.keys.authenticate(ctx, c.Key)
+		if err = a.limits.AddrBlocked(addr); err == nil {
+			p, err = a.keys.Authenticate(ctx, c.Key)
 			if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
-				a.limits.addrFailed(addr)
+				a.limits.AddrFailed(addr)
 			}
 		}
 	case c.Present():
@@ -71,7 +68,7 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 	if addr.IsValid() {
 		ip = addr.String()
 	}
-	done, throttled, err := a.limits.reservePassword(addr, username)
+	done, throttled, err := a.limits.ReservePassword(addr, username)
 	if err != nil {
 		if throttled {
 			a.record(ctx, &gatehouse.AuditEvent{Actor: username, Action: gatehouse.AuditSignIn, IP: ip, Detail: "throttled"})
@@ -90,7 +87,7 @@ func (a *Auth) checkPassword(ctx context.Context, username, pw string, addr neti
 		err = a.hasher.dummy(ctx, pw)
 	} else {
 		var malformed error
-		ok, malformed, err = a.hasher.verify(ctx, u.PasswordHash, pw)
+		ok, malformed, err = a.hasher.Verify(ctx, u.PasswordHash, pw)
 		if malformed != nil {
 			a.log.Error("stored password hash is malformed", "user_id", u.ID, "err", malformed)
 			ok = false

@@ -1,4 +1,4 @@
-package service
+package keyauth
 
 import "github.com/prometheus/client_golang/prometheus"
 

@@ -1,7 +1,12 @@
-package conda
+// Package matchspec reads the two grammars of a package record's text
+// that conda itself interprets: versions (and their order, conda's
+// VersionOrder) and dependency specs (index.json "depends" and
+// "constrains"). Pure: no I/O.
+package matchspec
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -40,10 +45,30 @@ import (
 // conda compares names without case; versions are checked with the same
 // parser as package versions (version.go).
 
+// MaxLen bounds one spec, in bytes.
+const MaxLen = 1024
+
 const (
 	maxSpecNameLen  = 64
 	maxSpecBrackets = 3 // one of each key
 )
+
+// Check reports, as a clause for a message, why s is not a match spec of
+// the grammar above; nil if it is one.
+func Check(s string) error {
+	_, err := parseMatchSpec(s)
+	return err
+}
+
+// Quote quotes s for a message, cut short so a hostile 10 MB name does not
+// end up in logs whole.
+func Quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strconv.Quote(s)
+}
 
 // matchSpec is what checkMatchSpec read from a spec; the fuzz test prints
 // it back and reads it again to check the parser is consistent.
@@ -88,7 +113,7 @@ func parseMatchSpec(s string) (matchSpec, error) {
 	if s == "" {
 		return m, errors.New("it is empty")
 	}
-	if len(s) > maxSpecLen {
+	if len(s) > MaxLen {
 		return m, errors.New("it is too long")
 	}
 	for i := 0; i < len(s); i++ {

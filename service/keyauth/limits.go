@@ -1,4 +1,4 @@
-package service
+package keyauth
 
 import (
 	"fmt"
@@ -10,11 +10,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/ratelimit"
 )
 
-// limiters slow down repeated failures: bad keys, tokens and passwords per
+// Limiters slow down repeated failures: bad keys, tokens and passwords per
 // address (checklist B7), passwords per account name whatever the address
 // (checklist E7: slowed, never locked). Successes cost nothing. Their
 // memory is bounded (checklist I5).
-type limiters struct {
+type Limiters struct {
 	addrs    *ratelimit.Limiter[netip.Prefix]
 	accounts *ratelimit.Limiter[string]
 	metrics  *metrics
@@ -25,11 +25,11 @@ type limiters struct {
 
 const maxLimitedSubjects = 100_000
 
-func newLimiters(cfg Config, m *metrics) *limiters {
+func newLimiters(cfg Config, m *metrics) *Limiters {
 	opts := func(burst int, refill time.Duration) ratelimit.Options {
 		return ratelimit.Options{Burst: burst, Refill: refill, MaxSubjects: maxLimitedSubjects, Clock: cfg.Clock}
 	}
-	return &limiters{
+	return &Limiters{
 		addrs:    ratelimit.New[netip.Prefix](opts(cfg.FailureLimit, cfg.FailureRefill)),
 		accounts: ratelimit.New[string](opts(cfg.AccountFailureLimit, 30*time.Second)),
 		metrics:  m,
@@ -39,9 +39,11 @@ func newLimiters(cfg Config, m *metrics) *limiters {
 
 // addrSubject is who an address's failures count against: the address,
 // or its IPv6 network.
-func (l *limiters) addrSubject(a netip.Addr) netip.Prefix { return ratelimit.AddrKey(a, l.v6Bits) }
+func (l *Limiters) addrSubject(a netip.Addr) netip.Prefix { return ratelimit.AddrKey(a, l.v6Bits) }
 
-func (l *limiters) addrBlocked(a netip.Addr) error {
+// AddrBlocked refuses an address over its failure budget with
+// ERATELIMITED.
+func (l *Limiters) AddrBlocked(a netip.Addr) error {
 	if blocked, wait := l.addrs.Blocked(l.addrSubject(a)); blocked {
 		l.metrics.rateLimited.Inc()
 		return rateLimited(wait, fmt.Sprintf("Too many failed attempts from this address. Wait %d seconds and try again.", seconds(wait)))
@@ -49,15 +51,16 @@ func (l *limiters) addrBlocked(a netip.Addr) error {
 	return nil
 }
 
-func (l *limiters) addrFailed(a netip.Addr) { l.addrs.Fail(l.addrSubject(a)) }
+// AddrFailed counts a failure against an address.
+func (l *Limiters) AddrFailed(a netip.Addr) { l.addrs.Fail(l.addrSubject(a)) }
 
-// reservePassword takes one failure from the address's and the account's
+// ReservePassword takes one failure from the address's and the account's
 // budgets before a password is checked, so concurrent guesses cannot all
 // pass a "blocked?" test before any is counted (checklist E7, E10, E11).
 // The caller checks the password, then calls done(true) to give both
 // back, or done(false) to keep them spent. A refusal says which budget ran
 // out; blockedAccount tells the caller to audit a throttled account.
-func (l *limiters) reservePassword(a netip.Addr, username string) (done func(ok bool), blockedAccount bool, err error) {
+func (l *Limiters) ReservePassword(a netip.Addr, username string) (done func(ok bool), blockedAccount bool, err error) {
 	ra, ok, wait := l.addrs.Reserve(l.addrSubject(a))
 	if !ok {
 		l.metrics.rateLimited.Inc()
@@ -79,6 +82,10 @@ func (l *limiters) reservePassword(a netip.Addr, username string) (done func(ok 
 		}
 	}, false, nil
 }
+
+// CountRateLimited counts a request refused with 429 elsewhere (a login
+// flow's own limiter) in the same series.
+func (l *Limiters) CountRateLimited() { l.metrics.rateLimited.Inc() }
 
 // seconds rounds a wait up to whole seconds, at least one, as
 // Retry-After counts it.

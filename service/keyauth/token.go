@@ -1,4 +1,4 @@
-package service
+package keyauth
 
 import (
 	"context"
@@ -18,12 +18,12 @@ var errBadAccessToken = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: 
 // the token: ID 0, the token's scopes and expiry, the machine's name, so
 // that Principal.Scopes and Require limit the caller to what was granted.
 func (a *Auth) accessToken(ctx context.Context, token string, addr netip.Addr) (*gatehouse.Principal, error) {
-	if err := a.limits.addrBlocked(addr); err != nil {
+	if err := a.limits.AddrBlocked(addr); err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*gatehouse.Principal, error) {
 		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
-			a.limits.addrFailed(addr)
+			a.limits.AddrFailed(addr)
 		}
 		return nil, err
 	}
