@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/cli/cmdline"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
 	"github.com/spf13/cobra"
@@ -191,6 +192,11 @@ func Report(err error, stderr io.Writer) int {
 		}
 		return ee.Code
 	}
+	var ue *cmdline.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, ue.Error())
+		return ExitFailure
+	}
 	fmt.Fprintln(stderr, "Error:", err)
 	return ExitFailure
 }
@@ -231,6 +237,11 @@ func Commands(env *Env) []*cobra.Command {
 		newRegisterCommand(env),
 	}
 }
+
+// Configure makes a mistyped command line fail with a suggestion (see
+// package cmdline). Call it on the root command once every subcommand is
+// added.
+func Configure(root *cobra.Command) { cmdline.Configure(root) }
 
 // runE adapts a command body so every error becomes an ExitError.
 func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {

@@ -65,7 +65,7 @@ func TestServerPublishesTheCLIForEveryReleasePlatformAtStart(t *testing.T) {
 	}
 	tools, args := toolsChannel()
 	start := time.Now()
-	srv := Start(t, gatehouseBin, Options{Args: append(args, "--cli-binaries", dir)})
+	srv := Start(t, gatehouseBin, Options{Args: append(append([]string{"--publish-cli=true"}, args...), "--cli-binaries", dir)})
 	for _, subdir := range []string{"linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64"} {
 		fn, rec := waitForPublishedCLI(t, srv, tools, subdir)
 		if rec.Subdir != subdir || !strings.HasPrefix(fn, "gatehouse-") {
@@ -82,7 +82,7 @@ func TestServerPublishesTheCLIForEveryReleasePlatformAtStart(t *testing.T) {
 	t.Run("a file for the wrong platform is refused and named in the log", func(t *testing.T) {
 		bad := t.TempDir()
 		os.WriteFile(filepath.Join(bad, "gatehouse-osx-arm64"), peHeader(0x8664), 0o755)
-		srv := Start(t, gatehouseBin, Options{Args: append(args, "--cli-binaries", bad)})
+		srv := Start(t, gatehouseBin, Options{Args: append(append([]string{"--publish-cli=true"}, args...), "--cli-binaries", bad)})
 		waitForPublishedCLI(t, srv, tools, own)
 		deadline := time.Now().Add(30 * time.Second)
 		for !strings.Contains(srv.Logs(), "is win-64, not osx-arm64") {

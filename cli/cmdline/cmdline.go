@@ -1,4 +1,7 @@
-package cli
+// Package cmdline makes a mistyped gatehouse command line fail with a
+// suggestion: unknown subcommands and flags name the closest ones, and a
+// wrong number of arguments says what to pass.
+package cmdline
 
 import (
 	"errors"
@@ -9,6 +12,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
+
+// UsageError is a mistyped command line: its text is a sentence for a
+// person, printed alone, with exit status 1.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
 
 // Configure makes a mistyped command line fail with a suggestion instead
 // of help text and exit status 0: unknown subcommands of any command
@@ -59,7 +69,7 @@ func groupRun(cmd *cobra.Command, args []string) error {
 		}
 	}
 	msg += fmt.Sprintf("\n\n%s has these commands: %s. Run '%s --help' for usage.", cmd.CommandPath(), strings.Join(names, ", "), cmd.CommandPath())
-	return &ExitError{Code: ExitFailure, Err: errors.New(msg)}
+	return &UsageError{Err: errors.New(msg)}
 }
 
 // flagError explains a flag cobra could not parse, with the closest flags
@@ -71,7 +81,7 @@ func flagError(cmd *cobra.Command, err error) error {
 			msg += "\n\nDid you mean this?\n\t--" + strings.Join(s, "\n\t--")
 		}
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s\n\nRun '%s --help' for usage.", msg, cmd.CommandPath())}
+	return &UsageError{Err: fmt.Errorf("%s\n\nRun '%s --help' for usage.", msg, cmd.CommandPath())}
 }
 
 // similarFlags names the command's flags within two edits of name, or
@@ -138,7 +148,7 @@ func explainArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		default:
 			msg = fmt.Sprintf("%s takes %s, but got %d argument%s (%q).", cmd.CommandPath(), want, len(args), pluralS(len(args)), strings.Join(args, " "))
 		}
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s\nUsage: %s\nRun '%s --help' for more.", msg, cmd.UseLine(), cmd.CommandPath())}
+		return &UsageError{Err: fmt.Errorf("%s\nUsage: %s\nRun '%s --help' for more.", msg, cmd.UseLine(), cmd.CommandPath())}
 	}
 }
 
