@@ -27,7 +27,9 @@ type target struct {
 // ParseServer turns what a person typed after --at into the server's base
 // URL: a host (https assumed), host:port, or a full http:// or https://
 // URL. A bare loopback host (127.0.0.1, localhost, [::1]) means http, as a
-// local server rarely has a certificate.
+// local server rarely has a certificate. A channel URL (what the channel
+// page shows: host/repo/lab, /t/<key>/repo/lab, /channels/lab) names its
+// server: everything from /repo, /t/ or /channels on is dropped.
 func ParseServer(s string) (*url.URL, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -56,9 +58,20 @@ func ParseServer(s string) (*url.URL, error) {
 	if _, err := credstore.DomainKey(u.Scheme + "://" + u.Host); err != nil {
 		return nil, err
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
+	u.Path = serverPath(strings.TrimRight(u.Path, "/"))
 	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
 	return u, nil
+}
+
+// serverPath cuts a channel URL's path down to the server's prefix.
+func serverPath(p string) string {
+	cut := len(p)
+	for _, seg := range []string{"/repo", "/t", "/channels"} {
+		if i := strings.Index(p+"/", seg+"/"); i >= 0 && i < cut {
+			cut = i
+		}
+	}
+	return p[:cut]
 }
 
 // hostOnly returns the host part of "host", "host:port" or "[v6]:port".
@@ -113,7 +126,7 @@ func (e *Env) httpClient(t *target) *http.Client {
 }
 
 // newClient returns a client of t authenticating with key.
-func (e *Env) newClient(t *target, key string) (*client.Client, error) {
+func (e *Env) newClient(t *target, key string, opts ...client.Option) (*client.Client, error) {
 	if t.insecure && !t.warned && t.base.Scheme == "https" {
 		t.warned = true
 		e.warnf("ssl_verify is false (%s or %s): the TLS certificate of %s is not checked.", credstore.EnvSSLVerify, t.configPath, t.domain)
@@ -123,7 +136,7 @@ func (e *Env) newClient(t *target, key string) (*client.Client, error) {
 		version = "dev"
 	}
 	domain := t.domain
-	return client.New(t.base.String(), key, client.WithVersion(version), client.WithHTTPClient(e.httpClient(t)),
+	return client.New(t.base.String(), key, append([]client.Option{client.WithVersion(version), client.WithHTTPClient(e.httpClient(t)),
 		client.WithKeyExpiryNotice(func(exp time.Time) {
 			// Every command that uses a key says so on stderr when it
 			// expires within the server's warning window.
@@ -133,7 +146,7 @@ func (e *Env) newClient(t *target, key string) (*client.Client, error) {
 			}
 			e.warnf("the API key for %s expires on %s (in %d days). Create a new one: gatehouse login --force --at %s",
 				domain, exp.UTC().Format(time.DateOnly), days, domain)
-		}))
+		})}, opts...)...)
 }
 
 // session is a server and the key found for it.

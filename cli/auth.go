@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
@@ -37,14 +39,18 @@ the Docker secret /run/secrets/ANACONDA_AUTH_API_KEY, api_key in
 stdout, says why on stderr and exits with status 2 (1 when no server is
 known), so a script that checks the status fails instead of exporting an
 empty key: in CI, run it as a step of its own (set -e), or
-KEY="$(gatehouse auth api-key)" || exit 1.`,
+KEY="$(gatehouse auth api-key)" || exit 1.
+
+When the server can be reached, the key is checked first: one it refuses
+(revoked, expired, unknown) is not printed, and the exit status is 2. When
+it cannot be reached, the key is printed with a warning on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			t, err := env.target(at)
 			if err != nil {
 				return err
 			}
-			entry, _, err := credstore.Lookup(env.creds(), t.domain)
+			entry, src, err := credstore.Lookup(env.creds(), t.domain)
 			if errors.Is(err, credstore.ErrNotFound) {
 				return &ExitError{Code: ExitNoKey, Err: err}
 			}
@@ -54,12 +60,43 @@ KEY="$(gatehouse auth api-key)" || exit 1.`,
 			if strings.TrimSpace(entry.APIKey) == "" {
 				return exitf(ExitNoKey, "The API key for %s is empty; nothing was printed. Run: gatehouse login --at %s", t.domain, t.domain)
 			}
+			if err := env.checkKey(cmd.Context(), &session{t: t, entry: entry, source: src}); err != nil {
+				return err
+			}
 			fmt.Fprintln(env.Stdout, entry.APIKey)
 			return nil
 		}),
 	}
 	addAt(cmd, &at)
 	return cmd
+}
+
+// keyCheckTimeout bounds auth api-key's check, so a script on a machine
+// that cannot reach the server is not held up long.
+const keyCheckTimeout = 5 * time.Second
+
+// checkKey asks the server whether it accepts s's key: a refusal is an
+// error with exit status 2; an unreachable server is a warning.
+func (env *Env) checkKey(ctx context.Context, s *session) error {
+	c, err := env.newClient(s.t, s.entry.APIKey, client.WithTimeout(keyCheckTimeout))
+	if err != nil {
+		return err
+	}
+	s.c = c
+	_, err = c.Account(ctx)
+	switch {
+	case err == nil, client.IsStatus(err, http.StatusForbidden):
+		// Accepted (a key without the User resources scope gets 403
+		// here and still works for conda).
+		return nil
+	case client.IsUnreachable(err):
+		env.warnf("%v The key was not checked.", err)
+		return nil
+	case client.IsStatus(err, http.StatusUnauthorized):
+		return env.keyRefused(s, fmt.Errorf("The server refuses the API key for %s, so it was not printed: %w", s.t.domain, err))
+	}
+	env.warnf("the key could not be checked: %v", err)
+	return nil
 }
 
 // addAt adds the --at flag every server command has.
@@ -123,6 +160,10 @@ func newWhoamiCommand(env *Env, use string) *cobra.Command {
 // keyRefused turns a refusal of the stored key into the server's sentence
 // and the one thing to do about it, with exit status 2.
 func (env *Env) keyRefused(s *session, err error) error {
+	if client.IsStatus(err, http.StatusForbidden) && strings.Contains(err.Error(), "Administration scope") {
+		// An administrator logged in without --admin.
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%w\nAdministrators: log in with the Administration scope: gatehouse login --admin --force --at %s", err, s.t.domain)}
+	}
 	if !client.IsStatus(err, http.StatusUnauthorized) {
 		return err
 	}

@@ -15,19 +15,26 @@ func newChannelCommand(env *Env) *cobra.Command {
 
 func newChannelCreateCommand(env *Env) *cobra.Command {
 	var at, owner string
-	var private, asJSON bool
+	var private, public, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "create NAME",
-		Short: "Create a channel (public unless --private)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Create a channel (private unless --public)",
+		Long: `Create a channel. It is private, as on the web form: only you (or the
+owning organization) and the people you grant a role can read it. With
+--public anyone who may use the server can read it; uploading always needs a
+role.`,
+		Args: cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if public && private {
+				return exitf(ExitFailure, "Choose one: --public or --private (the default).")
+			}
 			s, err := env.connect(at)
 			if err != nil {
 				return err
 			}
-			vis := "public"
-			if private {
-				vis = "private"
+			vis := "private"
+			if public {
+				vis = "public"
 			}
 			ch, err := s.c.CreateChannel(cmd.Context(), client.NewChannel{Name: args[0], Visibility: vis, Owner: owner})
 			if err != nil {
@@ -41,7 +48,8 @@ func newChannelCreateCommand(env *Env) *cobra.Command {
 		}),
 	}
 	addAt(cmd, &at)
-	cmd.Flags().BoolVar(&private, "private", false, "only members can read it")
+	cmd.Flags().BoolVar(&public, "public", false, "anyone who may use the server can read it")
+	cmd.Flags().BoolVar(&private, "private", false, "only members can read it (the default)")
 	cmd.Flags().StringVar(&owner, "owner", "", "an organization you administer to own it (default: you)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -9,6 +9,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,8 +17,10 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/cli/cmdline"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
 	"github.com/spf13/cobra"
@@ -35,6 +38,9 @@ const (
 // Zero fields mean the real thing.
 type Env struct {
 	Stdout, Stderr io.Writer
+	// Stdin answers questions (keys revoke of the CLI's own key); nil
+	// means os.Stdin, and only when it is a terminal.
+	Stdin io.Reader
 	// Getenv reads an environment variable; nil means os.Getenv.
 	Getenv func(string) string
 	// HomeDir replaces the home directory; "" means $HOME (%USERPROFILE%
@@ -125,6 +131,25 @@ func (e *Env) isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// confirm asks a yes/no question on stderr and reads the answer; without
+// someone to answer (no terminal), it is no.
+func (e *Env) confirm(question string) bool {
+	in := e.Stdin
+	if in == nil {
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			return false
+		}
+		in = os.Stdin
+	}
+	fmt.Fprintf(e.Stderr, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	return false
+}
+
 func (e *Env) loginTimeout() time.Duration {
 	if e.LoginTimeout > 0 {
 		return e.LoginTimeout
@@ -167,6 +192,11 @@ func Report(err error, stderr io.Writer) int {
 		}
 		return ee.Code
 	}
+	var ue *cmdline.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, ue.Error())
+		return ExitFailure
+	}
 	fmt.Fprintln(stderr, "Error:", err)
 	return ExitFailure
 }
@@ -207,6 +237,11 @@ func Commands(env *Env) []*cobra.Command {
 		newRegisterCommand(env),
 	}
 }
+
+// Configure makes a mistyped command line fail with a suggestion (see
+// package cmdline). Call it on the root command once every subcommand is
+// added.
+func Configure(root *cobra.Command) { cmdline.Configure(root) }
 
 // runE adapts a command body so every error becomes an ExitError.
 func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {

@@ -2,9 +2,14 @@ package cli_test
 
 import (
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/condabuild"
 
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
@@ -135,13 +140,35 @@ func TestUploadReportsEveryFileAndGoesOnAfterAFailure(t *testing.T) {
 		t.Fatalf("results = %+v", results)
 	}
 
-	t.Run("uploading the same file again is a conflict, and --replace overwrites", func(t *testing.T) {
-		_, errOut, code := h.run(append([]string{"upload", a, "--channel", "lab"}, at...)...)
-		if code != 1 || !strings.Contains(errOut, "Failed "+a+": noarch/gh-data-1.0.0-0.conda is already in this channel with the same content") {
+	t.Run("the identical file again exits 0 with a sentence, so a CI rerun passes", func(t *testing.T) {
+		out, errOut, code := h.run(append([]string{"upload", a, "--channel", "lab"}, at...)...)
+		if code != 0 || out != "noarch/gh-data-1.0.0-0.conda is already in lab with the same content. Nothing to do.\n" {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		results := decode[[]uploadResult](t, h.ok(append([]string{"upload", a, "--channel", "lab", "--json"}, at...)...))
+		if len(results) != 1 || !results[0].OK || results[0].Package == nil || results[0].Package.Filename != "gh-data-1.0.0-0.conda" {
+			t.Fatalf("results = %+v", results)
+		}
+	})
+	t.Run("a different file of the same name still fails, and --replace overwrites", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "gh-data-1.0.0-0.conda")
+		f, err := os.Create(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := "other content\n"
+		meta := condabuild.Meta{Name: "gh-data", Version: "1.0.0", Build: "0", Subdir: "noarch", Timestamp: time.Unix(1700000000, 0)}
+		if err := condabuild.Build(f, meta, []condabuild.File{{Path: "share/gh-data.txt", Mode: 0o644, Size: int64(len(body)),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }}}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		_, errOut, code := h.run(append([]string{"upload", other, "--channel", "lab"}, at...)...)
+		if code != 1 || !strings.Contains(errOut, "Failed "+other+": noarch/gh-data-1.0.0-0.conda is already in this channel with different content") {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
 		}
-		out := h.ok(append([]string{"upload", a, "--channel", "lab", "--replace"}, at...)...)
-		if out != "Uploaded noarch/gh-data-1.0.0-0.conda to lab (1.1 KiB).\n" {
+		out := h.ok(append([]string{"upload", other, "--channel", "lab", "--replace"}, at...)...)
+		if !strings.HasPrefix(out, "Uploaded noarch/gh-data-1.0.0-0.conda to lab") {
 			t.Fatalf("stdout %q", out)
 		}
 	})

@@ -29,6 +29,8 @@ type harness struct {
 	secrets string
 	vars    map[string]string
 	keyring *memKeyring
+	// stdin answers the CLI's questions; "" means no one answers.
+	stdin string
 	// browser is the fake browser login opens; nil refuses to open one.
 	browser func(ctx context.Context, url string) error
 }
@@ -44,8 +46,12 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) host() string { return strings.TrimPrefix(h.srv.URL, "http://") }
 
 func (h *harness) env(stdout, stderr *bytes.Buffer) *cli.Env {
+	var stdin io.Reader
+	if h.stdin != "" {
+		stdin = strings.NewReader(h.stdin)
+	}
 	return &cli.Env{
-		Stdout: stdout, Stderr: stderr,
+		Stdout: stdout, Stderr: stderr, Stdin: stdin,
 		Getenv:     func(k string) string { return h.vars[k] },
 		SecretsDir: h.secrets, OSKeyring: h.keyring, Version: "test",
 		OpenBrowser: func(ctx context.Context, u string) error {
@@ -71,6 +77,7 @@ func (h *harness) run(args ...string) (stdout, stderr string, code int) {
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.AddCommand(cli.Commands(h.env(&out, &errb))...)
+	cli.Configure(root)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	code = cli.Report(root.ExecuteContext(ctx), &errb)

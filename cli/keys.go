@@ -162,14 +162,25 @@ active keys replaces it, and the old one stops working at once.`,
 
 func newKeysRevokeCommand(env *Env) *cobra.Command {
 	var at, org string
+	var yes bool
 	cmd := &cobra.Command{
 		Use:   "revoke ID|NAME...",
 		Short: "Revoke API keys by ID or by name; they stop working at once",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Revoke API keys by ID or by name; they stop working at once. Revoking the
+key this CLI itself uses asks first (--yes answers for scripts); afterwards
+run gatehouse login again.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			s, err := env.connect(at)
 			if err != nil {
 				return err
+			}
+			// The key this CLI uses, so revoking it is never a surprise.
+			var own *client.Key
+			if org == "" {
+				if a, err := s.c.Account(cmd.Context()); err == nil && a.Key != nil {
+					own = a.Key
+				}
 			}
 			var keys []client.Key
 			for _, arg := range args {
@@ -189,6 +200,12 @@ func newKeysRevokeCommand(env *Env) *cobra.Command {
 						return err
 					}
 				}
+				if own != nil && id == own.ID {
+					q := fmt.Sprintf("Key %s (%q) is the key this CLI uses for %s; revoking it logs this machine out. Revoke it?", arg, own.Name, s.t.domain)
+					if !yes && !env.confirm(q) {
+						return exitf(ExitFailure, "Not revoked: key %s (%q) is the key this CLI uses for %s. To revoke it anyway, pass --yes; or run gatehouse logout, which also cleans up this machine.", arg, own.Name, s.t.domain)
+					}
+				}
 				revoke := s.c.RevokeKey
 				if org != "" {
 					revoke = func(ctx context.Context, id int64) error { return s.c.RevokeOrgKey(ctx, org, id) }
@@ -197,12 +214,16 @@ func newKeysRevokeCommand(env *Env) *cobra.Command {
 					return env.keyRefused(s, err)
 				}
 				fmt.Fprintf(env.Stdout, "Revoked key %s.\n", arg)
+				if own != nil && id == own.ID {
+					env.warnf("that was the key this CLI uses for %s; log in again: gatehouse login --at %s", s.t.domain, s.t.domain)
+				}
 			}
 			return nil
 		}),
 	}
 	addAt(cmd, &at)
 	cmd.Flags().StringVar(&org, "org", "", "revoke service keys of this organization")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "revoke the key this CLI uses without asking")
 	return cmd
 }
 

@@ -38,6 +38,7 @@ type loginOptions struct {
 	force   bool
 	expires string
 	scopes  string
+	admin   bool
 	// expiresSet: --expires was given; otherwise the server's longest.
 	expiresSet bool
 }
@@ -58,10 +59,15 @@ register does), one line per client, and remembers the server (domain in
 ~/.anaconda/config.toml), so later commands need no --at. Logging in again
 replaces that key everywhere; the server revokes the old one.
 
+Administrators add --admin for a key that also holds the Administration
+scope, which the gatehouse admin commands need; the browser asks to approve
+it. Without it, an administrator's key cannot administer.
+
 With --device, or when no browser can be opened (no display, an SSH session),
 it prints a short code to enter on a page you open in any browser.`,
 		Example: `  gatehouse login --at packages.example.com
   gatehouse login --at 127.0.0.1:8080 --device
+  gatehouse login --at packages.example.com --admin --force
   gatehouse login --at packages.example.com --expires 90d --scopes channels`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
@@ -73,6 +79,7 @@ it prints a short code to enter on a page you open in any browser.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.device, "device", false, "log in with a code entered in a browser on any device")
 	f.BoolVar(&o.force, "force", false, "log in even if the stored key still works")
+	f.BoolVar(&o.admin, "admin", false, "administrators: add the Administration scope, for the gatehouse admin commands")
 	f.StringVar(&o.expires, "expires", defaultExpires, "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31); without it, "+defaultExpires+" or the longest the server's key policies allow, if shorter")
 	f.StringVar(&o.scopes, "scopes", defaultScopes, "key scopes: user, channels (and admin, for administrators)")
 	return cmd
@@ -87,6 +94,9 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.admin && !slices.Contains(scopes, "admin") {
+		scopes = append(scopes, "admin")
+	}
 	// Without --expires the server picks the longest lifetime its key
 	// policies allow (a year at most).
 	var expiresAt time.Time
@@ -96,7 +106,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		}
 	}
 	if !o.force {
-		if done, err := env.alreadyLoggedIn(ctx, t); done || err != nil {
+		if done, err := env.alreadyLoggedIn(ctx, t, slices.Contains(scopes, "admin")); done || err != nil {
 			return err
 		}
 	}
@@ -159,6 +169,9 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		oldKey = prev.APIKey
 	}
 	key, err := anon.CreateKeyWithToken(ctx, tok.AccessToken, hostname, client.NewKey{Name: name, Scopes: scopes, ExpiresAt: expiresAt})
+	if err != nil && slices.Contains(scopes, "admin") && client.IsStatus(err, http.StatusForbidden) {
+		return exitf(ExitFailure, "The login was approved, but the key was not created: %v\nOnly administrators can log in with --admin (or --scopes admin); log in without it.", err)
+	}
 	if err != nil {
 		return fmt.Errorf("the login was approved, but creating the key failed: %w", err)
 	}
@@ -168,8 +181,9 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		return err
 	}
 	user := "your account"
+	isAdmin := false
 	if a, err := kc.Account(ctx); err == nil {
-		entry.Username, user = a.User.Username, a.User.Username
+		entry.Username, user, isAdmin = a.User.Username, a.User.Username, a.User.IsAdmin
 	}
 	if err := credstore.Save(env.creds(), entry); err != nil {
 		return fmt.Errorf("the key %q was created but could not be stored (%w); revoke it in Account Settings → API Keys and try again", key.Name, err)
@@ -179,12 +193,17 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	if _, src, err := credstore.Lookup(env.creds(), t.domain); err == nil && !removable(src) {
 		env.warnf("%s is set and is used instead of the key just stored.", env.sourceText(src))
 	}
+	if isAdmin && !slices.Contains(key.Scopes, "admin") {
+		fmt.Fprintf(env.Stdout, "You are an administrator; this key cannot run gatehouse admin commands. For one that can: gatehouse login --admin --force --at %s\n", t.domain)
+	}
 	env.rememberServer(t)
 	return env.setUpClients(t, key.Secret, slices.Contains(key.Scopes, "channels"), oldKey)
 }
 
 // alreadyLoggedIn reports, and says, whether a stored key still works.
-func (env *Env) alreadyLoggedIn(ctx context.Context, t *target) (bool, error) {
+// With wantAdmin, a stored key without the Administration scope does not
+// count: the login goes on to make one that has it.
+func (env *Env) alreadyLoggedIn(ctx context.Context, t *target, wantAdmin bool) (bool, error) {
 	entry, src, err := credstore.Lookup(env.creds(), t.domain)
 	if errors.Is(err, credstore.ErrNotFound) {
 		return false, nil
@@ -198,6 +217,9 @@ func (env *Env) alreadyLoggedIn(ctx context.Context, t *target) (bool, error) {
 	}
 	a, err := c.Account(ctx)
 	switch {
+	case err == nil && wantAdmin && (a.Key == nil || !slices.Contains(a.Key.Scopes, "admin")):
+		fmt.Fprintf(env.Stderr, "The stored key for %s has no Administration scope; logging in again for one that has it.\n", t.domain)
+		return false, nil
 	case err == nil:
 		desc := ""
 		if a.Key != nil {

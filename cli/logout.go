@@ -15,9 +15,8 @@ func newLogoutCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Revoke the stored key on the server, then remove it from this machine",
-		Long: `Revoke the stored key on the server, then remove it from this machine
-(checklist D7: the server first, so a key never outlives its removal here).
-If the server cannot be reached, the key is removed here anyway and you are
+		Long: `Revoke the stored key on the server, then remove it from this machine (the
+server first, so a key never outlives its removal here). If the server cannot be reached, the key is removed here anyway and you are
 told to revoke it in Account Settings → API Keys. The files gatehouse register
 wrote for this server's key are cleaned up too. A key set in the environment,
 a Docker secret or the config file is not gatehouse's to remove.`,

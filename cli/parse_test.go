@@ -23,6 +23,16 @@ func TestParseServerAssumesHTTPSExceptOnLoopback(t *testing.T) {
 		{"http://packages.example.com/prefix/", "http://packages.example.com/prefix"},
 		{"https://h:8443/x?y=1#z", "https://h:8443/x"},
 		{"  h.example  ", "https://h.example"},
+		// A channel URL, as the channel page shows it, names its server.
+		{"127.0.0.1:8080/repo/lab", "http://127.0.0.1:8080"},
+		{"http://127.0.0.1:8080/repo/lab/linux-64/repodata.json", "http://127.0.0.1:8080"},
+		{"https://packages.example.com/repo/lab", "https://packages.example.com"},
+		{"packages.example.com/prefix/repo/lab/", "https://packages.example.com/prefix"},
+		{"https://h/repo", "https://h"},
+		{"https://h/t/gk-secret/repo/lab", "https://h"},
+		{"https://h/repo/t/gk-secret/lab", "https://h"},
+		{"https://h/channels/lab", "https://h"},
+		{"https://h/repository", "https://h/repository"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -2,9 +2,6 @@ package cli
 
 import (
 	"crypto/sha256"
-	"debug/elf"
-	"debug/macho"
-	"debug/pe"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -189,39 +186,4 @@ var condaVersionRE = regexp.MustCompile(`^[0-9][0-9a-z._+!]{0,63}$`)
 
 // binaryPlatform names the conda subdir an executable is for, from its
 // headers; "" if it is none this command knows.
-func binaryPlatform(r io.ReaderAt) string {
-	if f, err := elf.NewFile(r); err == nil {
-		defer f.Close()
-		switch f.Machine {
-		case elf.EM_X86_64:
-			return "linux-64"
-		case elf.EM_AARCH64:
-			return "linux-aarch64"
-		case elf.EM_PPC64:
-			return "linux-ppc64le"
-		case elf.EM_S390:
-			return "linux-s390x"
-		}
-		return ""
-	}
-	if f, err := macho.NewFile(r); err == nil {
-		defer f.Close()
-		switch f.Cpu {
-		case macho.CpuAmd64:
-			return "osx-64"
-		case macho.CpuArm64:
-			return "osx-arm64"
-		}
-		return ""
-	}
-	if f, err := pe.NewFile(r); err == nil {
-		defer f.Close()
-		switch f.Machine {
-		case pe.IMAGE_FILE_MACHINE_AMD64:
-			return "win-64"
-		case pe.IMAGE_FILE_MACHINE_ARM64:
-			return "win-arm64"
-		}
-	}
-	return ""
-}
+func binaryPlatform(r io.ReaderAt) string { return condabuild.ExecutableSubdir(r) }

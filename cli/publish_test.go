@@ -34,7 +34,7 @@ func TestPublishCLIPackagesTheBinaryForItsPlatformInTheToolsChannel(t *testing.T
 	h := newHarness(t)
 	h.login("root", true)
 	at := []string{"--at", h.host()}
-	h.ok(append([]string{"channel", "create", "gatehouse-tools"}, at...)...)
+	h.ok(append([]string{"channel", "create", "gatehouse-tools", "--public"}, at...)...)
 
 	pkg := decode[client.Package](t, h.ok(append([]string{"admin", "publish-cli", "--platform", subdir, bin, "--version", "v1.4.0-rc.1", "--json"}, at...)...))
 	if pkg.Subdir != subdir || pkg.Name != "gatehouse" || pkg.Version != "1.4.0_rc.1" || !strings.HasPrefix(pkg.Build, "h") || !strings.HasSuffix(pkg.Build, "_0") {
@@ -81,7 +81,7 @@ func TestPublishCLIPackagesTheBinaryForItsPlatformInTheToolsChannel(t *testing.T
 	t.Run("a user who cannot write to the tools channel is refused", func(t *testing.T) {
 		h2 := newHarness(t)
 		h2.login("root", true)
-		h2.ok("channel", "create", "gatehouse-tools", "--at", h2.host())
+		h2.ok("channel", "create", "gatehouse-tools", "--public", "--at", h2.host())
 		h2.srv.User("alice", false)
 		key, _ := h2.srv.Key("alice", "cli", []string{"user", "channels"}, 3600e9)
 		h2.store(key, "alice")

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +23,8 @@ type uploadResult struct {
 	Package *client.Package `json:"package,omitempty"`
 	Status  int             `json:"status,omitempty"`
 	Error   string          `json:"error,omitempty"`
+	// Unchanged: the identical file was already in the channel.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 func newUploadCommand(env *Env) *cobra.Command {
@@ -32,7 +36,9 @@ func newUploadCommand(env *Env) *cobra.Command {
 		Long: `Upload conda packages to a channel, one after another, each streamed from
 disk. A progress bar is shown on a terminal. Every file's outcome is
 reported; a failed file does not stop the others, and the exit status is 1
-if any failed.
+if any failed. A file already in the channel with the same content is not
+a failure ("Nothing to do."), so a CI job can run again; a different file
+of the same name is, unless --replace.
 
 With no key stored, in a CI job that has an OpenID Connect ID token, the
 upload uses trusted publishing: it exchanges the token for a key that can
@@ -65,6 +71,12 @@ GATEHOUSE_OIDC_AUDIENCE); other systems put the token in GATEHOUSE_ID_TOKEN.`,
 			for i, path := range args {
 				r := env.uploadOne(cmd, s, channel, path, replace)
 				results = append(results, r)
+				if r.OK && r.Unchanged {
+					if !asJSON {
+						fmt.Fprintf(env.Stdout, "%s/%s is already in %s with the same content. Nothing to do.\n", r.Package.Subdir, r.Package.Filename, channel)
+					}
+					continue
+				}
 				if r.OK {
 					if !asJSON {
 						fmt.Fprintf(env.Stdout, "Uploaded %s/%s to %s (%s).\n", r.Package.Subdir, r.Package.Filename, channel, size(r.Package.Size))
@@ -141,10 +153,44 @@ func (env *Env) uploadOne(cmd *cobra.Command, s *session, channel, path string, 
 		if errors.As(err, &ce) {
 			res.Status = ce.Status
 		}
+		if res.Status == http.StatusConflict && !replace {
+			// The identical file is already there: nothing to do, and a
+			// rerun of a CI job passes. A different file of that name
+			// still fails.
+			if same := env.samePackage(cmd, s, channel, f, fi.Size(), filepath.Base(path), ce.Message); same != nil {
+				res = uploadResult{File: path, OK: true, Package: same, Unchanged: true}
+			}
+		}
 		return res
 	}
 	res.OK, res.Package = true, pkg
 	return res
+}
+
+// samePackage returns the channel's package of the file's name when its
+// sha256 is the file's, nil otherwise. msg, the server's refusal, names
+// the subdir first ("linux-64/x-1-0.conda is already ..."); without it
+// the whole channel is searched.
+func (env *Env) samePackage(cmd *cobra.Command, s *session, channel string, f *os.File, n int64, filename, msg string) *client.Package {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, n)); err != nil {
+		return nil
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	subdir, rest, ok := strings.Cut(msg, "/")
+	if !ok || !strings.HasPrefix(rest, filename+" ") || !subdirRE.MatchString(subdir) {
+		subdir = ""
+	}
+	pkgs, err := s.c.ListPackages(cmd.Context(), channel, subdir)
+	if err != nil {
+		return nil
+	}
+	for i := range pkgs {
+		if pkgs[i].Filename == filename && strings.EqualFold(pkgs[i].SHA256, sum) {
+			return &pkgs[i]
+		}
+	}
+	return nil
 }
 
 func fileError(path string, err error) string {

@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -269,17 +271,34 @@ func (c *Client) Clients(ctx context.Context, limit int) ([]RegisteredClient, er
 // Discover reads the server's OAuth metadata.
 func (c *Client) Discover(ctx context.Context) (*Discovery, error) {
 	var out Discovery
-	if err := c.call(ctx, http.MethodGet, "/.well-known/openid-configuration", nil, &out, nil); err != nil {
-		if IsStatus(err, http.StatusNotFound) {
-			return nil, &Error{Status: http.StatusNotFound, Message: "This server does not offer CLI login (no /.well-known/openid-configuration). Create a key in Account Settings → API Keys and set ANACONDA_AUTH_API_KEY."}
-		}
-		return nil, err
+	notGatehouse := func(why string) error {
+		return &NotGatehouseError{Host: c.base.Host, Message: fmt.Sprintf("%s is not a Gatehouse server: %s. Check the address: use the one the Gatehouse web pages are served from, such as --at packages.example.com or --at 127.0.0.1:8080.", c.base.String(), why)}
 	}
-	if out.TokenEndpoint == "" || (out.AuthorizationEndpoint == "" && out.DeviceAuthorizationEndpoint == "") {
-		return nil, errors.New("the server's OAuth metadata lacks a token endpoint or an authorization endpoint")
+	err := c.call(ctx, http.MethodGet, "/.well-known/openid-configuration", nil, &out, nil)
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Code == "":
+		// Not one of our JSON errors: another program answered.
+		return nil, notGatehouse(fmt.Sprintf("it answered %d %s to /.well-known/openid-configuration", e.Status, http.StatusText(e.Status)))
+	case err != nil && !IsUnreachable(err) && e == nil:
+		return nil, notGatehouse("its answer to /.well-known/openid-configuration is not the JSON a Gatehouse server sends")
+	case err != nil:
+		return nil, err
+	case out.TokenEndpoint == "" || (out.AuthorizationEndpoint == "" && out.DeviceAuthorizationEndpoint == ""):
+		return nil, notGatehouse("its OpenID metadata has no token or authorization endpoint")
+	case !strings.HasSuffix(out.TokenEndpoint, "/oauth/token"):
+		return nil, notGatehouse("it is another kind of OpenID provider (its token endpoint is " + out.TokenEndpoint + ")")
 	}
 	return &out, nil
 }
+
+// NotGatehouseError says the server answered, but is not Gatehouse.
+type NotGatehouseError struct {
+	Host    string
+	Message string
+}
+
+func (e *NotGatehouseError) Error() string { return e.Message }
 
 // seg escapes one path segment.
 func seg(s string) string {

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -268,16 +269,40 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return &NetError{Host: c.base.Host, Err: fmt.Errorf("no answer within the time limit: %w", context.DeadlineExceeded)}
 	}
-	return &NetError{Host: c.base.Host, Err: err}
+	return &NetError{Host: c.base.Host, Err: err, Hint: netHint(c.base, err)}
+}
+
+// netHint says what a failure to connect most likely means, for people:
+// nothing listening, or https spoken to a plain-HTTP server.
+func netHint(base *url.URL, err error) string {
+	var rh tls.RecordHeaderError
+	switch {
+	case base.Scheme == "https" && (errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")):
+		plain := *base
+		plain.Scheme = "http"
+		return fmt.Sprintf("%s answers plain HTTP, not HTTPS: use --at %s", base.Host, plain.String())
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("Nothing is listening at %s: is the server running, and are the host and port right?", base.Host)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+		return fmt.Sprintf("%s closed the connection without an answer: is a Gatehouse server listening there, and are the host, port and scheme (http or https) right?", base.Host)
+	}
+	return ""
 }
 
 // NetError is a failure to reach the server or to get its whole answer.
 type NetError struct {
 	Host string
 	Err  error
+	// Hint says what the failure most likely means; may be empty.
+	Hint string
 }
 
-func (e *NetError) Error() string { return fmt.Sprintf("Cannot reach %s: %v.", e.Host, e.Err) }
+func (e *NetError) Error() string {
+	if e.Hint != "" {
+		return fmt.Sprintf("Cannot reach %s: %v. %s", e.Host, e.Err, e.Hint)
+	}
+	return fmt.Sprintf("Cannot reach %s: %v.", e.Host, e.Err)
+}
 func (e *NetError) Unwrap() error { return e.Err }
 
 // IsUnreachable reports whether err means the server could not be reached

@@ -276,7 +276,7 @@ func TestARefusedUploadSendsNoBody(t *testing.T) {
 	s.User("bob", false)
 	bk, _ := s.Key("bob", "bob", []string{"user", "channels"}, time.Hour)
 	bob := newClient(t, s.URL, bk)
-	if _, err := admin.CreateChannel(ctx, client.NewChannel{Name: "tools2"}); err != nil {
+	if _, err := admin.CreateChannel(ctx, client.NewChannel{Name: "tools2", Visibility: "public"}); err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte{0}, 8<<20)

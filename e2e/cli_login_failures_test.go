@@ -150,7 +150,7 @@ func TestCLILoginFailures(t *testing.T) {
 			t.Errorf("the fallback is not explained:\n%s", p.stderr.String())
 		}
 		_, result := approveDevice(t, b, srv, verifyURL, code, false)
-		if !strings.HasPrefix(result, name+" was not signed in.") {
+		if !strings.HasPrefix(result, strings.TrimPrefix(name, "cli-")+" was not signed in.") { // the machine, as it names itself
 			t.Errorf("the device page says %q", result)
 		}
 		failedCleanly(t, m, before, p.Wait(loginTimeout), "Login was denied in the browser.")

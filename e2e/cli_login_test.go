@@ -17,11 +17,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gatehouse-dev/gatehouse"
 )
 
 func TestCLILoginInTheBrowser(t *testing.T) {
@@ -72,6 +74,8 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 	qm := regexp.QuoteMeta
 	wantOut := regexp.MustCompile(`^Logged in to ` + qm(host) + ` as admin\. Key "` + qm(name) + `" \(user, channels\) expires (\d{4}-\d\d-\d\d); stored in the keyring file ` +
 		qm(m.Path(".anaconda/keyring")) + `\.\n` +
+		// an administrator is told how to get a key for the admin commands
+		`You are an administrator; this key cannot run gatehouse admin commands\. For one that can: gatehouse login --admin --force --at ` + qm(host) + `\n` +
 		// then the default-server line (unless the domain is already set), and one line per conda client
 		`(?:.* is now the default server .*\n)?` +
 		`rattler, pixi: added the key for ` + qm(host) + ` \(~/\.rattler/credentials\.json\)\n` +
@@ -81,7 +85,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 	if mm == nil {
 		t.Fatalf("login printed %q", r.Stdout)
 	}
-	checkOneYear(t, mm[1])
+	checkDefaultExpiry(t, mm[1])
 	key := m.storedKey(srv)
 	if strings.Contains(r.Stdout+r.Stderr, key) {
 		t.Error("login printed the key")
@@ -148,7 +152,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 			`^  User:\s+admin \(administrator\)$`,
 			`^  Key:\s+` + qm(name) + ` \(gk-\S+\)$`,
 			`^  Scopes:\s+user, channels$`,
-			`^  Expires:\s+\d{4}-\d\d-\d\d \(in 365 days\)$`,
+			`^  Expires:\s+\d{4}-\d\d-\d\d \(in ` + strconv.Itoa(gatehouse.DefaultKeyDays) + ` days\)$`,
 			`^  Key from:\s+the keyring file ` + qm(m.Path(".anaconda/keyring")) + `$`,
 		} {
 			if !regexp.MustCompile(`(?m)` + line).MatchString(out) {
@@ -281,7 +285,7 @@ func TestCLILoginWithADeviceCode(t *testing.T) {
 	if fmt.Sprint(facts) != fmt.Sprint(want) {
 		t.Errorf("the consent page says %+v\nwant %+v", facts, want)
 	}
-	if wantResult := name + " is being signed in as admin. Go back to your terminal; you can close this page."; result != wantResult {
+	if wantResult := strings.TrimPrefix(name, "cli-") + " is being signed in as admin. Go back to your terminal; you can close this page."; result != wantResult {
 		t.Errorf("the device page says %q, want %q", result, wantResult)
 	}
 	r := p.Wait(loginTimeout)
@@ -321,14 +325,14 @@ func checkLoginMinted(t *testing.T, srv *Server, before keySnapshot, name string
 	}
 }
 
-// checkOneYear checks that a key's expiry day is a year from now (the
-// CLI asks for 365 days less a minute).
-func checkOneYear(t *testing.T, day string) {
+// checkDefaultExpiry checks that a key's expiry day is the default
+// lifetime from now (gatehouse.DefaultKeyDays, less a minute).
+func checkDefaultExpiry(t *testing.T, day string) {
 	t.Helper()
 	now := time.Now().UTC()
-	lo, hi := now.AddDate(0, 0, 364).Format(time.DateOnly), now.AddDate(0, 0, 365).Format(time.DateOnly)
+	lo, hi := now.AddDate(0, 0, gatehouse.DefaultKeyDays-1).Format(time.DateOnly), now.AddDate(0, 0, gatehouse.DefaultKeyDays).Format(time.DateOnly)
 	if day < lo || day > hi {
-		t.Errorf("the key expires %s, want one year from now (%s or %s)", day, lo, hi)
+		t.Errorf("the key expires %s, want %d days from now (%s or %s)", day, gatehouse.DefaultKeyDays, lo, hi)
 	}
 }
 

@@ -452,7 +452,7 @@ func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	// Channels and packages.
 	c.do(exchange{method: "POST", path: "/api/channels", auth: key, want: 201,
 		json: map[string]any{"name": "lab", "visibility": "private", "owner": "lab-team"}})
-	c.do(exchange{method: "POST", path: "/api/channels", auth: key, want: 201, json: map[string]any{"name": "pub"}})
+	c.do(exchange{method: "POST", path: "/api/channels", auth: key, want: 201, json: map[string]any{"name": "pub", "visibility": "public"}})
 	c.do(exchange{method: "PATCH", path: "/api/channels/pub", auth: key, want: 200, json: map[string]any{"visibility": "private"}})
 	c.do(exchange{method: "PUT", path: "/api/channels/lab/members/alice", auth: key, want: 204, json: map[string]any{"role": "write"}})
 	c.do(exchange{method: "GET", path: "/api/channels", auth: key, want: 200})

@@ -132,7 +132,7 @@ func TestOrganizationTokensRegisterButNeverAuthorize(t *testing.T) {
 func BenchmarkGateOrgToken(b *testing.B) {
 	f := newBenchFixture(b)
 	key, _ := f.createKey("admin", "bench", []string{"user", "channels"}, 24*time.Hour)
-	if a := f.do(call{method: "POST", path: "/api/channels", auth: bearer(key), body: map[string]any{"name": "pub"}}); a.status != 201 {
+	if a := f.do(call{method: "POST", path: "/api/channels", auth: bearer(key), body: map[string]any{"name": "pub", "visibility": "public"}}); a.status != 201 {
 		b.Fatalf("channel: %d %s", a.status, a.body)
 	}
 	name, data := makeConda(b, "bench", "1.0", "0", "noarch", nil)

@@ -214,7 +214,7 @@ func TestChannelAnswersEveryFormatClientsProbe(t *testing.T) {
 		})
 	}
 	t.Run("a fresh channel has an empty noarch", func(t *testing.T) {
-		f.do(call{method: "POST", path: "/api/channels", auth: bearer(f.key), body: map[string]any{"name": "empty"}})
+		f.do(call{method: "POST", path: "/api/channels", auth: bearer(f.key), body: map[string]any{"name": "empty", "visibility": "public"}})
 		a := f.do(call{method: "GET", path: "/repo/empty/noarch/repodata.json"})
 		rd := decodeRepodata(t, a.body)
 		if a.status != 200 || len(rd.Packages) != 0 || len(rd.PackagesC) != 0 || rd.Info["subdir"] != "noarch" {
@@ -341,7 +341,7 @@ func TestRegistrationGate(t *testing.T) {
 	f.uploadFixtures("pub")
 	// The tools channel is reserved: an administrator creates it
 	// (checklist C9).
-	tools := f.do(call{method: "POST", path: "/api/channels", auth: basic("admin", testPassword), body: map[string]any{"name": "gatehouse-tools"}})
+	tools := f.do(call{method: "POST", path: "/api/channels", auth: basic("admin", testPassword), body: map[string]any{"name": "gatehouse-tools", "visibility": "public"}})
 	if tools.status != 201 {
 		t.Fatalf("tools channel: %d %s", tools.status, tools.body)
 	}

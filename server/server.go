@@ -341,6 +341,13 @@ func (s *Server) PublishCLI(ctx context.Context, binaryPath, version string) err
 	return s.services.PublishCLI(ctx, binaryPath, version)
 }
 
+// PublishCLIs publishes the executable at binaryPath for its platform and
+// the release's binaries in dir for the others; see
+// service.Services.PublishCLIs.
+func (s *Server) PublishCLIs(ctx context.Context, binaryPath, dir, version string) error {
+	return s.services.PublishCLIs(ctx, binaryPath, dir, version)
+}
+
 // Close stops background work (last-used writes are flushed).
 func (s *Server) Close() error {
 	select {

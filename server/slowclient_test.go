@@ -52,7 +52,7 @@ func TestADripFedUploadIsStopped(t *testing.T) {
 	// deadline. Past its grace, an upload must average the minimum rate.
 	f := newFixture(t, func(c *Config) { c.UploadMinRate, c.UploadGrace = 1024, 300*time.Millisecond })
 	key, _ := f.createKey("admin", "ci", []string{"user", "channels"}, time.Hour)
-	f.must(call{method: "POST", path: "/api/channels", auth: bearer(key), body: map[string]any{"name": "lab"}}, http.StatusCreated)
+	f.must(call{method: "POST", path: "/api/channels", auth: bearer(key), body: map[string]any{"name": "lab", "visibility": "public"}}, http.StatusCreated)
 	hs := HTTPServer(f.srv, slog.New(slog.DiscardHandler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -35,7 +35,8 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 		return nil, unavailable
 	}
 	if req.Visibility == "" {
-		req.Visibility = gatehouse.Public
+		// The safe default, the same everywhere (API, CLI, web form).
+		req.Visibility = gatehouse.Private
 	}
 	vis, err := gatehouse.ParseVisibility(string(req.Visibility))
 	if err != nil {

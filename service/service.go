@@ -342,18 +342,21 @@ func (s *Services) Start() {
 }
 
 // PublishCLIInBackground publishes the binary at path (this server's
-// own) in the tools channel as a background job of the services (see
-// PublishCLI): a failure is logged, and Close stops a build in progress.
-// Call it after Start, once the tools channel exists.
-func (s *Services) PublishCLIInBackground(path, version string) {
+// own) in the tools channel, then the release's binaries for the other
+// platforms found in dir ("" for none), as a background job of the
+// services (see PublishCLIs): a failure is logged, and Close stops a build
+// in progress. Call it after Start, once the tools channel exists.
+func (s *Services) PublishCLIInBackground(path, dir, version string) {
 	if !s.started {
 		return
 	}
 	ctx := s.ctx
 	s.run(func() {
-		if err := s.PublishCLI(ctx, path, version); err != nil && ctx.Err() == nil {
-			s.core.log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
+		start := time.Now()
+		if err := s.PublishCLIs(ctx, path, dir, version); err != nil && ctx.Err() == nil {
+			s.core.log.Warn("the gatehouse CLI was not published in the tools channel for every platform", "err", err)
 		}
+		s.core.log.Info("publishing the gatehouse CLI finished", "took", time.Since(start).Round(time.Millisecond).String())
 	})
 }
 
@@ -424,8 +427,19 @@ func (c *core) absURL(path string) string {
 // "gatehouse" in the tools channel, through the same path as an upload
 // (see toolschannel.Publisher.Publish).
 func (s *Services) PublishCLI(ctx context.Context, binaryPath, version string) error {
+	return s.publisher().Publish(ctx, binaryPath, version)
+}
+
+// PublishCLIs publishes the executable at binaryPath for its own platform
+// and the release's binaries in dir for the others (see
+// toolschannel.Publisher.PublishAll).
+func (s *Services) PublishCLIs(ctx context.Context, binaryPath, dir, version string) error {
+	return s.publisher().PublishAll(ctx, binaryPath, dir, version)
+}
+
+func (s *Services) publisher() *toolschannel.Publisher {
 	c := s.core
 	return toolschannel.New(toolschannel.Config{Store: c.store, Packages: s.Packages, Spool: c.cfg.Spool,
 		MaxUploadSize: c.cfg.MaxUploadSize, ToolsChannel: c.cfg.ToolsChannel, PublicURL: c.cfg.PublicURL,
-		Clock: c.now, Logger: c.log}).Publish(ctx, binaryPath, version)
+		Clock: c.now, Logger: c.log})
 }

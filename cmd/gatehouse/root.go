@@ -22,6 +22,18 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 // Everything it touches comes in as arguments, so tests can run it in
 // process.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	root := newRoot(stdout, stderr, getenv)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return cli.Report(err, stderr)
+}
+
+// newRoot returns the gatehouse command with every subcommand.
+func newRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "gatehouse",
 		Short:         "Gatehouse: a self-hosted conda package platform, server and client in one binary",
@@ -29,15 +41,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServerCommand(getenv))
 	root.AddCommand(cli.Commands(&cli.Env{Stdout: stdout, Stderr: stderr, Getenv: getenv, Version: version})...)
-	err := root.ExecuteContext(ctx)
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return cli.Report(err, stderr)
+	cli.Configure(root)
+	return root
 }

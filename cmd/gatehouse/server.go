@@ -65,6 +65,7 @@ type serverConfig struct {
 	MaxClients          int64
 	UploadMinRate       int64
 	PublishCLI          bool
+	CLIBinaries         string
 	ProxyTTL            time.Duration
 	// UpstreamAllow lists the internal networks upstream channels may
 	// reach (comma-separated CIDRs); others are refused when connecting.
@@ -169,6 +170,11 @@ func (c *serverConfig) Validate() error {
 	}
 	if err := gatehouse.ValidateChannelName(c.ToolsChannel); err != nil {
 		errs = append(errs, fmt.Errorf("--tools-channel %q: %s", c.ToolsChannel, gatehouse.ErrorMessage(err)))
+	}
+	if c.CLIBinaries != "" {
+		if fi, err := os.Stat(c.CLIBinaries); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("--cli-binaries %q: not a directory (give the directory scripts/release wrote, such as dist/1.4.0)", c.CLIBinaries))
+		}
 	}
 	if c.RepodataMaxAge < 0 {
 		errs = append(errs, errors.New("--repodata-max-age: must not be negative"))
@@ -318,6 +324,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		}
 	}
 	f.BoolVar(&cfg.PublishCLI, "publish-cli", publishCLI, "publish this binary as the conda package gatehouse in the tools channel at start (env "+envName("publish-cli")+")")
+	str(&cfg.CLIBinaries, "cli-binaries", "", "a directory of the release's gatehouse binaries for other platforms (gatehouse-linux-64, gatehouse-osx-arm64, gatehouse-win-64.exe, ...; scripts/release builds them), published in the tools channel at start with this one")
 	f.BoolVar(&printConfig, "print-config", false, "print the configuration (secrets redacted) and exit")
 	return cmd
 }
@@ -439,7 +446,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		if exe, err := os.Executable(); err != nil {
 			log.Warn("the gatehouse CLI was not published in the tools channel", "err", err)
 		} else {
-			srv.Services().PublishCLIInBackground(exe, version)
+			srv.Services().PublishCLIInBackground(exe, cfg.CLIBinaries, version)
 		}
 	}
 	select {

@@ -195,7 +195,7 @@ func (o *Server) handleAuthorizePage(w http.ResponseWriter, r *http.Request) {
 	}
 	client, _ := o.cfg.Login.Client(req.ClientID)
 	o.renderConsent(w, r, c, http.StatusOK, &consentPage{
-		Machine: req.ClientName, Client: client, Scopes: req.Scopes.Labels(),
+		Machine: req.ClientName, Client: client, Scopes: grantable(req.Scopes, c),
 		Action: "/oauth/authorize", Hidden: hidden, ReturnTo: loopbackOrigin(req.redirect),
 	})
 }

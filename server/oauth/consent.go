@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/server/web"
 )
 
@@ -65,3 +66,12 @@ func (f *formActionWriter) Write(b []byte) (int, error) {
 }
 
 func (f *formActionWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+
+// grantable is the labels of the scopes a login asks for that the signed-in
+// person can grant: Administration is shown only to administrators.
+func grantable(asked gatehouse.Scopes, c *web.Ctx) []string {
+	if c != nil && c.User != nil {
+		asked &= c.Principal().Scopes()
+	}
+	return asked.Labels()
+}

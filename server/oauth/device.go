@@ -141,7 +141,7 @@ func (o *Server) handleDeviceForm(w http.ResponseWriter, r *http.Request, c *web
 func (o *Server) renderConsentForDevice(w http.ResponseWriter, r *http.Request, c *web.Ctx, g *gatehouse.OAuthGrant) error {
 	client, _ := o.cfg.Login.Client(g.ClientID)
 	o.renderConsent(w, r, c, http.StatusOK, &consentPage{
-		Machine: g.ClientName, Client: client, Scopes: g.Scopes.Labels(),
+		Machine: g.ClientName, Client: client, Scopes: grantable(g.Scopes, c),
 		Action: "/device", Hidden: []hiddenField{{"user_code", g.UserCode}}, UserCode: g.UserCode,
 	})
 	return nil

@@ -98,14 +98,18 @@ func (o *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		GrantTypesSupported:               []string{grantTypeCode, grantTypeDevice},
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		TokenEndpointAuthMethodsSupported: []string{"none"},
-		ScopesSupported:                   []string{"user", "channels", "cloud:read", "cloud:write", "repo:read", "openid"},
+		ScopesSupported:                   []string{"user", "channels", "admin", "cloud:read", "cloud:write", "repo:read", "openid"},
 	})
 }
 
 // oauthScopeNames maps the scope names clients send to ours. anaconda-auth
 // asks for "cloud:read cloud:write" (the platform API) and "repo:read"
 // (channels); "openid email profile offline_access" ask for nothing here.
+// "admin" (gatehouse login --admin) asks for Administration: the consent
+// page names it, and it is worth something only to an administrator (a
+// login's scopes are cut to what its user holds, at every use).
 var oauthScopeNames = map[string]gatehouse.Scopes{
+	"admin":       gatehouse.ScopeAdmin,
 	"user":        gatehouse.ScopeUser,
 	"cloud:read":  gatehouse.ScopeUser,
 	"cloud:write": gatehouse.ScopeUser,
@@ -114,12 +118,13 @@ var oauthScopeNames = map[string]gatehouse.Scopes{
 }
 
 // cliDefaultScopes is what a login grants when it names none of ours:
-// what a CLI needs to use the API and channels. Never Administration.
+// what a CLI needs to use the API and channels. Administration only when
+// asked for by name.
 const cliDefaultScopes = gatehouse.ScopeUser | gatehouse.ScopeChannels
 
 // parseOAuthScope reads an OAuth scope parameter (names separated by
 // spaces). Names it does not know are ignored, because OpenID clients
-// send several; "admin" is among them: a CLI login never grants it.
+// send several.
 func parseOAuthScope(scope string) gatehouse.Scopes {
 	var s gatehouse.Scopes
 	for _, name := range strings.Fields(scope) {

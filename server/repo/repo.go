@@ -5,7 +5,9 @@
 // channeldata from the index, built once per change, and package files
 // from blob storage. Every refusal is a 403 with the JSON {reason,
 // message} body conda shows (protocols.md): a 401 would make conda print
-// the key itself.
+// the key itself. One exception to the first step: on the tools channel a
+// refused credential is ignored (KeyIgnoredHeader), so a machine with a
+// stale key can still install the CLI that fixes it.
 package repo
 
 import (
@@ -145,9 +147,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p, err = h.cfg.Auth.Authenticate(ctx, c, addr)
 		}
 	}
+	// The tools channel is public and exempt from the gate: a stale key
+	// (revoked, expired, malformed, without the channels scope) or a
+	// caller over its failure budget is answered as the anonymous client
+	// it would be, so the fix can always be installed. The header says
+	// why the key was ignored; it never holds the key.
+	tools := rr.channel == h.cfg.Gate.ToolsChannel()
+	if err != nil && tools && ignorable(err) {
+		w.Header().Set(KeyIgnoredHeader, ignoredReason(err))
+		p, err, registered = nil, nil, false
+	}
 	if err != nil {
 		h.cfg.Reply.Conda(w, r, err)
 		return
+	}
+	if p != nil && tools && !p.Scopes().Has(gatehouse.ScopeChannels) {
+		w.Header().Set(KeyIgnoredHeader, "MISSING SCOPE")
+		p = nil
 	}
 	if p != nil && !p.Scopes().Has(gatehouse.ScopeChannels) {
 		h.cfg.Reply.Conda(w, r, gatehouse.Refusal("MISSING SCOPE", "This API key does not have the Platform channels scope, which conda needs. Create a key with it in Account Settings → API Keys (%s).", h.absURL("/settings/keys")))
@@ -182,6 +198,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cfg.Gate.SeenClient(p, r.UserAgent())
 	h.serveFile(w, r, ch, rr.rest)
+}
+
+// KeyIgnoredHeader names, on an answer from the tools channel, the reason a
+// credential sent with the request was ignored ("API KEY REVOKED",
+// "MISSING SCOPE", ...): the request was served as anonymous.
+const KeyIgnoredHeader = "Gatehouse-Key-Ignored"
+
+// ignorable reports whether a credential failure may be answered as
+// anonymous on the tools channel: a refused credential, or too many of
+// them. A store that is down stays an error (checklist H1).
+func ignorable(err error) bool {
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.EUNAUTHORIZED, gatehouse.ERATELIMITED:
+		return true
+	}
+	return false
+}
+
+// ignoredReason is the protocol reason of a refused credential, for
+// KeyIgnoredHeader: upper-case letters and spaces only.
+func ignoredReason(err error) string {
+	reason := gatehouse.ErrorReason(err)
+	if reason == "" {
+		reason = "INVALID API KEY"
+		if gatehouse.ErrorCode(err) == gatehouse.ERATELIMITED {
+			reason = "TOO MANY ATTEMPTS"
+		}
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r == ' ' {
+			return r
+		}
+		return -1
+	}, strings.ToUpper(reason))
 }
 
 // Formats clients probe that are not served: a fast 404 moves them on to

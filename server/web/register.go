@@ -12,6 +12,23 @@ type registerPage struct {
 	ToolsChannel string
 	ToolsURL     string
 	SignedIn     bool
+	Platforms    []registerPlatform
+}
+
+// registerPlatform is one platform the tools channel serves the CLI for,
+// with where to run the command and the command itself.
+type registerPlatform struct {
+	Subdir, Label, Shell string
+}
+
+// cliPlatforms are the platforms a release publishes the CLI for
+// (scripts/release, toolschannel.Platforms), as people name them.
+var cliPlatforms = []registerPlatform{
+	{"linux-64", "Linux (x86-64)", "a terminal"},
+	{"linux-aarch64", "Linux (ARM64)", "a terminal"},
+	{"osx-64", "macOS (Intel)", "Terminal"},
+	{"osx-arm64", "macOS (Apple silicon)", "Terminal"},
+	{"win-64", "Windows (x86-64)", "Anaconda Prompt"},
 }
 
 func (s *Pages) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
@@ -20,6 +37,7 @@ func (s *Pages) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 		URL:          s.absURL("/"),
 		ToolsChannel: s.cfg.Gate.ToolsChannel(),
 		ToolsURL:     s.absURL("/repo/" + s.cfg.Gate.ToolsChannel()),
+		Platforms:    cliPlatforms,
 	}}
 	if c, err := s.Current(r); err == nil && c != nil {
 		p.User, p.CSRF = c.User, c.CSRF

@@ -129,9 +129,19 @@ func cliCondaVersion(v string) (string, error) {
 // Publish in the background: building the package compresses the
 // binary twice, about two seconds for a 50 MB binary.
 func (c *Publisher) Publish(ctx context.Context, binaryPath, version string) error {
-	subdir, installPath, ok := CLITarget(runtime.GOOS, runtime.GOARCH)
+	subdir, _, ok := CLITarget(runtime.GOOS, runtime.GOARCH)
 	if !ok {
 		return fmt.Errorf("publishing the CLI: no conda subdir is known for %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	return c.PublishFor(ctx, binaryPath, version, subdir)
+}
+
+// PublishFor is Publish for a binary of the platform whose conda subdir is
+// given (a cross-compiled one).
+func (c *Publisher) PublishFor(ctx context.Context, binaryPath, version, subdir string) error {
+	installPath := "bin/gatehouse"
+	if strings.HasPrefix(subdir, "win-") {
+		installPath = "Library/bin/gatehouse.exe"
 	}
 	condaVersion, err := cliCondaVersion(version)
 	if err != nil {
