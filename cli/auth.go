@@ -93,7 +93,7 @@ func (env *Env) checkKey(ctx context.Context, s *session) error {
 		env.warnf("%v The key was not checked.", err)
 		return nil
 	case client.IsStatus(err, http.StatusUnauthorized):
-		return env.keyRefused(s, fmt.Errorf("The server refuses the API key for %s, so it was not printed: %w", s.t.domain, err))
+		return env.keyRefused(s, fmt.Errorf("API key for %s refused by the server, so it was not printed: %w", s.t.domain, err))
 	}
 	env.warnf("the key could not be checked: %v", err)
 	return nil

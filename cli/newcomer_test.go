@@ -145,7 +145,7 @@ func TestAuthAPIKeyChecksTheKeyWithTheServer(t *testing.T) {
 	}
 	h.ok(append([]string{"keys", "revoke", "cli-testhost", "--yes"}, at...)...)
 	out, errOut, code := h.run(append([]string{"auth", "api-key"}, at...)...)
-	if code != 2 || out != "" || !strings.Contains(errOut, "refuses the API key") || !strings.Contains(errOut, "gatehouse login --at "+h.host()) {
+	if code != 2 || out != "" || !strings.Contains(errOut, "refused by the server, so it was not printed") || !strings.Contains(errOut, "gatehouse login --at "+h.host()) {
 		t.Fatalf("a revoked key: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	t.Run("offline, the key is printed with a warning", func(t *testing.T) {

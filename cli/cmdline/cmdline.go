@@ -4,7 +4,6 @@
 package cmdline
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,10 +14,9 @@ import (
 
 // UsageError is a mistyped command line: its text is a sentence for a
 // person, printed alone, with exit status 1.
-type UsageError struct{ Err error }
+type UsageError struct{ Msg string }
 
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
+func (e *UsageError) Error() string { return e.Msg }
 
 // Configure makes a mistyped command line fail with a suggestion instead
 // of help text and exit status 0: unknown subcommands of any command
@@ -69,7 +67,7 @@ func groupRun(cmd *cobra.Command, args []string) error {
 		}
 	}
 	msg += fmt.Sprintf("\n\n%s has these commands: %s. Run '%s --help' for usage.", cmd.CommandPath(), strings.Join(names, ", "), cmd.CommandPath())
-	return &UsageError{Err: errors.New(msg)}
+	return &UsageError{Msg: msg}
 }
 
 // flagError explains a flag cobra could not parse, with the closest flags
@@ -81,7 +79,7 @@ func flagError(cmd *cobra.Command, err error) error {
 			msg += "\n\nDid you mean this?\n\t--" + strings.Join(s, "\n\t--")
 		}
 	}
-	return &UsageError{Err: fmt.Errorf("%s\n\nRun '%s --help' for usage.", msg, cmd.CommandPath())}
+	return &UsageError{Msg: fmt.Sprintf("%s\n\nRun '%s --help' for usage.", msg, cmd.CommandPath())}
 }
 
 // similarFlags names the command's flags within two edits of name, or
@@ -148,7 +146,7 @@ func explainArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		default:
 			msg = fmt.Sprintf("%s takes %s, but got %d argument%s (%q).", cmd.CommandPath(), want, len(args), pluralS(len(args)), strings.Join(args, " "))
 		}
-		return &UsageError{Err: fmt.Errorf("%s\nUsage: %s\nRun '%s --help' for more.", msg, cmd.UseLine(), cmd.CommandPath())}
+		return &UsageError{Msg: fmt.Sprintf("%s\nUsage: %s\nRun '%s --help' for more.", msg, cmd.UseLine(), cmd.CommandPath())}
 	}
 }
 
