@@ -533,3 +533,18 @@ func TestChannelPagesNeverShowAKey(t *testing.T) {
 	assertContains(t, "the clients page", pages["root's /admin/clients"].Body, "olivia", "laptop", "conda/24.1.0")
 	assertContains(t, "the private channel page", pages["olivia's /channels/lab"].Body, "/repo/t/&lt;your-key&gt;/lab")
 }
+
+// Only administrators may create proxy and mirror channels (the service
+// refuses anyone else), so only they are offered those
+// fields; others are told whom to ask.
+func TestTheUpstreamFieldsAreOfferedToAdministratorsOnly(t *testing.T) {
+	e, olivia := newChannelEnv(t)
+	root := e.browser()
+	root.signIn("root", webTestPassword)
+	if body := olivia.get("/channels").Body; strings.Contains(body, `id="kind-proxy"`) || !strings.Contains(body, `id="upstream-admins-only"`) {
+		t.Error("a user who is no administrator is offered proxy and mirror channels, or is not told whom to ask")
+	}
+	if body := root.get("/channels").Body; !strings.Contains(body, `id="kind-proxy"`) || strings.Contains(body, `id="upstream-admins-only"`) {
+		t.Error("the administrator is not offered proxy and mirror channels")
+	}
+}

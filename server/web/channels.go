@@ -28,6 +28,9 @@ type channelsPage struct {
 	Form       channelForm
 	FormErr    string
 	ReplaceURL string
+	// CanUpstream: only administrators create proxy and mirror channels
+	// (the service refuses anyone else), so only they see those fields.
+	CanUpstream bool
 }
 
 type channelRow struct {
@@ -152,6 +155,7 @@ func (s *Pages) renderChannels(w http.ResponseWriter, r *http.Request, c *Ctx, s
 			cp.Shared = append(cp.Shared, row)
 		}
 	}
+	cp.CanUpstream = c.User.IsAdmin
 	cp.Owners = []string{c.User.Username}
 	for _, m := range ms {
 		if m.Role.CanManageMembers() {
