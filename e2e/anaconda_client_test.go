@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
 )
 
@@ -151,8 +152,9 @@ func TestOfficialAnacondaClientsAgainstGatehouse(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the key %q is not JWT-shaped: %v", apikey.HintAny(key), err)
 		}
-		if d := time.Until(c.Expires); d < 300*24*time.Hour || d > 366*24*time.Hour {
-			t.Errorf("exp %v is not about a year away", c.Expires)
+		// The default lifetime, as for every key the server mints at login.
+		if d := time.Until(c.Expires); d < time.Duration(gatehouse.DefaultKeyDays-1)*24*time.Hour || d > time.Duration(gatehouse.DefaultKeyDays)*24*time.Hour {
+			t.Errorf("exp %v is not %d days away", c.Expires, gatehouse.DefaultKeyDays)
 		}
 		uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 		if !uuidRE.MatchString(c.Subject) {

@@ -75,8 +75,7 @@ func TestBrowserSingleSignOnAndChannelRestrictedKey(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("create-key-open")),
 		chromedp.Click(chromedp.ID("create-key-open")),
 		chromedp.WaitVisible(chromedp.ID("key-name")),
-		chromedp.SendKeys(chromedp.ID("key-name"), "docker-build"),
-		chromedp.Click(chromedp.ID("scope-channels")),
+		chromedp.SendKeys(chromedp.ID("key-name"), "docker-build"), // both scopes are ticked by default
 		chromedp.Click(chromedp.CSS("#key-restrict summary")),
 		chromedp.WaitVisible(chromedp.ID("key-channel-"+org+"-lab")),
 		chromedp.Click(chromedp.ID("key-channel-"+org+"-lab")),

@@ -39,7 +39,6 @@ func TestBrowserAPIKeyLifecycle(t *testing.T) {
 		chromedp.Click(chromedp.ID("create-key-open")),
 		chromedp.WaitVisible(chromedp.ID("create-key-dialog")),
 		chromedp.SendKeys(chromedp.ID("key-name"), name),
-		chromedp.Click(chromedp.ID("scope-channels")), // User resources is ticked already
 		chromedp.WaitNotVisible(chromedp.ID("key-custom-date")),
 		chromedp.SendKeys(chromedp.ID("key-expiration"), "Custom"), // types into the dropdown, as a person would
 		chromedp.WaitVisible(chromedp.ID("key-custom-date")),
@@ -48,7 +47,7 @@ func TestBrowserAPIKeyLifecycle(t *testing.T) {
 	checked := Get(t, b, "reading the scope boxes", chromedp.Evaluate[[]bool](
 		`[document.getElementById("scope-user").checked, document.getElementById("scope-channels").checked]`))
 	if !checked[0] || !checked[1] {
-		t.Fatalf("scope boxes = %v, want both ticked", checked)
+		t.Fatalf("scope boxes = %v, want both ticked by default (a conda user needs Platform channels)", checked)
 	}
 	b.Do(t, "creating the key",
 		chromedp.Click(chromedp.ID("create-key-submit")),

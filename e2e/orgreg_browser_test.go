@@ -68,9 +68,16 @@ func TestBrowserOrganizationRegistrationAndClientsPages(t *testing.T) {
 				chromedp.Click(chromedp.ID("filter-button")),
 				chromedp.WaitVisible(chromedp.CSS(`#clients-table tr[data-pending]`)),
 			)
-			if loc := b.Location(t); !strings.Contains(loc, "user=admin") {
+			// The pending row was on the page before the filter too: wait
+			// for the filtered page's address rather than for the row.
+			loc := b.Location(t)
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(loc, "user=admin") && time.Now().Before(deadline); loc = b.Location(t) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !strings.Contains(loc, "user=admin") {
 				t.Errorf("filtered at %s", loc)
 			}
+			b.Do(t, "waiting for the filtered list", chromedp.WaitVisible(chromedp.CSS(`#clients-table tr[data-pending]`)))
 			r := Get(t, b, "measuring the filter form", chromedp.Evaluate[float64](`document.getElementById("clients-filter").getBoundingClientRect().right`))
 			if r > float64(width)+1 {
 				t.Errorf("the filter form ends at %.0f px, past %d px", r, width)
