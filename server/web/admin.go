@@ -50,8 +50,8 @@ var auditActions = []string{
 	gatehouse.AuditPublisherAdd, gatehouse.AuditPublisherRemove, gatehouse.AuditTrustedExchange,
 }
 
-// adminPage wraps h so that only administrators reach it.
-func (s *Pages) adminPage(h Handler) http.Handler {
+// AdminPage wraps h so that only administrators reach it.
+func (s *Pages) AdminPage(h Handler) http.Handler {
 	return s.Page(func(w http.ResponseWriter, r *http.Request, c *Ctx) error {
 		if err := c.Principal().Require(gatehouse.ScopeAdmin); err != nil {
 			return err

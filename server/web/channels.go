@@ -287,12 +287,12 @@ func (s *Pages) renderChannel(w http.ResponseWriter, r *http.Request, c *Ctx, na
 	cp.OwnerIsOrg = ch.OwnerOrgID != 0
 	cp.ReplaceURL = "/channels/" + ch.Name
 	cp.Conda = condaHowTo{
-		URL:        s.absURL("/repo/" + ch.Name),
-		KeyURL:     s.absURL("/repo/t/") + "<your-key>/" + ch.Name,
-		LoginAt:    s.loginAt(),
+		URL:        s.AbsURL("/repo/" + ch.Name),
+		KeyURL:     s.AbsURL("/repo/t/") + "<your-key>/" + ch.Name,
+		LoginAt:    s.LoginAt(),
 		Example:    "PACKAGE",
 		Gated:      s.cfg.Gate.Active() && ch.Name != s.cfg.Gate.ToolsChannel(),
-		RegisterAt: s.absURL("/register"),
+		RegisterAt: s.AbsURL("/register"),
 	}
 	if len(page.Packages) > 0 {
 		cp.Conda.Example = page.Packages[0].Name
@@ -313,10 +313,10 @@ func (s *Pages) renderChannel(w http.ResponseWriter, r *http.Request, c *Ctx, na
 	return nil
 }
 
-// loginAt is what follows gatehouse login --at for this server: the host
+// LoginAt is what follows gatehouse login --at for this server: the host
 // where the CLI's default (https, or http for loopback) reaches it, the
 // full URL otherwise.
-func (s *Pages) loginAt() string {
+func (s *Pages) LoginAt() string {
 	u := s.cfg.PublicURL
 	path := strings.TrimRight(u.Path, "/")
 	host := u.Hostname()

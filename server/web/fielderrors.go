@@ -7,18 +7,18 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 )
 
-// fieldErrors places a refusal where the person will look for it: under
+// FieldErrors places a refusal where the person will look for it: under
 // the form field the error names (gatehouse.Error.Field, the same names
 // the JSON API uses), or at the head of the form ("") when it names none
 // of the form's fields.
-type fieldErrors map[string]string
+type FieldErrors map[string]string
 
-// errorsAt returns err's message at its field, if fields holds it.
-func errorsAt(err error, fields ...string) fieldErrors {
+// ErrorsAt returns err's message at its field, if fields holds it.
+func ErrorsAt(err error, fields ...string) FieldErrors {
 	var e *gatehouse.Error
 	field := ""
 	if errors.As(err, &e) && slices.Contains(fields, e.Field) {
 		field = e.Field
 	}
-	return fieldErrors{field: gatehouse.ErrorMessage(err)}
+	return FieldErrors{field: gatehouse.ErrorMessage(err)}
 }

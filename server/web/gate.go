@@ -114,10 +114,10 @@ func (s *Pages) renderNetworks(w http.ResponseWriter, r *http.Request, c *Ctx, s
 	}
 	np.GateRules = g
 	np.Rollout = rollout{
-		ToolsURL:    s.absURL("/repo/" + s.cfg.Gate.ToolsChannel()),
-		LoginAt:     s.loginAt(),
-		RegisterURL: s.absURL("/register"),
-		ChannelURL:  s.absURL("/repo/CHANNEL"),
+		ToolsURL:    s.AbsURL("/repo/" + s.cfg.Gate.ToolsChannel()),
+		LoginAt:     s.LoginAt(),
+		RegisterURL: s.AbsURL("/register"),
+		ChannelURL:  s.AbsURL("/repo/CHANNEL"),
 	}
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "Networks", "admin", c.User, c.CSRF, np
 	s.Render(w, r, status, "admin_networks", p)

@@ -31,24 +31,24 @@ var defaultExpiry = strconv.Itoa(gatehouse.DefaultKeyDays)
 
 // newKeyForm is the create dialog as it opens: the default scopes and
 // lifetime of every key.
-func newKeyForm() keyForm {
-	return keyForm{ScopeUser: gatehouse.DefaultKeyScopes.Has(gatehouse.ScopeUser),
+func newKeyForm() KeyForm {
+	return KeyForm{ScopeUser: gatehouse.DefaultKeyScopes.Has(gatehouse.ScopeUser),
 		ScopeChannels: gatehouse.DefaultKeyScopes.Has(gatehouse.ScopeChannels), Expiration: defaultExpiry}
 }
 
 // keysPage is the data of the API Keys tab.
 type keysPage struct {
-	Keys     []keyRow
-	Form     keyForm
+	Keys     []KeyRow
+	Form     KeyForm
 	FormOpen bool   // the create dialog opens on load (after an error, or ?create)
 	FormErr  string // shown inside the create dialog
 	// Created is set only in the answer to a successful creation: the one
 	// and only time the key is in a page (checklist A3).
-	Created  *createdKeyPage
+	Created  *CreatedKey
 	CanAdmin bool
 	// MinDate and MaxDate bound the custom expiry date (YYYY-MM-DD, UTC).
 	MinDate, MaxDate string
-	Presets          []expiryOption
+	Presets          []ExpiryOption
 	// RevokeID opens that key's confirmation on load (?revoke=ID), so the
 	// page also works without JavaScript.
 	RevokeID int64
@@ -57,9 +57,9 @@ type keysPage struct {
 	ReplaceURL string
 	// Replacing is the active key whose name the form reuses, when the
 	// person has not yet confirmed revoking it.
-	Replacing *keyRow
+	Replacing *KeyRow
 	// ChannelChoices are the channels a key can be limited to.
-	ChannelChoices []channelChoice
+	ChannelChoices []ChannelChoice
 	// MaxDays is the longest lifetime the key policies allow;
 	// PolicyNotes name the policies stricter than a year.
 	MaxDays     int
@@ -71,12 +71,12 @@ type keysPage struct {
 	ActiveN, InactiveN int
 }
 
-type channelChoice struct {
+type ChannelChoice struct {
 	Name     string
 	Selected bool
 }
 
-type keyRow struct {
+type KeyRow struct {
 	ID         int64
 	Name       string
 	Hint       string
@@ -93,8 +93,8 @@ type keyRow struct {
 	ExpiringSoon bool
 }
 
-// keyForm is what the create dialog holds, kept across an error.
-type keyForm struct {
+// KeyForm is what the create dialog holds, kept across an error.
+type KeyForm struct {
 	Name                     string
 	ScopeUser, ScopeChannels bool
 	ScopeAdmin               bool
@@ -105,12 +105,12 @@ type keyForm struct {
 	ReadOnly bool
 }
 
-type expiryOption struct {
+type ExpiryOption struct {
 	Value, Label string
 	Selected     bool
 }
 
-type createdKeyPage struct {
+type CreatedKey struct {
 	Key       string
 	Name      string
 	Scopes    []string
@@ -129,7 +129,7 @@ func (s *Pages) handleKeysPage(w http.ResponseWriter, r *http.Request, c *Ctx) e
 }
 
 func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	f := keyForm{
+	f := KeyForm{
 		Name:       r.PostFormValue("name"),
 		Expiration: r.PostFormValue("expiration"),
 		CustomDate: strings.TrimSpace(r.PostFormValue("custom_date")),
@@ -156,7 +156,7 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		limits, err = s.cfg.Keys.Limits(r.Context(), c.Principal())
 	}
 	if err == nil {
-		expires, err = keyExpiry(s.now(), f.Expiration, f.CustomDate, gatehouse.Days(limits.MaxDays))
+		expires, err = KeyExpiry(s.now(), f.Expiration, f.CustomDate, gatehouse.Days(limits.MaxDays))
 	}
 	if err == nil && r.PostFormValue("replace") != f.Name {
 		// Reusing a name revokes the key that has it: only once the
@@ -186,7 +186,7 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		return s.renderKeys(w, r, c, reply.Status(err), kp, &Data{})
 	}
 	kp.Form = newKeyForm()
-	kp.Created = &createdKeyPage{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
+	kp.Created = &CreatedKey{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
 		ExpiresAt: nk.Key.ExpiresAt, Replaced: nk.Replaced != nil}
 	// render sets Cache-Control: no-store: the key is in no cache, no URL
 	// and no history entry that a reload could bring back.
@@ -194,7 +194,7 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 }
 
 // activeKeyNamed returns the caller's active key called name, or nil.
-func (s *Pages) activeKeyNamed(r *http.Request, c *Ctx, name string) (*keyRow, error) {
+func (s *Pages) activeKeyNamed(r *http.Request, c *Ctx, name string) (*KeyRow, error) {
 	keys, err := s.cfg.Keys.ListKeys(r.Context(), c.Principal())
 	if err != nil {
 		return nil, err
@@ -202,7 +202,7 @@ func (s *Pages) activeKeyNamed(r *http.Request, c *Ctx, name string) (*keyRow, e
 	now := s.now()
 	for _, k := range keys {
 		if k.Name == name && k.Status(now) == gatehouse.KeyActive {
-			return &keyRow{ID: k.ID, Name: k.Name, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt}, nil
+			return &KeyRow{ID: k.ID, Name: k.Name, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt}, nil
 		}
 	}
 	return nil, nil
@@ -246,7 +246,7 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	if kp.Show == "" {
 		kp.Show = keyFilter(r.URL.Query().Get("show"))
 	}
-	kp.Keys = make([]keyRow, 0, len(keys))
+	kp.Keys = make([]KeyRow, 0, len(keys))
 	for _, k := range keys {
 		active := k.Status(now) == gatehouse.KeyActive
 		if active {
@@ -257,9 +257,9 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 		if (kp.Show == "active" && !active) || (kp.Show == "inactive" && active) {
 			continue
 		}
-		kp.Keys = append(kp.Keys, keyRow{})
+		kp.Keys = append(kp.Keys, KeyRow{})
 		i := len(kp.Keys) - 1
-		kp.Keys[i] = keyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
+		kp.Keys[i] = KeyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),
 			Replaced: k.RevokeReason == gatehouse.RevokedReplaced, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
 			LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiringSoon: gatehouse.ExpiringSoon(k, now, limits.Warning)}
 		if len(k.Channels) > 0 {
@@ -271,13 +271,13 @@ func (s *Pages) renderKeys(w http.ResponseWriter, r *http.Request, c *Ctx, statu
 	}
 	if chans, err := s.cfg.Channels.Channels(r.Context(), c.Principal()); err == nil {
 		for _, ca := range chans {
-			kp.ChannelChoices = append(kp.ChannelChoices, channelChoice{Name: ca.Channel.Name, Selected: slices.Contains(kp.Form.Channels, ca.Channel.Name)})
+			kp.ChannelChoices = append(kp.ChannelChoices, ChannelChoice{Name: ca.Channel.Name, Selected: slices.Contains(kp.Form.Channels, ca.Channel.Name)})
 		}
 	}
-	minDate, maxDate := customDateBounds(now, gatehouse.Days(limits.MaxDays))
+	minDate, maxDate := CustomDateBounds(now, gatehouse.Days(limits.MaxDays))
 	kp.MinDate, kp.MaxDate = minDate.Format(time.DateOnly), maxDate.Format(time.DateOnly)
 	kp.CanAdmin = c.User.IsAdmin
-	kp.Presets = presetOptions(kp.MaxDays, kp.Form.Expiration)
+	kp.Presets = PresetOptions(kp.MaxDays, kp.Form.Expiration)
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = "API Keys", "settings", c.User, c.CSRF, kp
 	s.Render(w, r, status, "keys", p)
 	return nil
@@ -296,27 +296,27 @@ func keyFilter(show string) string {
 	return "active"
 }
 
-// presetOptions are the Expiration dropdown's choices when keys may live
+// PresetOptions are the Expiration dropdown's choices when keys may live
 // at most maxDays: the presets that fit, the longest allowed if no preset
 // is exactly that, and Custom; selected is the chosen Value.
-func presetOptions(maxDays int, selected string) []expiryOption {
-	out := make([]expiryOption, 0, len(expiryPresets)+2)
+func PresetOptions(maxDays int, selected string) []ExpiryOption {
+	out := make([]ExpiryOption, 0, len(expiryPresets)+2)
 	for _, e := range expiryPresets {
 		if e.Days > maxDays {
 			continue // the key policies allow no such key
 		}
-		out = append(out, expiryOption{Value: e.Value, Label: e.Label, Selected: selected == e.Value})
+		out = append(out, ExpiryOption{Value: e.Value, Label: e.Label, Selected: selected == e.Value})
 	}
 	if maxDays < expiryPresets[len(expiryPresets)-1].Days && !isPreset(maxDays) {
 		v := strconv.Itoa(maxDays)
-		out = append(out, expiryOption{Value: v, Label: v + " days (the longest allowed)", Selected: selected == v})
+		out = append(out, ExpiryOption{Value: v, Label: v + " days (the longest allowed)", Selected: selected == v})
 	}
-	if selected != "custom" && !slices.ContainsFunc(out, func(o expiryOption) bool { return o.Selected }) && len(out) > 0 {
+	if selected != "custom" && !slices.ContainsFunc(out, func(o ExpiryOption) bool { return o.Selected }) && len(out) > 0 {
 		// The default is longer than the policies allow: the longest
 		// they do is the nearest choice.
 		out[len(out)-1].Selected = true
 	}
-	return append(out, expiryOption{Value: "custom", Label: "Custom", Selected: selected == "custom"})
+	return append(out, ExpiryOption{Value: "custom", Label: "Custom", Selected: selected == "custom"})
 }
 
 // isPreset reports whether a preset lasts exactly days.
@@ -329,20 +329,20 @@ func isPreset(days int) bool {
 	return false
 }
 
-// customDateBounds returns the first and last day (UTC midnights) a
+// CustomDateBounds returns the first and last day (UTC midnights) a
 // custom expiry date may name: tomorrow, and the day max from now (the
 // longest the key policies allow).
-func customDateBounds(now time.Time, max time.Duration) (first, last time.Time) {
+func CustomDateBounds(now time.Time, max time.Duration) (first, last time.Time) {
 	now = now.UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	limit := now.Add(max)
 	return today.AddDate(0, 0, 1), time.Date(limit.Year(), limit.Month(), limit.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// keyExpiry turns the form's choice into an expiry time. A preset is now
+// KeyExpiry turns the form's choice into an expiry time. A preset is now
 // plus that many days; a custom date D is the end of D in UTC (23:59:59),
 // capped at now plus one year, so the last allowed day is usable too.
-func keyExpiry(now time.Time, choice, custom string, max time.Duration) (time.Time, error) {
+func KeyExpiry(now time.Time, choice, custom string, max time.Duration) (time.Time, error) {
 	now = now.UTC().Truncate(time.Second)
 	for _, e := range expiryPresets {
 		if choice == e.Value {
@@ -355,7 +355,7 @@ func keyExpiry(now time.Time, choice, custom string, max time.Duration) (time.Ti
 	if choice != "custom" {
 		return time.Time{}, gatehouse.FieldErrorf("expires_at", "Choose when the key expires: 7, 30 or 90 days, 1 year, or a custom date.")
 	}
-	first, last := customDateBounds(now, max)
+	first, last := CustomDateBounds(now, max)
 	d, err := time.Parse(time.DateOnly, custom)
 	if err != nil {
 		return time.Time{}, gatehouse.FieldErrorf("expires_at", "Pick the expiry date in the calendar, as YYYY-MM-DD, from %s to %s.",

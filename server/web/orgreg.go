@@ -32,7 +32,7 @@ func (s *Pages) orgRegRoutes(mux Mux) {
 	mux.Handle("GET /orgs/{org}/registration", s.Page(s.handleOrgRegPage))
 	mux.Handle("POST /orgs/{org}/registration", s.Page(s.handleCreateRegTokenPage))
 	mux.Handle("POST /orgs/{org}/registration/{id}/revoke", s.Page(s.handleRevokeRegTokenPage))
-	mux.Handle("POST /admin/clients/keys/{user}/{id}/revoke", s.adminPage(s.handleRevokeClientKeyPage))
+	mux.Handle("POST /admin/clients/keys/{user}/{id}/revoke", s.AdminPage(s.handleRevokeClientKeyPage))
 }
 
 func (s *Pages) handleOrgRegPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
@@ -87,8 +87,8 @@ func (s *Pages) renderOrgReg(w http.ResponseWriter, r *http.Request, c *Ctx, org
 		return err
 	}
 	op.Org, op.Tokens, op.Clients, op.Total = org, tokens, cs, n
-	op.Server = strings.TrimSuffix(s.absURL("/"), "/")
-	op.CondaRC = "channel_alias: " + s.absURL("/repo") + "\n# anaconda-anon-usage sends the organization token: keep it on.\nanaconda_anon_usage: true\n"
+	op.Server = strings.TrimSuffix(s.AbsURL("/"), "/")
+	op.CondaRC = "channel_alias: " + s.AbsURL("/repo") + "\n# anaconda-anon-usage sends the organization token: keep it on.\nanaconda_anon_usage: true\n"
 	p.Title, p.Tab, p.User, p.CSRF, p.Content = org+": registration", "orgs", c.User, c.CSRF, op
 	s.Render(w, r, status, "org_registration", p)
 	return nil

@@ -33,7 +33,7 @@ type orgPage struct {
 	// the page also works without JavaScript.
 	RemoveUser string
 	ReplaceURL string
-	Tabs       orgTabs
+	Tabs       OrgTabs
 }
 
 type memberRow struct {
@@ -151,7 +151,7 @@ func (s *Pages) renderOrg(w http.ResponseWriter, r *http.Request, c *Ctx, name s
 	}
 	op.Org, op.Me, op.CanManage = o, me, me.Role.CanManageMembers()
 	op.ReplaceURL = "/orgs/" + o.Name
-	op.Tabs = orgTabs{Org: o.Name, Tab: "members", CanManage: op.CanManage}
+	op.Tabs = OrgTabs{Org: o.Name, Tab: "members", CanManage: op.CanManage}
 	for _, role := range orgRoles {
 		if op.CanManage && me.Role.CanGrant(role) {
 			op.Roles = append(op.Roles, role)

@@ -274,8 +274,8 @@ func (s *Pages) Current(r *http.Request) (*Ctx, error) {
 	return &Ctx{User: u, Session: token, CSRF: authn.CSRFToken(token), Addr: s.cfg.Addrs.Client(r)}, nil
 }
 
-// absURL returns the public URL of path.
-func (s *Pages) absURL(path string) string {
+// AbsURL returns the public URL of path.
+func (s *Pages) AbsURL(path string) string {
 	u := *s.cfg.PublicURL
 	u.Path = path
 	u.RawQuery = ""

@@ -34,9 +34,9 @@ var cliPlatforms = []registerPlatform{
 func (s *Pages) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 	p := &Data{Title: "Register your conda client", Content: registerPage{
 		Host:         s.cfg.PublicURL.Host,
-		URL:          s.absURL("/"),
+		URL:          s.AbsURL("/"),
 		ToolsChannel: s.cfg.Gate.ToolsChannel(),
-		ToolsURL:     s.absURL("/repo/" + s.cfg.Gate.ToolsChannel()),
+		ToolsURL:     s.AbsURL("/repo/" + s.cfg.Gate.ToolsChannel()),
 		Platforms:    cliPlatforms,
 	}}
 	if c, err := s.Current(r); err == nil && c != nil {

@@ -28,14 +28,14 @@ func (s *Pages) accountPages(mux Mux) {
 	mux.Handle("POST /channels/{channel}/members/{user}/remove", s.Page(s.handleRevokeGrantPage))
 	mux.Handle("POST /channels/{channel}/packages/{subdir}/{filename}/delete", s.Page(s.handleDeletePackagePage))
 
-	mux.Handle("GET /admin/users", s.adminPage(s.handleUsersPage))
-	mux.Handle("POST /admin/users", s.adminPage(s.handleCreateUserPage))
-	mux.Handle("POST /admin/users/{user}", s.adminPage(s.handleUpdateUserPage))
-	mux.Handle("GET /admin/audit", s.adminPage(s.handleAuditPage))
-	mux.Handle("GET /admin/networks", s.adminPage(s.handleNetworksPage))
-	mux.Handle("POST /admin/networks", s.adminPage(s.handleAddNetworkPage))
-	mux.Handle("POST /admin/networks/{id}/remove", s.adminPage(s.handleRemoveNetworkPage))
-	mux.Handle("GET /admin/clients", s.adminPage(s.handleClientsPage))
+	mux.Handle("GET /admin/users", s.AdminPage(s.handleUsersPage))
+	mux.Handle("POST /admin/users", s.AdminPage(s.handleCreateUserPage))
+	mux.Handle("POST /admin/users/{user}", s.AdminPage(s.handleUpdateUserPage))
+	mux.Handle("GET /admin/audit", s.AdminPage(s.handleAuditPage))
+	mux.Handle("GET /admin/networks", s.AdminPage(s.handleNetworksPage))
+	mux.Handle("POST /admin/networks", s.AdminPage(s.handleAddNetworkPage))
+	mux.Handle("POST /admin/networks/{id}/remove", s.AdminPage(s.handleRemoveNetworkPage))
+	mux.Handle("GET /admin/clients", s.AdminPage(s.handleClientsPage))
 
 	s.orgRegRoutes(mux)
 }

@@ -16,15 +16,15 @@ func TestKeyExpiryBounds(t *testing.T) {
 	// In a zone far from UTC the dates are still UTC dates.
 	tokyo := time.FixedZone("JST", 9*3600)
 	now := time.Date(2026, 3, 11, 7, 0, 0, 0, tokyo) // 2026-03-10 22:00 UTC
-	first, last := customDateBounds(now, gatehouse.MaxKeyLifetime)
+	first, last := CustomDateBounds(now, gatehouse.MaxKeyLifetime)
 	if first.Format(time.DateOnly) != "2026-03-11" || last.Format(time.DateOnly) != "2027-03-10" {
 		t.Errorf("bounds = %v, %v", first, last)
 	}
-	got, err := keyExpiry(now, "custom", "2026-03-11", gatehouse.MaxKeyLifetime)
+	got, err := KeyExpiry(now, "custom", "2026-03-11", gatehouse.MaxKeyLifetime)
 	if err != nil || !got.Equal(time.Date(2026, 3, 11, 23, 59, 59, 0, time.UTC)) || got.Location() != time.UTC {
-		t.Errorf("keyExpiry = %v, %v", got, err)
+		t.Errorf("KeyExpiry = %v, %v", got, err)
 	}
-	got, err = keyExpiry(now.Add(1500*time.Millisecond), "7", "", gatehouse.MaxKeyLifetime)
+	got, err = KeyExpiry(now.Add(1500*time.Millisecond), "7", "", gatehouse.MaxKeyLifetime)
 	if err != nil || got.Nanosecond() != 0 {
 		t.Errorf("presets keep whole seconds: %v, %v", got, err)
 	}
@@ -37,7 +37,7 @@ func FuzzKeyExpiry(f *testing.F) {
 	f.Add("7", "")
 	f.Add("365", "x")
 	f.Fuzz(func(t *testing.T, choice, custom string) {
-		got, err := keyExpiry(webStart, choice, custom, gatehouse.MaxKeyLifetime)
+		got, err := KeyExpiry(webStart, choice, custom, gatehouse.MaxKeyLifetime)
 		if err != nil {
 			if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 				t.Fatalf("error code %q", gatehouse.ErrorCode(err))
@@ -46,7 +46,7 @@ func FuzzKeyExpiry(f *testing.F) {
 		}
 		// Whatever was typed, an accepted expiry passes the domain rule.
 		if err := gatehouse.ValidateKeyExpiry(webStart, got); err != nil {
-			t.Fatalf("keyExpiry(%q, %q, gatehouse.MaxKeyLifetime) = %v, which the domain refuses: %v", choice, custom, got, err)
+			t.Fatalf("KeyExpiry(%q, %q, gatehouse.MaxKeyLifetime) = %v, which the domain refuses: %v", choice, custom, got, err)
 		}
 	})
 }
@@ -63,8 +63,8 @@ func TestLoginAtMatchesHowTheCLIReadsIt(t *testing.T) {
 		t.Run(public+" is reached with --at "+want, func(t *testing.T) {
 			u, _ := url.Parse(public)
 			s := &Pages{cfg: Config{PublicURL: u}}
-			if got := s.loginAt(); got != want {
-				t.Errorf("loginAt() = %q", got)
+			if got := s.LoginAt(); got != want {
+				t.Errorf("LoginAt() = %q", got)
 			}
 		})
 	}
