@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -200,6 +201,9 @@ func (m *Manager) Upstream(channelID int64) (*gatehouse.Upstream, bool) {
 }
 
 func (m *Manager) setStatus(ctx context.Context, channelID int64, st gatehouse.UpstreamStatus) {
+	// The published status owns its map: the running sync goes on
+	// writing to its own while readers encode this one.
+	st.Validators = maps.Clone(st.Validators)
 	m.mu.Lock()
 	if u, ok := m.ups[channelID]; ok {
 		c := *u

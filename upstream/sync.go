@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -31,6 +32,7 @@ func (m *Manager) syncChannel(ctx context.Context, channelID int64) {
 	}
 	u := *u0
 	st := u.Status
+	st.Validators = maps.Clone(st.Validators) // u0's map is the published one, read by others
 	st.State, st.AttemptedAt, st.Error, st.Progress = "syncing", m.cfg.Clock().UTC(), "", gatehouse.SyncProgress{}
 	if st.Validators == nil {
 		st.Validators = map[string]gatehouse.Validator{}
