@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"slices"
 )
 
@@ -21,3 +22,7 @@ func ChannelRoles() []string { return slices.Clone(channelRoles) }
 
 // DefaultExpiry is the Expiration preset chosen when the dialog opens.
 func DefaultExpiry() string { return defaultExpiry }
+
+// CrossOrigin refuses browsers' cross-site requests to h with the error
+// page, the same protection as this package's own forms (checklist E4).
+func (s *Pages) CrossOrigin(h http.Handler) http.Handler { return s.crossOrigin.Handler(h) }
