@@ -3,8 +3,8 @@
 // the key creating it may delegate, and the lifetime policies of the
 // server and organizations. The types these rules speak of (APIKey,
 // Scopes, KeyPolicy, LifetimeRule) are the root package's; the services
-// call these checks. It is pure: it imports only the root package, for
-// its types and errors.
+// call these checks. It is pure: it imports only the root package (for
+// its types and errors) and condaname.
 package keyrule
 
 import (
@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // ValidateName checks a key's name: 1 to 100 printable characters.
@@ -90,7 +91,7 @@ func NormalizeChannels(names []string) ([]string, error) {
 	out := make([]string, 0, len(names))
 	for _, n := range names {
 		n = strings.TrimSpace(n)
-		if err := gatehouse.ValidateChannelName(n); err != nil {
+		if err := condaname.ValidateChannel(n); err != nil {
 			return nil, gatehouse.FieldErrorf("channels", "%q is not a channel name.", truncate(n, 64))
 		}
 		out = append(out, n)

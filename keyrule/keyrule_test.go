@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 func TestDelegationKeepsRestrictions(t *testing.T) { // checklist A5
@@ -74,7 +75,7 @@ func FuzzNormalizeChannels(f *testing.F) {
 			t.Fatalf("NormalizeChannels(%q) = %q", in, out)
 		}
 		for _, c := range out {
-			if gatehouse.ValidateChannelName(c) != nil {
+			if condaname.ValidateChannel(c) != nil {
 				t.Fatalf("invalid name %q accepted", c)
 			}
 		}

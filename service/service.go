@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/gatepolicy"
 	"github.com/gatehouse-dev/gatehouse/service/idp"
@@ -264,7 +265,7 @@ func New(cfg Config) (*Services, error) {
 	}
 	c.reserved = make(map[string]bool, len(cfg.ReservedChannels))
 	for _, n := range append(cfg.ReservedChannels, cfg.ToolsChannel) {
-		c.reserved[gatehouse.CanonicalChannelName(strings.ToLower(strings.TrimSpace(n)))] = true
+		c.reserved[condaname.CanonicalChannel(strings.ToLower(strings.TrimSpace(n)))] = true
 	}
 	c.inspections = keyauth.NewSlots(cfg.InspectConcurrency, inspectWait, errInspectBusy)
 	c.channels = newChannelCache(c)
