@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
 )
@@ -50,15 +51,15 @@ func newKeysListCommand(env *Env) *cobra.Command {
 				if keys == nil {
 					keys = []client.Key{}
 				}
-				return printJSON(env.Stdout, keys)
+				return output.JSON(env.Stdout, keys)
 			}
-			tw := table(env.Stdout, "ID", "NAME", "KEY", "SCOPES", "CHANNELS", "STATUS", "EXPIRES", "LAST USED")
+			tw := output.Table(env.Stdout, "ID", "NAME", "KEY", "SCOPES", "CHANNELS", "STATUS", "EXPIRES", "LAST USED")
 			for _, k := range keys {
 				status := k.Status
 				if k.ExpiringSoon {
 					status += " (expires soon)"
 				}
-				row(tw, strconv.FormatInt(k.ID, 10), k.Name, k.Hint, strings.Join(k.Scopes, ","), restriction(k), status, day(k.ExpiresAt), dayPtr(k.LastUsedAt))
+				output.Row(tw, strconv.FormatInt(k.ID, 10), k.Name, k.Hint, strings.Join(k.Scopes, ","), restriction(k), status, output.Day(k.ExpiresAt), output.DayPtr(k.LastUsedAt))
 			}
 			return tw.Flush()
 		}),
@@ -134,10 +135,10 @@ active keys replaces it, and the old one stops working at once.`,
 				return env.keyRefused(s, err)
 			}
 			if asJSON {
-				return printJSON(env.Stdout, k)
+				return output.JSON(env.Stdout, k)
 			}
 			fmt.Fprintln(env.Stdout, k.Secret)
-			fmt.Fprintf(env.Stderr, "Created key %q (id %d, %s), expires %s. It is shown only this once.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), day(k.ExpiresAt))
+			fmt.Fprintf(env.Stderr, "Created key %q (id %d, %s), expires %s. It is shown only this once.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), output.Day(k.ExpiresAt))
 			if len(k.Channels) > 0 || k.ChannelAccess != "" {
 				fmt.Fprintf(env.Stderr, "It is limited to %s.\n", restriction(k.Key))
 			}

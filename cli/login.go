@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/cli/loginflow"
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
 	"github.com/spf13/cobra"
@@ -125,27 +127,31 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	// the host name, not the key's name.
 	ctx, cancel := context.WithTimeout(ctx, env.loginTimeout())
 	defer cancel()
-	oc := &oauth2.Config{
-		ClientID: ClientID,
-		Scopes:   scopes,
-		Endpoint: oauth2.Endpoint{
-			AuthURL: disc.AuthorizationEndpoint, TokenURL: disc.TokenEndpoint,
-			DeviceAuthURL: disc.DeviceAuthorizationEndpoint, AuthStyle: oauth2.AuthStyleInParams,
+	flow := &loginflow.Flow{
+		Config: &oauth2.Config{
+			ClientID: ClientID,
+			Scopes:   scopes,
+			Endpoint: oauth2.Endpoint{
+				AuthURL: disc.AuthorizationEndpoint, TokenURL: disc.TokenEndpoint,
+				DeviceAuthURL: disc.DeviceAuthorizationEndpoint, AuthStyle: oauth2.AuthStyleInParams,
+			},
 		},
+		ClientName: hostname, Domain: t.domain, Stderr: env.Stderr,
+		HTTPClient: env.httpClient(t), UserAgent: "gatehouse-cli/" + env.version(),
+		OpenBrowser: env.OpenBrowser, GOOS: env.goos(), Timeout: env.loginTimeout(),
 	}
-	octx := context.WithValue(ctx, oauth2.HTTPClient, env.oauthHTTPClient(t))
 
 	var tok *oauth2.Token
 	device := o.device || disc.AuthorizationEndpoint == ""
 	if !device {
-		if ok, why := env.canOpenBrowser(); !ok {
+		if ok, why := loginflow.CanOpenBrowser(env.getenv, env.goos()); !ok {
 			fmt.Fprintf(env.Stderr, "No browser can be opened here (%s); log in with a code instead.\n", why)
 			device = true
 		}
 	}
 	if !device {
-		tok, err = env.browserLogin(octx, oc, hostname, t)
-		if errors.Is(err, errNoBrowser) {
+		tok, err = flow.Browser(ctx)
+		if errors.Is(err, loginflow.ErrNoBrowser) {
 			fmt.Fprintf(env.Stderr, "%v; log in with a code instead.\n", err)
 			device = true
 		} else if err != nil {
@@ -156,7 +162,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		if disc.DeviceAuthorizationEndpoint == "" {
 			return exitf(ExitFailure, "This server does not offer login with a code (no device_authorization_endpoint); run gatehouse login on a machine with a browser.")
 		}
-		tok, err = env.deviceLogin(octx, oc, hostname, t)
+		tok, err = flow.Device(ctx)
 		if err != nil {
 			return err
 		}
@@ -189,7 +195,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		return fmt.Errorf("the key %q was created but could not be stored (%w); revoke it in Account Settings → API Keys and try again", key.Name, err)
 	}
 	fmt.Fprintf(env.Stdout, "Logged in to %s as %s. Key %q (%s) expires %s; stored in %s.\n",
-		t.domain, user, key.Name, strings.Join(key.Scopes, ", "), day(key.ExpiresAt), env.storeText())
+		t.domain, user, key.Name, strings.Join(key.Scopes, ", "), output.Day(key.ExpiresAt), env.storeText())
 	if _, src, err := credstore.Lookup(env.creds(), t.domain); err == nil && !removable(src) {
 		env.warnf("%s is set and is used instead of the key just stored.", env.sourceText(src))
 	}
@@ -223,7 +229,7 @@ func (env *Env) alreadyLoggedIn(ctx context.Context, t *target, wantAdmin bool) 
 	case err == nil:
 		desc := ""
 		if a.Key != nil {
-			desc = fmt.Sprintf(" with key %q (expires %s)", a.Key.Name, day(a.Key.ExpiresAt))
+			desc = fmt.Sprintf(" with key %q (expires %s)", a.Key.Name, output.Day(a.Key.ExpiresAt))
 		}
 		fmt.Fprintf(env.Stdout, "Already logged in to %s as %s%s, from %s. To log in again, run: gatehouse login --force --at %s\n",
 			t.domain, a.User.Username, desc, env.sourceText(src), t.domain)
@@ -303,7 +309,7 @@ func parseScopes(s string) ([]string, error) {
 func parseExpiry(now time.Time, s string) (time.Time, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	latest := now.Add(maxKeyLifetime)
-	bad := exitf(ExitFailure, "--expires %q: give a number of days (90d), weeks (12w), 1y, or a date such as %s.", s, day(now.AddDate(0, 3, 0)))
+	bad := exitf(ExitFailure, "--expires %q: give a number of days (90d), weeks (12w), 1y, or a date such as %s.", s, output.Day(now.AddDate(0, 3, 0)))
 	if s == "" {
 		return time.Time{}, bad
 	}
@@ -345,9 +351,9 @@ func parseExpiry(now time.Time, s string) (time.Time, error) {
 func checkExpiry(now, t, latest time.Time) (time.Time, error) {
 	switch {
 	case !t.After(now):
-		return time.Time{}, exitf(ExitFailure, "--expires %s is in the past; choose a date within the next year.", day(t))
+		return time.Time{}, exitf(ExitFailure, "--expires %s is in the past; choose a date within the next year.", output.Day(t))
 	case t.After(latest):
-		return time.Time{}, exitf(ExitFailure, "--expires %s: keys live at most one year; choose a date no later than %s.", day(t), day(latest))
+		return time.Time{}, exitf(ExitFailure, "--expires %s: keys live at most one year; choose a date no later than %s.", output.Day(t), output.Day(latest))
 	}
 	return t.UTC(), nil
 }
