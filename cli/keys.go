@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/cli/keyflags"
 	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
@@ -109,11 +110,11 @@ active keys replaces it, and the old one stops working at once.`,
   gatehouse keys create --org acme --name ci --scopes channels --expires 30d`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			sc, err := parseScopes(scopes)
+			sc, err := keyflags.ParseScopes(scopes)
 			if err != nil {
 				return err
 			}
-			exp, err := parseExpiry(env.now(), expires)
+			exp, err := keyflags.ParseExpiry(env.now(), expires)
 			if err != nil {
 				return err
 			}
@@ -151,8 +152,8 @@ active keys replaces it, and the old one stops working at once.`,
 	addAt(cmd, &at)
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "the key's name (required)")
-	f.StringVar(&scopes, "scopes", defaultScopes, "scopes: user, channels, admin")
-	f.StringVar(&expires, "expires", defaultExpires, "lifetime: days (90d), weeks (12w), 1y, or a date (2027-01-31)")
+	f.StringVar(&scopes, "scopes", keyflags.DefaultScopes, "scopes: user, channels, admin")
+	f.StringVar(&expires, "expires", keyflags.DefaultExpires, "lifetime: days (90d), weeks (12w), 1y, or a date (2027-01-31)")
 	f.StringVar(&channels, "channels", "", "limit the key to these channels (comma-separated)")
 	f.StringVar(&access, "channel-access", "", "cap the key's access to channels: read or write")
 	f.StringVar(&org, "org", "", "create a service key of this organization (for its owners and admins)")
