@@ -161,7 +161,12 @@ export GATEHOUSE_INITIAL_ADMIN_PASSWORD
 
 GH_PORT=$(free_port)
 GH="http://127.0.0.1:$GH_PORT"
-"$WORK/gatehouse" server --listen "127.0.0.1:$GH_PORT" --data "$WORK/data" --upstream-allow 127.0.0.0/8 "${SERVER_ARGS[@]}" \
+# The proxy row follows Gatehouse's own URL on 127.0.0.1, which the upstream
+# guard refuses unless allowed; a server built before upstream channels
+# (BENCH_REV) has neither the flag nor the row.
+UPSTREAM_ARGS=()
+if "$WORK/gatehouse" server --help 2>&1 | grep -q -- '--upstream-allow'; then UPSTREAM_ARGS=(--upstream-allow 127.0.0.0/8); fi
+"$WORK/gatehouse" server --listen "127.0.0.1:$GH_PORT" --data "$WORK/data" "${UPSTREAM_ARGS[@]}" "${SERVER_ARGS[@]}" \
   >"$WORK/gatehouse.log" 2>&1 &
 GH_PID=$!
 wait_http "$GH/readyz" "$GH_PID" "$WORK/gatehouse.log" 60
@@ -204,13 +209,14 @@ if [ "$EXTRA" = 1 ] && fetch repodata_shards.msgpack.zst 2>/dev/null; then
 fi
 # A proxied package (warm): a public channel holds the small package, a
 # proxy channel follows it through Gatehouse's own URL, and the file is
-# fetched once through the proxy before the load.
+# fetched once through the proxy before the load. Only administrators create
+# upstream channels (a key lacks the admin scope), so that call signs in.
 PROXY_PATH=""
-if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ]; then
+if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ] && [ ${#UPSTREAM_ARGS[@]} -gt 0 ]; then
   api() { curl -fsS --max-time 60 -H "$AUTH" -H 'Content-Type: application/json' "$@"; }
   api -d '{"name":"bench-up","visibility":"public"}' "$GH/api/channels" >/dev/null &&
     curl -fsS --max-time 60 -H "$AUTH" -F "file=@$NGX/www$REPO/$BENCH_SMALL_FILE" "$GH/api/channels/bench-up/packages" >/dev/null &&
-    api -d "{\"name\":\"bench-proxy\",\"visibility\":\"private\",\"upstream\":{\"url\":\"$GH/repo/bench-up\",\"mode\":\"proxy\",\"filters\":{\"subdirs\":[\"noarch\"]}}}" "$GH/api/channels" >/dev/null ||
+    curl -fsS --max-time 60 -u "admin:$GATEHOUSE_INITIAL_ADMIN_PASSWORD" -H 'Content-Type: application/json' -d "{\"name\":\"bench-proxy\",\"visibility\":\"private\",\"upstream\":{\"url\":\"$GH/repo/bench-up\",\"mode\":\"proxy\",\"filters\":{\"subdirs\":[\"noarch\"]}}}" "$GH/api/channels" >/dev/null ||
     die "could not set up the proxy channel"
   for _ in $(seq 1 100); do
     if curl -fsS -o /dev/null --max-time 10 -H "$AUTH" "$GH/repo/bench-proxy/noarch/$BENCH_SMALL_FILE" 2>/dev/null; then

@@ -8,7 +8,7 @@
 #           upstream change until it is visible in repodata.json and its shard.
 # Usage: bench/scale.sh           # short: N=20,000, M=20,000 (a few minutes)
 #        bench/scale.sh --full    # the issue's sizes: N=100,000, M=465,000 (CPU heavy, long)
-# SCALE_RECORDS and SCALE_MIRROR override N and M; SCALE_MIRROR_MODE=proxy follows the upstream as a
+# SCALE_RECORDS and SCALE_MIRROR override N and M; SCALE_UPLOADS (10) is how many uploads, one at a time, are timed until visible; SCALE_MIRROR_MODE=proxy follows the upstream as a
 # proxy (records only, no file copies: the same sync path, for a machine too busy to copy M files). Everything runs on 127.0.0.1 in a temporary
 # directory, removed on exit. Output: one table in Markdown on stdout.
 set -euo pipefail
@@ -74,10 +74,10 @@ INGEST_S=$(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.0f", b - a }')
 RSS_INGEST=$(rss_mb "$GH_PID")
 serve_all scale noarch
 RSS_SERVE=$(rss_mb "$GH_PID")
-eval "$("$WORK/scale" upload -url "$GH" -channel scale -subdir noarch)"
+eval "$("$WORK/scale" upload -url "$GH" -channel scale -subdir noarch -repeat "${SCALE_UPLOADS:-10}")"
 serve_all scale noarch
 RSS_SERVE2=$(rss_mb "$GH_PID")
-log "hosted: $N in ${INGEST_S}s ($RATE/s); RSS $RSS_INGEST MB after ingest, $RSS_SERVE / $RSS_SERVE2 MB serving; upload visible in ${VISIBLE_JSON_MS} ms (json) ${VISIBLE_SHARD_MS} ms (shard)"
+log "hosted: $N in ${INGEST_S}s ($RATE/s); RSS $RSS_INGEST MB after ingest, $RSS_SERVE / $RSS_SERVE2 MB serving; $UPLOADS more uploads visible in ${VISIBLE_JSON_MS} ms median, ${VISIBLE_JSON_MAX_MS} ms slowest (json), ${VISIBLE_SHARD_MS} / ${VISIBLE_SHARD_MAX_MS} ms (shard)"
 
 # 2. Mirror of the forge.
 log "mirror: starting the test upstream with $M records"
@@ -113,8 +113,9 @@ cat <<EOT
 | measure | value | target |
 |---|---|---|
 | hosted: ingest of $N packages, 8 parallel clients | ${INGEST_S} s, $RATE uploads/s | ≥ 300/s |
-| hosted: RSS after ingest / serving / after one more upload and serving | $RSS_INGEST / $RSS_SERVE / $RSS_SERVE2 MB | ≤ 150 MB (100k) |
-| hosted: one more upload (201 in $UPLOAD_MS ms) visible in repodata.json / its shard | $VISIBLE_JSON_MS / $VISIBLE_SHARD_MS ms | ≤ 300 ms (100k) |
+| hosted: RSS after ingest / serving / after the uploads and serving | $RSS_INGEST / $RSS_SERVE / $RSS_SERVE2 MB | ≤ 150 MB (100k) |
+| hosted: $UPLOADS more uploads, one at a time (201 in $UPLOAD_MS ms median): visible in repodata.json / its shard, median | $VISIBLE_JSON_MS / $VISIBLE_SHARD_MS ms | ≤ 300 ms (100k) |
+| hosted: the same, slowest of the $UPLOADS | $VISIBLE_JSON_MAX_MS / $VISIBLE_SHARD_MAX_MS ms | ≤ 300 ms (100k) |
 | $MODE of $M records: first sync time, peak RSS during sync | ${SYNC_S} s, $PEAK MB | ≤ 300 MB |
 | $MODE: RSS serving / after one change | $RSS_MSERVE / $RSS_MSERVE2 MB | ≤ 300 MB |
 | $MODE: one upstream change (sync $CHANGE_SYNC_MS ms; fetched $CHANGE_SHARDS shards, $CHANGE_REPODATA repodata.json) visible in repodata.json / its shard | $CHANGE_JSON_MS / $CHANGE_SHARD_MS ms | ≤ 1,000 ms |

@@ -131,12 +131,8 @@ func (e *Env) newClient(t *target, key string, opts ...client.Option) (*client.C
 		t.warned = true
 		e.warnf("ssl_verify is false (%s or %s): the TLS certificate of %s is not checked.", credstore.EnvSSLVerify, t.configPath, t.domain)
 	}
-	version := e.Version
-	if version == "" {
-		version = "dev"
-	}
 	domain := t.domain
-	return client.New(t.base.String(), key, append([]client.Option{client.WithVersion(version), client.WithHTTPClient(e.httpClient(t)),
+	return client.New(t.base.String(), key, append([]client.Option{client.WithVersion(e.version()), client.WithHTTPClient(e.httpClient(t)),
 		client.WithKeyExpiryNotice(func(exp time.Time) {
 			// Every command that uses a key says so on stderr when it
 			// expires within the server's warning window.

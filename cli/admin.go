@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/cli/orgreg"
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
 )
@@ -53,14 +54,14 @@ func newNetworkListCommand(env *Env) *cobra.Command {
 				if rules.Rules == nil {
 					rules.Rules = []client.NetworkRule{}
 				}
-				return printJSON(env.Stdout, rules)
+				return output.JSON(env.Stdout, rules)
 			}
-			tw := table(env.Stdout, "ID", "NETWORK", "ACTION", "NOTE", "ADDED", "BY")
+			tw := output.Table(env.Stdout, "ID", "NETWORK", "ACTION", "NOTE", "ADDED", "BY")
 			for _, r := range rules.Rules {
-				row(tw, strconv.FormatInt(r.ID, 10), r.CIDR, r.Action, r.Note, day(r.CreatedAt), r.CreatedBy)
+				output.Row(tw, strconv.FormatInt(r.ID, 10), r.CIDR, r.Action, r.Note, output.Day(r.CreatedAt), r.CreatedBy)
 			}
 			for _, c := range rules.Configured {
-				row(tw, "-", c, "require-registration", "from the server's configuration", "-", "-")
+				output.Row(tw, "-", c, "require-registration", "from the server's configuration", "-", "-")
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -94,7 +95,7 @@ func newNetworkAddCommand(env *Env) *cobra.Command {
 				return env.keyRefused(s, err)
 			}
 			if asJSON {
-				return printJSON(env.Stdout, r)
+				return output.JSON(env.Stdout, r)
 			}
 			fmt.Fprintf(env.Stdout, "Clients in %s must now register (rule %d).\n", r.CIDR, r.ID)
 			return nil
@@ -164,15 +165,15 @@ func newClientsCommand(env *Env) *cobra.Command {
 				if cs == nil {
 					cs = []client.RegisteredClient{}
 				}
-				return printJSON(env.Stdout, cs)
+				return output.JSON(env.Stdout, cs)
 			}
-			tw := table(env.Stdout, "USER", "KEY", "ADDRESS", "CLIENT", "REQUESTS", "FIRST SEEN", "LAST SEEN")
+			tw := output.Table(env.Stdout, "USER", "KEY", "ADDRESS", "CLIENT", "REQUESTS", "FIRST SEEN", "LAST SEEN")
 			for _, c := range cs {
 				ua := c.UserAgent
 				if len(ua) > 40 {
 					ua = ua[:37] + "..."
 				}
-				row(tw, c.Username, c.KeyName, c.IP, ua, strconv.FormatInt(c.Requests, 10), day(c.FirstSeen), day(c.LastSeen))
+				output.Row(tw, c.Username, c.KeyName, c.IP, ua, strconv.FormatInt(c.Requests, 10), output.Day(c.FirstSeen), output.Day(c.LastSeen))
 			}
 			return tw.Flush()
 		}),

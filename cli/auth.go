@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
 	"github.com/spf13/cobra"
@@ -132,23 +133,23 @@ func newWhoamiCommand(env *Env, use string) *cobra.Command {
 				return env.keyRefused(s, err)
 			}
 			if asJSON {
-				return printJSON(env.Stdout, whoamiView{Server: s.t.base.String(), Domain: s.t.domain, User: a.User,
+				return output.JSON(env.Stdout, whoamiView{Server: s.t.base.String(), Domain: s.t.domain, User: a.User,
 					Scopes: a.Scopes, Key: a.Key, Orgs: a.Orgs, Source: string(s.source)})
 			}
 			w := env.Stdout
 			fmt.Fprintf(w, "Logged in to %s as %s.\n", s.t.domain, a.User.Username)
-			tw := table(w, "  Server:", s.t.base.String())
+			tw := output.Table(w, "  Server:", s.t.base.String())
 			user := a.User.Username
 			if a.User.IsAdmin {
 				user += " (administrator)"
 			}
-			row(tw, "  User:", user)
+			output.Row(tw, "  User:", user)
 			if a.Key != nil {
-				row(tw, "  Key:", fmt.Sprintf("%s (%s)", a.Key.Name, a.Key.Hint))
-				row(tw, "  Scopes:", strings.Join(a.Key.Scopes, ", "))
-				row(tw, "  Expires:", fmt.Sprintf("%s (%s)", day(a.Key.ExpiresAt), until(env.now(), a.Key.ExpiresAt)))
+				output.Row(tw, "  Key:", fmt.Sprintf("%s (%s)", a.Key.Name, a.Key.Hint))
+				output.Row(tw, "  Scopes:", strings.Join(a.Key.Scopes, ", "))
+				output.Row(tw, "  Expires:", fmt.Sprintf("%s (%s)", output.Day(a.Key.ExpiresAt), output.Until(env.now(), a.Key.ExpiresAt)))
 			}
-			row(tw, "  Key from:", env.sourceText(s.source))
+			output.Row(tw, "  Key from:", env.sourceText(s.source))
 			return tw.Flush()
 		}),
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
 )
@@ -41,7 +42,7 @@ role.`,
 				return env.keyRefused(s, err)
 			}
 			if asJSON {
-				return printJSON(env.Stdout, ch)
+				return output.JSON(env.Stdout, ch)
 			}
 			fmt.Fprintf(env.Stdout, "Created %s channel %s, owned by %s: %s\n", ch.Visibility, ch.Name, ch.Owner, ch.URL)
 			return nil
@@ -75,11 +76,11 @@ func newChannelListCommand(env *Env) *cobra.Command {
 				if chans == nil {
 					chans = []client.Channel{}
 				}
-				return printJSON(env.Stdout, chans)
+				return output.JSON(env.Stdout, chans)
 			}
-			tw := table(env.Stdout, "NAME", "VISIBILITY", "OWNER", "YOUR ROLE", "URL")
+			tw := output.Table(env.Stdout, "NAME", "VISIBILITY", "OWNER", "YOUR ROLE", "URL")
 			for _, c := range chans {
-				row(tw, c.Name, c.Visibility, c.Owner, c.Role, c.URL)
+				output.Row(tw, c.Name, c.Visibility, c.Owner, c.Role, c.URL)
 			}
 			return tw.Flush()
 		}),
@@ -121,15 +122,15 @@ func newChannelShowCommand(env *Env) *cobra.Command {
 				d.Packages = p
 			}
 			if asJSON {
-				return printJSON(env.Stdout, d)
+				return output.JSON(env.Stdout, d)
 			}
 			w := env.Stdout
 			fmt.Fprintf(w, "%s (%s, owned by %s; your role: %s)\n%s\n", ch.Name, ch.Visibility, ch.Owner, ch.Role, ch.URL)
 			if len(d.Members) > 0 {
 				fmt.Fprintln(w)
-				tw := table(w, "MEMBER", "ROLE", "SINCE")
+				tw := output.Table(w, "MEMBER", "ROLE", "SINCE")
 				for _, m := range d.Members {
-					row(tw, m.Username, m.Role, day(m.GrantedAt))
+					output.Row(tw, m.Username, m.Role, output.Day(m.GrantedAt))
 				}
 				tw.Flush()
 			}
@@ -138,9 +139,9 @@ func newChannelShowCommand(env *Env) *cobra.Command {
 				fmt.Fprintln(w, "No packages yet. Add some with: gatehouse upload FILE --channel "+ch.Name)
 				return nil
 			}
-			tw := table(w, "SUBDIR", "FILE", "SIZE", "UPLOADED")
+			tw := output.Table(w, "SUBDIR", "FILE", "SIZE", "UPLOADED")
 			for _, p := range d.Packages {
-				row(tw, p.Subdir, p.Filename, size(p.Size), day(p.UploadedAt))
+				output.Row(tw, p.Subdir, p.Filename, output.Size(p.Size), output.Day(p.UploadedAt))
 			}
 			return tw.Flush()
 		}),

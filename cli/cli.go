@@ -150,6 +150,14 @@ func (e *Env) confirm(question string) bool {
 	return false
 }
 
+// version is the CLI's version in User-Agents: "dev" when unset.
+func (e *Env) version() string {
+	if e.Version == "" {
+		return "dev"
+	}
+	return e.Version
+}
+
 func (e *Env) loginTimeout() time.Duration {
 	if e.LoginTimeout > 0 {
 		return e.LoginTimeout

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/cli/keyflags"
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/spf13/cobra"
 )
@@ -50,15 +52,15 @@ func newKeysListCommand(env *Env) *cobra.Command {
 				if keys == nil {
 					keys = []client.Key{}
 				}
-				return printJSON(env.Stdout, keys)
+				return output.JSON(env.Stdout, keys)
 			}
-			tw := table(env.Stdout, "ID", "NAME", "KEY", "SCOPES", "CHANNELS", "STATUS", "EXPIRES", "LAST USED")
+			tw := output.Table(env.Stdout, "ID", "NAME", "KEY", "SCOPES", "CHANNELS", "STATUS", "EXPIRES", "LAST USED")
 			for _, k := range keys {
 				status := k.Status
 				if k.ExpiringSoon {
 					status += " (expires soon)"
 				}
-				row(tw, strconv.FormatInt(k.ID, 10), k.Name, k.Hint, strings.Join(k.Scopes, ","), restriction(k), status, day(k.ExpiresAt), dayPtr(k.LastUsedAt))
+				output.Row(tw, strconv.FormatInt(k.ID, 10), k.Name, k.Hint, strings.Join(k.Scopes, ","), restriction(k), status, output.Day(k.ExpiresAt), output.DayPtr(k.LastUsedAt))
 			}
 			return tw.Flush()
 		}),
@@ -108,11 +110,11 @@ active keys replaces it, and the old one stops working at once.`,
   gatehouse keys create --org acme --name ci --scopes channels --expires 30d`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			sc, err := parseScopes(scopes)
+			sc, err := keyflags.ParseScopes(scopes)
 			if err != nil {
 				return err
 			}
-			exp, err := parseExpiry(env.now(), expires)
+			exp, err := keyflags.ParseExpiry(env.now(), expires)
 			if err != nil {
 				return err
 			}
@@ -134,10 +136,10 @@ active keys replaces it, and the old one stops working at once.`,
 				return env.keyRefused(s, err)
 			}
 			if asJSON {
-				return printJSON(env.Stdout, k)
+				return output.JSON(env.Stdout, k)
 			}
 			fmt.Fprintln(env.Stdout, k.Secret)
-			fmt.Fprintf(env.Stderr, "Created key %q (id %d, %s), expires %s. It is shown only this once.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), day(k.ExpiresAt))
+			fmt.Fprintf(env.Stderr, "Created key %q (id %d, %s), expires %s. It is shown only this once.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), output.Day(k.ExpiresAt))
 			if len(k.Channels) > 0 || k.ChannelAccess != "" {
 				fmt.Fprintf(env.Stderr, "It is limited to %s.\n", restriction(k.Key))
 			}
@@ -150,8 +152,8 @@ active keys replaces it, and the old one stops working at once.`,
 	addAt(cmd, &at)
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "the key's name (required)")
-	f.StringVar(&scopes, "scopes", defaultScopes, "scopes: user, channels, admin")
-	f.StringVar(&expires, "expires", defaultExpires, "lifetime: days (90d), weeks (12w), 1y, or a date (2027-01-31)")
+	f.StringVar(&scopes, "scopes", keyflags.DefaultScopes, "scopes: user, channels, admin")
+	f.StringVar(&expires, "expires", keyflags.DefaultExpires, "lifetime: days (90d), weeks (12w), 1y, or a date (2027-01-31)")
 	f.StringVar(&channels, "channels", "", "limit the key to these channels (comma-separated)")
 	f.StringVar(&access, "channel-access", "", "cap the key's access to channels: read or write")
 	f.StringVar(&org, "org", "", "create a service key of this organization (for its owners and admins)")

@@ -7,11 +7,12 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/cli/keyflags"
+	"github.com/gatehouse-dev/gatehouse/cli/loginflow"
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
 	"github.com/spf13/cobra"
@@ -20,17 +21,6 @@ import (
 
 // ClientID is the OAuth client the CLI logs in as.
 const ClientID = "gatehouse-cli"
-
-// defaultScopes and defaultExpires are the defaults of every key the CLI
-// creates: the same as the web dialog's (gatehouse.DefaultKeyScopes,
-// gatehouse.DefaultKeyDays).
-var (
-	defaultScopes  = gatehouse.DefaultKeyScopes.String()
-	defaultExpires = strconv.Itoa(gatehouse.DefaultKeyDays) + "d"
-)
-
-// maxKeyLifetime mirrors the server's rule: keys live at most one year.
-const maxKeyLifetime = 365 * 24 * time.Hour
 
 type loginOptions struct {
 	at      string
@@ -80,8 +70,8 @@ it prints a short code to enter on a page you open in any browser.`,
 	f.BoolVar(&o.device, "device", false, "log in with a code entered in a browser on any device")
 	f.BoolVar(&o.force, "force", false, "log in even if the stored key still works")
 	f.BoolVar(&o.admin, "admin", false, "administrators: add the Administration scope, for the gatehouse admin commands")
-	f.StringVar(&o.expires, "expires", defaultExpires, "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31); without it, "+defaultExpires+" or the longest the server's key policies allow, if shorter")
-	f.StringVar(&o.scopes, "scopes", defaultScopes, "key scopes: user, channels (and admin, for administrators)")
+	f.StringVar(&o.expires, "expires", keyflags.DefaultExpires, "key lifetime: a number of days (90d), weeks (12w), 1y, or a date (2027-01-31); without it, "+keyflags.DefaultExpires+" or the longest the server's key policies allow, if shorter")
+	f.StringVar(&o.scopes, "scopes", keyflags.DefaultScopes, "key scopes: user, channels (and admin, for administrators)")
 	return cmd
 }
 
@@ -90,7 +80,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	if err != nil {
 		return err
 	}
-	scopes, err := parseScopes(o.scopes)
+	scopes, err := keyflags.ParseScopes(o.scopes)
 	if err != nil {
 		return err
 	}
@@ -101,7 +91,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	// policies allow (a year at most).
 	var expiresAt time.Time
 	if o.expiresSet {
-		if expiresAt, err = parseExpiry(env.now(), o.expires); err != nil {
+		if expiresAt, err = keyflags.ParseExpiry(env.now(), o.expires); err != nil {
 			return err
 		}
 	}
@@ -125,27 +115,31 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 	// the host name, not the key's name.
 	ctx, cancel := context.WithTimeout(ctx, env.loginTimeout())
 	defer cancel()
-	oc := &oauth2.Config{
-		ClientID: ClientID,
-		Scopes:   scopes,
-		Endpoint: oauth2.Endpoint{
-			AuthURL: disc.AuthorizationEndpoint, TokenURL: disc.TokenEndpoint,
-			DeviceAuthURL: disc.DeviceAuthorizationEndpoint, AuthStyle: oauth2.AuthStyleInParams,
+	flow := &loginflow.Flow{
+		Config: &oauth2.Config{
+			ClientID: ClientID,
+			Scopes:   scopes,
+			Endpoint: oauth2.Endpoint{
+				AuthURL: disc.AuthorizationEndpoint, TokenURL: disc.TokenEndpoint,
+				DeviceAuthURL: disc.DeviceAuthorizationEndpoint, AuthStyle: oauth2.AuthStyleInParams,
+			},
 		},
+		ClientName: hostname, Domain: t.domain, Stderr: env.Stderr,
+		HTTPClient: env.httpClient(t), UserAgent: "gatehouse-cli/" + env.version(),
+		OpenBrowser: env.OpenBrowser, GOOS: env.goos(), Timeout: env.loginTimeout(),
 	}
-	octx := context.WithValue(ctx, oauth2.HTTPClient, env.oauthHTTPClient(t))
 
 	var tok *oauth2.Token
 	device := o.device || disc.AuthorizationEndpoint == ""
 	if !device {
-		if ok, why := env.canOpenBrowser(); !ok {
+		if ok, why := loginflow.CanOpenBrowser(env.getenv, env.goos()); !ok {
 			fmt.Fprintf(env.Stderr, "No browser can be opened here (%s); log in with a code instead.\n", why)
 			device = true
 		}
 	}
 	if !device {
-		tok, err = env.browserLogin(octx, oc, hostname, t)
-		if errors.Is(err, errNoBrowser) {
+		tok, err = flow.Browser(ctx)
+		if errors.Is(err, loginflow.ErrNoBrowser) {
 			fmt.Fprintf(env.Stderr, "%v; log in with a code instead.\n", err)
 			device = true
 		} else if err != nil {
@@ -156,7 +150,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		if disc.DeviceAuthorizationEndpoint == "" {
 			return exitf(ExitFailure, "This server does not offer login with a code (no device_authorization_endpoint); run gatehouse login on a machine with a browser.")
 		}
-		tok, err = env.deviceLogin(octx, oc, hostname, t)
+		tok, err = flow.Device(ctx)
 		if err != nil {
 			return err
 		}
@@ -189,7 +183,7 @@ func (env *Env) login(ctx context.Context, o loginOptions) error {
 		return fmt.Errorf("the key %q was created but could not be stored (%w); revoke it in Account Settings → API Keys and try again", key.Name, err)
 	}
 	fmt.Fprintf(env.Stdout, "Logged in to %s as %s. Key %q (%s) expires %s; stored in %s.\n",
-		t.domain, user, key.Name, strings.Join(key.Scopes, ", "), day(key.ExpiresAt), env.storeText())
+		t.domain, user, key.Name, strings.Join(key.Scopes, ", "), output.Day(key.ExpiresAt), env.storeText())
 	if _, src, err := credstore.Lookup(env.creds(), t.domain); err == nil && !removable(src) {
 		env.warnf("%s is set and is used instead of the key just stored.", env.sourceText(src))
 	}
@@ -223,7 +217,7 @@ func (env *Env) alreadyLoggedIn(ctx context.Context, t *target, wantAdmin bool) 
 	case err == nil:
 		desc := ""
 		if a.Key != nil {
-			desc = fmt.Sprintf(" with key %q (expires %s)", a.Key.Name, day(a.Key.ExpiresAt))
+			desc = fmt.Sprintf(" with key %q (expires %s)", a.Key.Name, output.Day(a.Key.ExpiresAt))
 		}
 		fmt.Fprintf(env.Stdout, "Already logged in to %s as %s%s, from %s. To log in again, run: gatehouse login --force --at %s\n",
 			t.domain, a.User.Username, desc, env.sourceText(src), t.domain)
@@ -269,85 +263,4 @@ func (env *Env) hostname() string {
 		h = h[:90]
 	}
 	return h
-}
-
-// parseScopes validates a comma-separated list of key scopes.
-func parseScopes(s string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		switch f {
-		case "user", "channels", "admin":
-		default:
-			return nil, exitf(ExitFailure, "Unknown scope %q: use user, channels or admin (comma-separated).", f)
-		}
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	if len(out) == 0 {
-		return nil, exitf(ExitFailure, "Give at least one scope: user, channels or both (--scopes user,channels).")
-	}
-	return out, nil
-}
-
-// parseExpiry turns --expires into a time: a number of days ("90d"),
-// weeks ("12w") or years ("1y"), or a date ("2027-01-31", midnight UTC).
-// A lifetime of a full year is trimmed by a minute, so a clock a little
-// ahead of the server's does not push it past the server's limit.
-func parseExpiry(now time.Time, s string) (time.Time, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	latest := now.Add(maxKeyLifetime)
-	bad := exitf(ExitFailure, "--expires %q: give a number of days (90d), weeks (12w), 1y, or a date such as %s.", s, day(now.AddDate(0, 3, 0)))
-	if s == "" {
-		return time.Time{}, bad
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return checkExpiry(now, t, latest)
-	}
-	if t, err := time.Parse(time.RFC3339, strings.ToUpper(s)); err == nil {
-		return checkExpiry(now, t.UTC(), latest)
-	}
-	unit := s[len(s)-1]
-	n, err := strconv.Atoi(s[:len(s)-1])
-	if err != nil || n <= 0 {
-		return time.Time{}, bad
-	}
-	if n > 366 {
-		// Past a year in any unit; also keeps n * unit from overflowing.
-		return time.Time{}, exitf(ExitFailure, "--expires %q: keys live at most one year (365 days).", s)
-	}
-	var d time.Duration
-	switch unit {
-	case 'd':
-		d = time.Duration(n) * 24 * time.Hour
-	case 'w':
-		d = time.Duration(n) * 7 * 24 * time.Hour
-	case 'y':
-		d = time.Duration(n) * maxKeyLifetime
-	default:
-		return time.Time{}, bad
-	}
-	if d > maxKeyLifetime {
-		return time.Time{}, exitf(ExitFailure, "--expires %q: keys live at most one year (365 days).", s)
-	}
-	if d == maxKeyLifetime {
-		d -= time.Minute
-	}
-	return now.Add(d).UTC().Truncate(time.Second), nil
-}
-
-func checkExpiry(now, t, latest time.Time) (time.Time, error) {
-	switch {
-	case !t.After(now):
-		return time.Time{}, exitf(ExitFailure, "--expires %s is in the past; choose a date within the next year.", day(t))
-	case t.After(latest):
-		return time.Time{}, exitf(ExitFailure, "--expires %s: keys live at most one year; choose a date no later than %s.", day(t), day(latest))
-	}
-	return t.UTC(), nil
 }

@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/cli/output"
+	"github.com/gatehouse-dev/gatehouse/cli/upload"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/condabuild"
 	"github.com/spf13/cobra"
@@ -53,7 +56,7 @@ twice does nothing. The binary's format and architecture are checked against
 			}
 			bin, err := os.Open(args[0])
 			if err != nil {
-				return exitf(ExitFailure, "%s", fileError(args[0], err))
+				return exitf(ExitFailure, "%s", upload.FileError(args[0], err))
 			}
 			defer bin.Close()
 			fi, err := bin.Stat()
@@ -92,7 +95,7 @@ twice does nothing. The binary's format and architecture are checked against
 				for _, p := range pkgs {
 					if p.Filename == meta.Filename() {
 						if asJSON {
-							return printJSON(env.Stdout, p)
+							return output.JSON(env.Stdout, p)
 						}
 						fmt.Fprintf(env.Stdout, "%s/%s is already in %s: nothing to do.\n", platform, p.Filename, channel)
 						return nil
@@ -121,19 +124,19 @@ twice does nothing. The binary's format and architecture are checked against
 			}
 			opts := client.UploadOptions{Replace: replace}
 			if env.isTerminal(env.Stderr) {
-				bar := newProgressBar(env.Stderr, meta.Filename(), n)
-				opts.Progress = bar.update
-				defer bar.clear()
+				bar := output.NewProgressBar(env.Stderr, meta.Filename(), n)
+				opts.Progress = bar.Update
+				defer bar.Clear()
 			}
 			pkg, err := s.c.Upload(ctx, channel, meta.Filename(), tmp, n, opts)
 			if err != nil {
 				return env.keyRefused(s, err)
 			}
 			if asJSON {
-				return printJSON(env.Stdout, pkg)
+				return output.JSON(env.Stdout, pkg)
 			}
 			fmt.Fprintf(env.Stdout, "Published %s/%s (gatehouse %s, %s) in %s.\nInstall it with: conda install -c %s/repo/%s --override-channels gatehouse\n",
-				pkg.Subdir, pkg.Filename, condaVersion, size(pkg.Size), channel, s.t.base.String(), channel)
+				pkg.Subdir, pkg.Filename, condaVersion, output.Size(pkg.Size), channel, s.t.base.String(), channel)
 			return nil
 		}),
 	}
@@ -149,12 +152,10 @@ twice does nothing. The binary's format and architecture are checked against
 	return cmd
 }
 
-var subdirRE = regexp.MustCompile(`^[a-z0-9]+-[a-z0-9]+$`)
-
 // cliInstallPath is where the binary goes in the package: Library\bin on
 // Windows (on conda's PATH there), bin elsewhere.
 func cliInstallPath(platform string) (string, error) {
-	if !subdirRE.MatchString(platform) || len(platform) > 32 {
+	if !gatehouse.ValidSubdir(platform) || platform == "noarch" {
 		return "", exitf(ExitFailure, "--platform %q: give a conda subdir such as linux-64, osx-arm64 or win-64.", platform)
 	}
 	if strings.HasPrefix(platform, "win-") {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/cli/clientcfg"
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/orgtoken"
 	"github.com/spf13/cobra"
@@ -68,7 +69,7 @@ did not write is left alone and reported. Running it again changes nothing;
 				if changes == nil {
 					changes = []change{}
 				}
-				if err2 := printJSON(env.Stdout, map[string]any{"server": t.base.String(), "changes": changes}); err2 != nil {
+				if err2 := output.JSON(env.Stdout, map[string]any{"server": t.base.String(), "changes": changes}); err2 != nil {
 					return err2
 				}
 			} else {

@@ -1,4 +1,7 @@
-package cli
+// Package output formats what the CLI prints: JSON for scripts (--json),
+// aligned tables, dates, lifetimes and sizes for people, and the progress
+// bar of an upload on a terminal.
+package output
 
 import (
 	"encoding/json"
@@ -9,23 +12,23 @@ import (
 	"time"
 )
 
-// printJSON writes v as indented JSON, for scripts (--json).
-func printJSON(w io.Writer, v any) error {
+// JSON writes v as indented JSON, for scripts (--json).
+func JSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
-// table writes aligned columns; call Flush when done.
-func table(w io.Writer, header ...string) *tabwriter.Writer {
+// Table writes aligned columns; call Flush when done.
+func Table(w io.Writer, header ...string) *tabwriter.Writer {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	return tw
 }
 
-// row writes one table row.
-func row(tw *tabwriter.Writer, cells ...string) {
+// Row writes one table row.
+func Row(tw *tabwriter.Writer, cells ...string) {
 	for i, c := range cells {
 		// A tab or newline in a cell (a note, a user agent) would break
 		// the columns.
@@ -39,24 +42,24 @@ func row(tw *tabwriter.Writer, cells ...string) {
 	fmt.Fprintln(tw, strings.Join(cells, "\t"))
 }
 
-// day formats a time as its UTC date.
-func day(t time.Time) string {
+// Day formats a time as its UTC date.
+func Day(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format(time.DateOnly)
 }
 
-// dayPtr formats an optional time.
-func dayPtr(t *time.Time) string {
+// DayPtr formats an optional time.
+func DayPtr(t *time.Time) string {
 	if t == nil {
 		return "never"
 	}
-	return day(*t)
+	return Day(*t)
 }
 
-// until says when t is relative to now: "in 30 days", "3 days ago".
-func until(now, t time.Time) string {
+// Until says when t is relative to now: "in 30 days", "3 days ago".
+func Until(now, t time.Time) string {
 	d := t.Sub(now)
 	past := d < 0
 	if past {
@@ -87,8 +90,8 @@ func plural(n int, unit string) string {
 	return fmt.Sprintf("%d %ss", n, unit)
 }
 
-// size formats a byte count for people.
-func size(n int64) string {
+// Size formats a byte count for people.
+func Size(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -1,4 +1,4 @@
-package cli
+package loginflow
 
 import (
 	"net/http"
