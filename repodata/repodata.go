@@ -24,6 +24,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -101,8 +102,8 @@ type subdirSet struct {
 }
 
 const (
-	// maxSmall bounds the shards kept in memory: the hottest small files,
-	// answered without opening a file.
+	// maxSmall bounds the shards and revision files kept in memory: the
+	// hottest small files, answered without opening a file.
 	maxSmall     = 2048
 	maxSmallSize = 16 << 10
 )
@@ -158,13 +159,42 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 			return nil, err
 		}
 		f := revisionFile(st, file, gzip)
+		if f.Size <= maxSmallSize {
+			// A small file is answered from memory: opening, sending
+			// and closing a 2 KB shard index costs more than the bytes.
+			// Revision files never change under their name.
+			if data, ok := x.small.Get(f.Path); ok {
+				f.Data = data
+				return f, nil
+			}
+		}
 		if f.File, err = os.Open(f.Path); err == nil {
+			x.keepSmall(f)
 			return f, nil
 		} else if !os.IsNotExist(err) || try == 2 {
 			x.log.Error("opening an index file failed", "channel", ch.Name, "subdir", dir, "err", err)
 			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The index could not be read. Try again in a moment.")
 		}
 	}
+}
+
+// keepSmall reads a small revision file that f holds open into memory,
+// for this answer and the next ones; on a failed read the open file still
+// answers.
+func (x *Index) keepSmall(f *gatehouse.IndexFile) {
+	if f.Size > maxSmallSize {
+		return
+	}
+	data := make([]byte, f.Size)
+	if _, err := io.ReadFull(f.File, data); err != nil {
+		if _, err := f.File.Seek(0, io.SeekStart); err != nil {
+			x.log.Warn("rewinding an index file failed", "err", err)
+		}
+		return
+	}
+	f.File.Close()
+	f.File, f.Data = nil, data
+	x.small.Set(f.Path, data)
 }
 
 // revisionFile describes the form asked for of st's files.
