@@ -65,13 +65,16 @@ func TestPurePackagesStayPure(t *testing.T) {
 		"apikey":          {},
 		"password":        {},
 		"secret":          {},
-		"conda":           {"", "conda/matchspec"},
+		"conda":           {"", "conda/matchspec", "condaname"},
 		"conda/matchspec": {},
-		"conda/repofmt":   {"", "conda"},
+		"conda/repofmt":   {"", "conda", "condaname"},
+		"condaname":       {""},
 		"gate":            {""},
+		"keyrule":         {"", "condaname"},
 		"cache":           {},
 		"ratelimit":       {"cache"},
 		"spool":           {""},
+		"usercode":        {},
 	}
 	forbidden := []string{"net/http", "database/sql", "os/exec"}
 	pkgs := listPackages(t)

@@ -38,6 +38,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/cache"
 	"github.com/gatehouse-dev/gatehouse/conda"
 	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // Config configures an Index.
@@ -215,7 +216,7 @@ func revisionFile(st *state, file string, gzip bool) *gatehouse.IndexFile {
 // immutable. Small ones are answered from memory.
 func (x *Index) shard(ch *gatehouse.Channel, dir, file string) (*gatehouse.IndexFile, error) {
 	hex, ok := strings.CutSuffix(file, ".msgpack.zst")
-	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" || !gatehouse.ValidSubdir(dir) {
+	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" || !condaname.ValidSubdir(dir) {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such shard in channel %q.", ch.Name)
 	}
 	path := filepath.Join(x.subdirDir(ch.ID, dir), "shards", file)
@@ -247,7 +248,7 @@ func (x *Index) Package(ctx context.Context, ch *gatehouse.Channel, subdir, file
 	if p, ok := x.packages.Get(k); ok {
 		return p, nil
 	}
-	if !gatehouse.ValidSubdir(subdir) {
+	if !condaname.ValidSubdir(subdir) {
 		return nil, errNoPackage
 	}
 	p, err := x.store.PackageByFilename(ctx, ch.ID, subdir, filename)
@@ -269,7 +270,7 @@ func (x *Index) subdirDir(channel int64, subdir string) string {
 // it up to date first when it is older. Subdirs conda does not know that
 // hold no packages are ENOTFOUND and cost nothing (checklist I6).
 func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) (*state, error) {
-	if !gatehouse.ValidSubdir(dir) {
+	if !condaname.ValidSubdir(dir) {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name)
 	}
 	k := subKey{ch.ID, dir}
@@ -281,7 +282,7 @@ func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) 
 			return st, nil
 		}
 	}
-	if !gatehouse.KnownSubdir(dir) {
+	if !condaname.KnownSubdir(dir) {
 		has, err := x.hasPackages(ctx, ch, dir)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -107,12 +108,12 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 	kp.ReplaceURL = "/settings/keys"
 	// The checks run in the order of the form, so the person sees the
 	// first problem first; createKey repeats them all.
-	err := gatehouse.ValidateKeyName(strings.TrimSpace(f.Name))
+	err := keyrule.ValidateName(strings.TrimSpace(f.Name))
 	if err == nil {
 		err = scopeErr
 	}
 	if err == nil {
-		err = gatehouse.ValidateKeyScopes(c.User, scopes)
+		err = keyrule.ValidateScopes(c.User, scopes)
 	}
 	var expires time.Time
 	var limits *gatehouse.KeyLimits
