@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Scopes is a set of API key scopes. A key only works for what its scopes
@@ -93,7 +94,7 @@ func ParseScopes(names []string) (Scopes, error) {
 			}
 		}
 		if !found {
-			return 0, FieldErrorf("scopes", "Unknown scope %q: use \"user\", \"channels\" or \"admin\".", truncate(name, 32))
+			return 0, FieldErrorf("scopes", "Unknown scope %q: use \"user\", \"channels\" or \"admin\".", Shorten(name, 32))
 		}
 	}
 	return s, nil
@@ -186,9 +187,15 @@ func (k *APIKey) Status(now time.Time) KeyStatus {
 	return KeyActive
 }
 
-func truncate(s string, n int) string {
+// Shorten cuts s to at most n bytes, on a character boundary, and marks
+// the cut with "…": a name or value echoed in an error message stays short
+// and valid UTF-8 whatever the client sent.
+func Shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -92,18 +92,10 @@ func NormalizeChannels(names []string) ([]string, error) {
 	for _, n := range names {
 		n = strings.TrimSpace(n)
 		if err := condaname.ValidateChannel(n); err != nil {
-			return nil, gatehouse.FieldErrorf("channels", "%q is not a channel name.", truncate(n, 64))
+			return nil, gatehouse.FieldErrorf("channels", "%q is not a channel name.", gatehouse.Shorten(n, 64))
 		}
 		out = append(out, n)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
-}
-
-// truncate keeps what a message quotes of a caller's input short.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -136,7 +136,7 @@ func (s *Service) Finish(ctx context.Context, cb gatehouse.SSOCallback) (*gateho
 		return fail(l.OrgID, "state from another browser", refusal("This sign-in was started in another browser."))
 	}
 	if cb.Error != "" {
-		return fail(l.OrgID, "provider error: "+truncate(cb.Error), refusal("The identity provider did not sign you in ("+truncate(printableOr(cb.Error))+")."))
+		return fail(l.OrgID, "provider error: "+gatehouse.Shorten(cb.Error, 64), refusal("The identity provider did not sign you in ("+gatehouse.Shorten(printableOr(cb.Error), 64)+")."))
 	}
 	if cb.Code == "" {
 		return fail(l.OrgID, "no code", refusal("The identity provider sent no authorization code."))
@@ -155,7 +155,7 @@ func (s *Service) Finish(ctx context.Context, cb gatehouse.SSOCallback) (*gateho
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.Response == nil || re.Response.StatusCode < 500) {
-			return fail(l.OrgID, "code exchange refused: "+truncate(re.ErrorCode), refusal("The identity provider refused the sign-in code."))
+			return fail(l.OrgID, "code exchange refused: "+gatehouse.Shorten(re.ErrorCode, 64), refusal("The identity provider refused the sign-in code."))
 		}
 		s.log.Warn("identity provider unavailable during code exchange", "issuer", c.Issuer, "err", err)
 		return fail(l.OrgID, "code exchange failed", errors.Join(gatehouse.Errorf(gatehouse.EUNAVAILABLE,

@@ -242,7 +242,7 @@ func parseDomains(in []string) ([]gatehouse.SSODomain, error) {
 	for _, d := range in {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if len(d) > 253 || !domainRE.MatchString(d) {
-			return nil, gatehouse.FieldErrorf("domains", "%q is not a domain name such as example.com.", truncate(d))
+			return nil, gatehouse.FieldErrorf("domains", "%q is not a domain name such as example.com.", gatehouse.Shorten(d, 64))
 		}
 		if !seen[d] {
 			seen[d] = true
@@ -276,7 +276,7 @@ func parseGroupRoles(in map[string]string) (map[string]gatehouse.OrgRole, error)
 		case gatehouse.OrgAdmin, gatehouse.OrgMember:
 			out[g] = role
 		default:
-			return nil, gatehouse.FieldErrorf("group_roles", "A group gives the role \"member\" or \"admin\" (owners are named by hand); %q gives %q.", truncate(g), truncate(r))
+			return nil, gatehouse.FieldErrorf("group_roles", "A group gives the role \"member\" or \"admin\" (owners are named by hand); %q gives %q.", gatehouse.Shorten(g, 64), gatehouse.Shorten(r, 64))
 		}
 	}
 	return out, nil
@@ -299,19 +299,12 @@ func (s *Service) parseGroupChannels(ctx context.Context, o *gatehouse.Org, in m
 			}
 			ch, err := s.cfg.Store.ChannelByName(ctx, name)
 			if err != nil || ch.OwnerOrgID != o.ID {
-				return nil, gatehouse.FieldErrorf("group_channels", "Groups can be given channels of %s only; %q is not one of them.", o.Name, truncate(name))
+				return nil, gatehouse.FieldErrorf("group_channels", "Groups can be given channels of %s only; %q is not one of them.", o.Name, gatehouse.Shorten(name, 64))
 			}
 			out[g][name] = role
 		}
 	}
 	return out, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }
 
 // Config shows the organization's provider to its members, never the
@@ -372,7 +365,7 @@ func (s *Service) RejectDomain(ctx context.Context, p *gatehouse.Principal, doma
 	if err != nil {
 		return err
 	}
-	notClaimed := gatehouse.Errorf(gatehouse.ENOTFOUND, "%s has not claimed %s.", o.Name, truncate(domain))
+	notClaimed := gatehouse.Errorf(gatehouse.ENOTFOUND, "%s has not claimed %s.", o.Name, gatehouse.Shorten(domain, 64))
 	return s.cfg.Store.Atomic(ctx, func(tx gatehouse.Store) error {
 		c, err := tx.SSOConfig(ctx, o.ID)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {

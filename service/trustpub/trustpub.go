@@ -85,7 +85,7 @@ func (s *Service) AddPublisher(ctx context.Context, p *gatehouse.Principal, chan
 	}
 	for k, v := range req.Claims {
 		if !claimNameRE.MatchString(k) || k == "iss" || k == "aud" || k == "exp" {
-			return nil, gatehouse.FieldErrorf("claims", "%q is not a claim name a publisher can require (lower-case letters, digits, '_').", truncate(k))
+			return nil, gatehouse.FieldErrorf("claims", "%q is not a claim name a publisher can require (lower-case letters, digits, '_').", gatehouse.Shorten(k, 64))
 		}
 		if v == "" || len(v) > 512 {
 			return nil, gatehouse.FieldErrorf("claims", "The value of claim %q must be 1 to 512 characters.", k)
@@ -162,13 +162,6 @@ func claimList(c map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
-
 // refused is the error of an exchange that cannot succeed: 403, with why.
 func refused(format string, args ...any) *gatehouse.Error {
 	return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: "TRUSTED PUBLISHING REFUSED", Message: fmt.Sprintf(format, args...)}
@@ -183,7 +176,7 @@ func (s *Service) Exchange(ctx context.Context, req gatehouse.TokenExchange) (*g
 		return nil, nil, err
 	}
 	audit := &gatehouse.AuditEvent{Action: gatehouse.AuditTrustedExchange, Actor: "trusted-publishing",
-		Target: "channel:" + truncate(req.Channel)}
+		Target: "channel:" + gatehouse.Shorten(req.Channel, 64)}
 	if req.Addr.IsValid() {
 		audit.IP = req.Addr.String()
 	}
@@ -197,7 +190,7 @@ func (s *Service) Exchange(ctx context.Context, req gatehouse.TokenExchange) (*g
 		}
 		return nil, nil, err
 	}
-	noPublisher := refused("No trusted publisher of channel %q accepts tokens of this issuer. A channel administrator adds one in the channel's settings (POST /api/channels/%s/trusted-publishers).", truncate(req.Channel), url.PathEscape(truncate(req.Channel)))
+	noPublisher := refused("No trusted publisher of channel %q accepts tokens of this issuer. A channel administrator adds one in the channel's settings (POST /api/channels/%s/trusted-publishers).", gatehouse.Shorten(req.Channel, 64), url.PathEscape(gatehouse.Shorten(req.Channel, 64)))
 	iss, err := idp.PeekIssuer(req.Token)
 	if err != nil {
 		return fail("not an ID token", err)
@@ -219,7 +212,7 @@ func (s *Service) Exchange(ctx context.Context, req gatehouse.TokenExchange) (*g
 		}
 	}
 	if len(pubs) == 0 {
-		return fail("no publisher for issuer "+truncate(iss), noPublisher)
+		return fail("no publisher for issuer "+gatehouse.Shorten(iss, 64), noPublisher)
 	}
 	idt, err := s.cfg.Providers.Verify(ctx, iss, "", req.Token)
 	if err != nil {
