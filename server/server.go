@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/ratelimit"
 	index "github.com/gatehouse-dev/gatehouse/repodata"
 	"github.com/gatehouse-dev/gatehouse/server/api"
 	"github.com/gatehouse-dev/gatehouse/server/authn"
@@ -59,17 +60,9 @@ type Config struct {
 	// KeyCacheTTL bounds how long a verified key is trusted without a
 	// database lookup; revocation on another replica takes effect within it.
 	KeyCacheTTL time.Duration
-	// FailureLimit is how many failed credentials (bad keys, wrong
-	// passwords) one address may send in a burst before 429s, and
-	// FailureRefill how often one more is allowed.
-	FailureLimit  int
-	FailureRefill time.Duration
-	// AccountFailureLimit is the same budget per account name (checklist
-	// E7), whatever address the attempts come from.
-	AccountFailureLimit int
-	// IPv6PrefixLen is the IPv6 network whose addresses share one failure
-	// budget (checklist B8); 0 is a /64.
-	IPv6PrefixLen int
+	// FailureBudget is how many failed credentials (bad keys, wrong
+	// passwords, user codes) a caller may send before 429s.
+	ratelimit.FailureBudget
 	// Registry receives the server's Prometheus metrics; nil means a
 	// fresh registry, served at /metrics.
 	Registry *prometheus.Registry
@@ -187,8 +180,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	svc, err := service.New(service.Config{
 		Settings: keyauth.Settings{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
-			Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit,
-			FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen},
+			Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureBudget: cfg.FailureBudget},
 		Blobs: cfg.Blobs, Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
 		ClientBounds: cfg.ClientBounds, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval, UpstreamAllow: cfg.UpstreamAllow,

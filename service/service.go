@@ -276,8 +276,7 @@ func New(cfg Config) (*Services, error) {
 		return nil, err
 	}
 	c.login = login.New(login.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
-		FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit,
-		IPv6PrefixLen: cfg.IPv6PrefixLen, RateLimited: c.limits.CountRateLimited,
+		FailureBudget: cfg.FailureBudget, RateLimited: c.limits.CountRateLimited,
 		KeysRevoked: func(keys []*gatehouse.APIKey) {
 			for _, k := range keys {
 				c.keys.Forget(k.Hash)

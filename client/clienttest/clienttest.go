@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/ratelimit"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 )
@@ -109,7 +110,7 @@ func New(t testing.TB, mutate ...func(*server.Config)) *Server {
 		Logger:       slog.New(slog.NewTextHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		ToolsChannel: "gatehouse-tools",
 		// Tests send many bad keys on purpose.
-		FailureLimit: 10_000, AccountFailureLimit: 10_000,
+		FailureBudget: ratelimit.FailureBudget{FailureLimit: 10_000, AccountFailureLimit: 10_000},
 	}
 	for _, m := range mutate {
 		m(&cfg)

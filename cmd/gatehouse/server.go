@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/gate"
+	"github.com/gatehouse-dev/gatehouse/ratelimit"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/server/api"
@@ -402,7 +403,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version, SecretKey: sealKey,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
 		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
-		IPv6PrefixLen: int(cfg.IPv6PrefixLen), ReservedChannels: splitList(cfg.ReservedChannels),
+		FailureBudget: ratelimit.FailureBudget{IPv6PrefixLen: int(cfg.IPv6PrefixLen)}, ReservedChannels: splitList(cfg.ReservedChannels),
 		Quotas:       service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
 		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},
 		IndexDir:     filepath.Join(cfg.Data, "index"), ProxyTTL: cfg.ProxyTTL,

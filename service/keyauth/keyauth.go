@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/ratelimit"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -36,15 +37,8 @@ type Settings struct {
 	// trusted without a database lookup; without a change feed, a change
 	// on another replica takes effect within it.
 	KeyCacheTTL time.Duration
-	// FailureLimit failed credentials from one address in a burst, then
-	// one more per FailureRefill (checklist B7); AccountFailureLimit per
-	// account name, refilled every 30 s (checklist E7).
-	FailureLimit        int
-	FailureRefill       time.Duration
-	AccountFailureLimit int
-	// IPv6PrefixLen is the IPv6 network whose addresses share one failure
-	// budget (checklist B8); 0 is a /64, 128 the exact address.
-	IPv6PrefixLen int
+	// FailureBudget: the account budget is refilled every 30 s.
+	ratelimit.FailureBudget
 
 	// PasswordConcurrency bounds the argon2id hashes and checks that run
 	// at once (each holds 19 MiB, checklist E10); 0 is one per core.

@@ -34,12 +34,9 @@ type Config struct {
 	Clock     gatehouse.Clock
 	Logger    *slog.Logger
 	PublicURL *url.URL
-	// FailureLimit wrong user codes or failed token requests from one
-	// address in a burst, then one more per FailureRefill;
-	// AccountFailureLimit wrong user codes per account (checklist D4).
-	FailureLimit        int
-	FailureRefill       time.Duration
-	AccountFailureLimit int
+	// FailureBudget counts wrong user codes and failed token requests
+	// per address, and wrong user codes per account (checklist D4).
+	ratelimit.FailureBudget
 	// IPv6PrefixLen is the IPv6 network that counts as one address
 	// (checklist B8); 0 is a /64.
 	IPv6PrefixLen int
