@@ -10,10 +10,13 @@
 #   bench/ingest.sh                  # 3,000 packages from the work tree
 #   INGEST_N=1000 INGEST_REV=main bench/ingest.sh
 #   INGEST_PERF=1 bench/ingest.sh    # also perf record -g the server while it ingests
+#   INGEST_BIN=/tmp/gatehouse-a bench/ingest.sh   # a binary built before (A/B runs)
 #
 # Variables: INGEST_N (3000), INGEST_WORKERS (8), INGEST_REV (build the
-# server from this git revision instead of the work tree), INGEST_NICE
-# (19: the niceness of the build, server and seeder), INGEST_PERF (0).
+# server from this git revision instead of the work tree), INGEST_BIN (run
+# this server binary, no build), INGEST_NICE (19: the niceness of the
+# build, server and seeder), INGEST_PERF (0), INGEST_PERF_DATA (where to
+# keep perf.data; it is removed otherwise).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +38,11 @@ if [ -n "${INGEST_REV:-}" ]; then
   mkdir -p "$SRC"
   git -C "$ROOT" archive "$INGEST_REV" | tar -x -C "$SRC"
 fi
-(cd "$SRC" && nice -n "$NICE" go build -o "$WORK/gatehouse" ./cmd/gatehouse)
+if [ -n "${INGEST_BIN:-}" ]; then
+  cp "$INGEST_BIN" "$WORK/gatehouse"
+else
+  (cd "$SRC" && nice -n "$NICE" go build -o "$WORK/gatehouse" ./cmd/gatehouse)
+fi
 (cd "$ROOT" && nice -n "$NICE" go build -o "$WORK/seed" ./bench/seed)
 
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^GATEHOUSE_' || true)
@@ -67,7 +74,8 @@ log "server idle after start-up: $start_cpu ticks of CPU so far"
 
 PERF_PID=
 if [ "${INGEST_PERF:-0}" = 1 ]; then
-  perf record -g -o "$WORK/perf.data" -p "$GH_PID" 2>"$WORK/perf.log" &
+  PERF_DATA=${INGEST_PERF_DATA:-$WORK/perf.data}
+  perf record -g -o "$PERF_DATA" -p "$GH_PID" 2>"$WORK/perf.log" &
   PERF_PID=$!
 fi
 t0=$(date +%s.%N)
@@ -77,9 +85,9 @@ t1=$(date +%s.%N)
 end_cpu=$(cpu_ticks)
 if [ -n "$PERF_PID" ]; then
   kill -INT "$PERF_PID"; wait "$PERF_PID" || true
-  perf report -i "$WORK/perf.data" --no-children --percent-limit 1.5 --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 || true
+  perf report -i "$PERF_DATA" --no-children --percent-limit 1.5 --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 || true
   echo "--- with children"
-  perf report -i "$WORK/perf.data" --children --percent-limit 3 --stdio 2>/dev/null | grep -E '^ +[0-9]' | grep -v 'runtime\.' | head -40 || true
+  perf report -i "$PERF_DATA" --children --percent-limit 3 --stdio 2>/dev/null | grep -E '^ +[0-9]' | grep -v 'runtime\.' | head -40 || true
 fi
 hz=$(getconf CLK_TCK)
 awk -v n="$N" -v c=$((end_cpu - start_cpu)) -v hz="$hz" -v t0="$t0" -v t1="$t1" -v loadavg="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
