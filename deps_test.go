@@ -65,13 +65,16 @@ func TestPurePackagesStayPure(t *testing.T) {
 		"apikey":          {},
 		"password":        {},
 		"secret":          {},
-		"conda":           {"", "conda/matchspec"},
+		"conda":           {"", "conda/matchspec", "condaname"},
 		"conda/matchspec": {},
-		"conda/repofmt":   {"", "conda"},
+		"conda/repofmt":   {"", "conda", "condaname"},
+		"condaname":       {""},
 		"gate":            {""},
+		"keyrule":         {"", "condaname"},
 		"cache":           {},
 		"ratelimit":       {"cache"},
 		"spool":           {""},
+		"usercode":        {},
 	}
 	forbidden := []string{"net/http", "database/sql", "os/exec"}
 	pkgs := listPackages(t)
@@ -116,13 +119,15 @@ func TestTheHTTPPackagesNeverImportTheStores(t *testing.T) {
 func TestTheBinaryNeverLinksTheTestProvider(t *testing.T) {
 	// The OpenID provider the tests run (service/idp/idptest, on zitadel's
 	// op and its OpenTelemetry) stays out of the one binary people
-	// download; the binary speaks OIDC through coreos/go-oidc only.
+	// download; the binary speaks OIDC through coreos/go-oidc only. So do
+	// the e2e harness and the helpers its tests and the soak share.
 	out, err := exec.Command("go", "list", "-deps", "./cmd/gatehouse").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		if strings.HasPrefix(dep, "github.com/zitadel/") || strings.HasPrefix(dep, "go.opentelemetry.io/") || dep == module+"/service/idp/idptest" {
+		if strings.HasPrefix(dep, "github.com/zitadel/") || strings.HasPrefix(dep, "go.opentelemetry.io/") || dep == module+"/service/idp/idptest" ||
+			dep == module+"/e2e" || strings.HasPrefix(dep, module+"/e2e/") {
 			t.Errorf("the gatehouse binary depends on %s", dep)
 		}
 	}

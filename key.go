@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Scopes is a set of API key scopes. A key only works for what its scopes
@@ -24,7 +22,9 @@ const (
 	// resources scope excludes administrative controls.
 	ScopeAdmin
 
-	allScopes = ScopeUser | ScopeChannels | ScopeAdmin
+	// AllScopes are every scope there is; a key asking for any other bit
+	// is refused.
+	AllScopes = ScopeUser | ScopeChannels | ScopeAdmin
 )
 
 // DefaultKeyScopes are the scopes a new key has unless its creator
@@ -184,94 +184,6 @@ func (k *APIKey) Status(now time.Time) KeyStatus {
 		return KeyExpired
 	}
 	return KeyActive
-}
-
-// ValidateKeyName checks a key's name: 1 to 100 printable characters.
-func ValidateKeyName(name string) error {
-	if strings.TrimSpace(name) == "" {
-		return FieldErrorf("name", "Give the key a name, so you can tell it apart later.")
-	}
-	if utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
-		return FieldErrorf("name", "Key names are at most 100 characters.")
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return FieldErrorf("name", "Key names may not hold control characters.")
-		}
-	}
-	return nil
-}
-
-// ValidateKeyExpiry checks a requested expiry against now: required, in
-// the future, and at most MaxKeyLifetime away.
-func ValidateKeyExpiry(now, expiresAt time.Time) error {
-	switch {
-	case expiresAt.IsZero():
-		return FieldErrorf("expires_at", "An expiry date is required; keys live at most one year.")
-	case !expiresAt.After(now):
-		return FieldErrorf("expires_at", "The expiry date %s is in the past; choose a date within the next year.", expiresAt.UTC().Format(time.DateOnly))
-	case expiresAt.Sub(now) > MaxKeyLifetime:
-		return FieldErrorf("expires_at", "Keys live at most one year: choose a date no later than %s.", now.Add(MaxKeyLifetime).UTC().Format(time.DateOnly))
-	}
-	return nil
-}
-
-// ValidateKeyScopes checks that a key asks for at least one scope and only
-// scopes its owner holds.
-func ValidateKeyScopes(owner *User, scopes Scopes) error {
-	switch {
-	case scopes == 0:
-		return FieldErrorf("scopes", "Choose at least one scope: User resources, Platform channels, or both.")
-	case !scopes.SubsetOf(allScopes):
-		return FieldErrorf("scopes", "Unknown scope.")
-	case scopes.Has(ScopeAdmin) && !owner.IsAdmin:
-		return Errorf(EFORBIDDEN, "Only administrators can create keys with the Administration scope.")
-	}
-	return nil
-}
-
-// CheckDelegation enforces that a key never mints a key stronger than
-// itself: no scope it lacks, no expiry after its own (checklist A5), no
-// channel outside its own channel list and no more access than its own.
-func CheckDelegation(parent *APIKey, scopes Scopes, expiresAt time.Time) error {
-	return CheckRestrictedDelegation(parent, KeyRequestLimits{Scopes: scopes, ExpiresAt: expiresAt})
-}
-
-// KeyRequestLimits is what a new key asks for, as CheckRestrictedDelegation
-// compares it with the key that creates it.
-type KeyRequestLimits struct {
-	Scopes        Scopes
-	ExpiresAt     time.Time
-	Channels      []string
-	ChannelAccess ChannelRole
-}
-
-// CheckRestrictedDelegation is CheckDelegation with the channel
-// restrictions of the new key.
-func CheckRestrictedDelegation(parent *APIKey, want KeyRequestLimits) error {
-	if parent == nil {
-		return nil
-	}
-	if !want.Scopes.SubsetOf(parent.Scopes) {
-		return Errorf(EFORBIDDEN, "A key can only create keys with its own scopes (%s).", strings.Join(parent.Scopes.Names(), ", "))
-	}
-	if want.ExpiresAt.After(parent.ExpiresAt) {
-		return Errorf(EFORBIDDEN, "A key can only create keys that expire no later than itself (%s).", parent.ExpiresAt.UTC().Format(time.RFC3339))
-	}
-	if len(parent.Channels) > 0 {
-		if len(want.Channels) == 0 {
-			return Errorf(EFORBIDDEN, "This key is limited to the channels %s: the keys it creates must be limited to some of them too.", strings.Join(parent.Channels, ", "))
-		}
-		for _, c := range want.Channels {
-			if !parent.AllowsChannel(c) {
-				return Errorf(EFORBIDDEN, "This key is limited to the channels %s: it cannot create a key for channel %q.", strings.Join(parent.Channels, ", "), c)
-			}
-		}
-	}
-	if parent.ChannelAccess != NoAccess && (want.ChannelAccess == NoAccess || want.ChannelAccess > parent.ChannelAccess) {
-		return Errorf(EFORBIDDEN, "This key has %s access to channels: the keys it creates cannot have more.", parent.ChannelAccess)
-	}
-	return nil
 }
 
 func truncate(s string, n int) string {

@@ -10,10 +10,8 @@ import (
 
 // Key policies: what a key may reach (channel restrictions, set on the
 // key) and how long it may live (lifetimes, set by server and
-// organization administrators).
-
-// MaxKeyChannels bounds how many channels one key may be limited to.
-const MaxKeyChannels = 50
+// organization administrators). The checks of a new key against them
+// are package keyrule's.
 
 // AllowsChannel reports whether the key may be used on the channel: a key
 // without a channel list may be used on any channel its owner can use.
@@ -46,41 +44,6 @@ func (k *APIKey) ChannelRefusal(channel, keysURL string) *Error {
 		k.Name, strings.Join(k.Channels, ", "), channel, keysURL)
 }
 
-// ParseChannelAccess reads the channel_access of a key request: "" (the
-// owner's access), "read" or "write".
-func ParseChannelAccess(s string) (ChannelRole, error) {
-	switch s {
-	case "":
-		return NoAccess, nil
-	case "read":
-		return ChannelRead, nil
-	case "write":
-		return ChannelWrite, nil
-	}
-	return NoAccess, FieldErrorf("channel_access", "channel_access must be \"read\" or \"write\" (or left out for the owner's own access).")
-}
-
-// NormalizeKeyChannels validates a key's channel list, sorts it and drops
-// repeats; nil for none.
-func NormalizeKeyChannels(names []string) ([]string, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	if len(names) > MaxKeyChannels {
-		return nil, FieldErrorf("channels", "A key can be limited to at most %d channels.", MaxKeyChannels)
-	}
-	out := make([]string, 0, len(names))
-	for _, n := range names {
-		n = strings.TrimSpace(n)
-		if err := ValidateChannelName(n); err != nil {
-			return nil, FieldErrorf("channels", "%q is not a channel name.", truncate(n, 64))
-		}
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
-}
-
 // KeyPolicy is a lifetime policy for keys: the server's, or an
 // organization's stricter one for keys that can reach its channels.
 type KeyPolicy struct {
@@ -111,29 +74,6 @@ type PolicyUpdate struct {
 	ExpiryWarningDays  *int `json:"expiry_warning_days"`
 }
 
-// Apply returns pol with u applied, checked: a server policy keeps keys
-// between one day and one year, an organization's may also be 0 (the
-// server's rule applies).
-func (u PolicyUpdate) Apply(pol KeyPolicy, org bool) (KeyPolicy, error) {
-	min := 1
-	if org {
-		min = 0
-	}
-	if v := u.MaxKeyLifetimeDays; v != nil {
-		if *v < min || *v > DefaultMaxKeyLifetimeDays {
-			return pol, FieldErrorf("max_key_lifetime_days", "max_key_lifetime_days must be from %d to %d days.", min, DefaultMaxKeyLifetimeDays)
-		}
-		pol.MaxKeyLifetimeDays = *v
-	}
-	if v := u.ExpiryWarningDays; v != nil {
-		if *v < min || *v > 90 {
-			return pol, FieldErrorf("expiry_warning_days", "expiry_warning_days must be from %d to 90 days.", min)
-		}
-		pol.ExpiryWarningDays = *v
-	}
-	return pol, nil
-}
-
 // Days is n days as a Duration.
 func Days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
@@ -144,29 +84,6 @@ type LifetimeRule struct {
 	// "organization acme".
 	Source string
 	Max    time.Duration
-}
-
-// StrictestLifetime returns the rule with the shortest Max; rules must
-// not be empty.
-func StrictestLifetime(rules []LifetimeRule) LifetimeRule {
-	best := rules[0]
-	for _, r := range rules[1:] {
-		if r.Max < best.Max {
-			best = r
-		}
-	}
-	return best
-}
-
-// CheckLifetime refuses an expiry beyond the strictest rule, with a
-// message naming the policy.
-func CheckLifetime(now, expiresAt time.Time, rule LifetimeRule) error {
-	if expiresAt.Sub(now) <= rule.Max {
-		return nil
-	}
-	days := int(rule.Max / (24 * time.Hour))
-	return FieldErrorf("expires_at", "The key policy of %s allows keys of at most %d days: choose a date no later than %s.",
-		rule.Source, days, now.Add(rule.Max).UTC().Format(time.DateOnly))
 }
 
 // KeyLimits is what applies to the keys a caller creates: the longest

@@ -9,11 +9,11 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/cli/upload"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/condabuild"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/spf13/cobra"
 )
 
@@ -155,7 +155,7 @@ twice does nothing. The binary's format and architecture are checked against
 // cliInstallPath is where the binary goes in the package: Library\bin on
 // Windows (on conda's PATH there), bin elsewhere.
 func cliInstallPath(platform string) (string, error) {
-	if !gatehouse.ValidSubdir(platform) || platform == "noarch" {
+	if !condaname.ValidSubdir(platform) || platform == "noarch" {
 		return "", exitf(ExitFailure, "--platform %q: give a conda subdir such as linux-64, osx-arm64 or win-64.", platform)
 	}
 	if strings.HasPrefix(platform, "win-") {

@@ -8,8 +8,9 @@ import (
 
 // TestImportsOnlyStdlibCompressAndRoot keeps the package pure, as
 // architecture.md asks: no HTTP, no database, nothing but the standard
-// library, klauspost/compress, tinylib/msgp and the root package (for error codes). It
-// asks the go tool for every package the conda package pulls in.
+// library, klauspost/compress, tinylib/msgp, the root package (for error
+// codes) and condaname (the subdir names). It asks the go tool for every
+// package the conda package pulls in.
 func TestImportsOnlyStdlibCompressAndRoot(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -25,6 +26,8 @@ func TestImportsOnlyStdlibCompressAndRoot(t *testing.T) {
 			// The version and match spec grammars, pure themselves (their
 			// own imports are listed here too).
 			p == "github.com/gatehouse-dev/gatehouse/conda/matchspec" ||
+			// The CEP-26 name rules, pure too (root package only).
+			p == "github.com/gatehouse-dev/gatehouse/condaname" ||
 			p == "github.com/klauspost/compress" || strings.HasPrefix(p, "github.com/klauspost/compress/") ||
 			// msgpack for CEP-16 shards, and its one dependency (buffered I/O).
 			p == "github.com/tinylib/msgp/msgp" || p == "github.com/philhofer/fwd"
@@ -33,7 +36,7 @@ func TestImportsOnlyStdlibCompressAndRoot(t *testing.T) {
 	for _, p := range strings.Fields(string(out)) {
 		seen++
 		if !allowed(p) {
-			t.Errorf("package conda depends on %s; it may import only the standard library, github.com/klauspost/compress, tinylib/msgp and the root gatehouse package", p)
+			t.Errorf("package conda depends on %s; it may import only the standard library, github.com/klauspost/compress, tinylib/msgp, the root gatehouse package and condaname", p)
 		}
 	}
 	if seen == 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda/matchspec"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // Index is a package's info/index.json: the typed fields Gatehouse uses, and
@@ -427,7 +428,7 @@ func (ix *Index) Validate(now time.Time) error {
 	if err := checkBuild(ix.Build); err != nil {
 		return err
 	}
-	if !gatehouse.KnownSubdir(ix.Subdir) {
+	if !condaname.KnownSubdir(ix.Subdir) {
 		return gatehouse.FieldErrorf("subdir", "The subdir %s is not a platform conda knows: it must be \"noarch\" or one of conda's platforms, such as \"linux-64\", \"osx-arm64\" or \"win-64\" (checklist F8, F16).", Quote(ix.Subdir))
 	}
 	if err := checkText("license", ix.License); err != nil {

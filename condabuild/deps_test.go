@@ -28,8 +28,8 @@ func TestImportsOnlyStdlibCompressAndConda(t *testing.T) {
 			// the standard library
 		case p == "github.com/gatehouse-dev/gatehouse", p == "github.com/gatehouse-dev/gatehouse/conda", p == "github.com/gatehouse-dev/gatehouse/conda/matchspec",
 			p == "github.com/gatehouse-dev/gatehouse/condabuild", p == "github.com/klauspost/compress", strings.HasPrefix(p, "github.com/klauspost/compress/"),
-			// what conda needs for CEP-16 shards
-			p == "github.com/tinylib/msgp/msgp", p == "github.com/philhofer/fwd":
+			// what conda needs: CEP-16 shards, and the CEP-26 name rules
+			p == "github.com/tinylib/msgp/msgp", p == "github.com/philhofer/fwd", p == "github.com/gatehouse-dev/gatehouse/condaname":
 		default:
 			t.Errorf("package condabuild depends on %s; it may import only the standard library, klauspost/compress, and the gatehouse and conda packages", p)
 		}

@@ -58,7 +58,7 @@ func newAnacondaSite(t *testing.T, extraTOML string) *anacondaSite {
 	t.Cleanup(front.Close)
 
 	createChannel(t, srv, "lab", "private")
-	mustUpload(t, srv, "lab", basic("admin", srv.AdminPassword), buildConda(t, "aademo", "1.0", "0", "noarch", nil, nil))
+	mustUpload(t, srv, "lab", basic("admin", srv.AdminPassword), BuildConda(t, "aademo", "1.0", "0", "noarch", nil, nil))
 
 	// anaconda-auth's --at names only configured sites; the domain under
 	// [plugin.auth] is its default site (what gatehouse login writes too).

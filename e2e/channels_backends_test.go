@@ -21,12 +21,12 @@ import (
 
 // identitySet is the package set every backend receives, in one order:
 // the real fixtures, libgcc-ng and generated packages in both subdirs.
-func identitySet(t *testing.T) []pkgFile {
-	pkgs := append(fixturePackages(t), libgccPackage(t))
+func identitySet(t *testing.T) []PackageFile {
+	pkgs := append(FixturePackages(t), LibgccPackage(t))
 	for i := range 16 {
 		subdir := []string{"noarch", "linux-64"}[i%2]
 		deps := []string{fmt.Sprintf("gh-data >=1.%d", i%3)}
-		pkgs = append(pkgs, buildConda(t, fmt.Sprintf("same-%02d", i), fmt.Sprintf("%d.%d.0", i%4, i), fmt.Sprintf("h%07x_%d", i*7919, i%2), subdir, deps, nil))
+		pkgs = append(pkgs, BuildConda(t, fmt.Sprintf("same-%02d", i), fmt.Sprintf("%d.%d.0", i%4, i), fmt.Sprintf("h%07x_%d", i*7919, i%2), subdir, deps, nil))
 	}
 	return pkgs
 }

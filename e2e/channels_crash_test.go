@@ -7,11 +7,8 @@ package e2e
 // package whose upload never finished.
 
 import (
-	"bytes"
 	"crypto/rand"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,7 +32,7 @@ const (
 
 // attempt is one package the test tried to publish, and what it learned.
 type attempt struct {
-	pkg      pkgFile
+	pkg      PackageFile
 	status   int // 0: no answer (the server died, or never tried)
 	err      error
 	stalled  bool // the body was never finished
@@ -93,13 +90,13 @@ func crashRound(t *testing.T, srv *Server, channel string, auth func(*http.Reque
 		subdir := []string{"noarch", "linux-64"}[i%2]
 		payload := make([]byte, crashPayloadLen)
 		rand.Read(payload) // incompressible: uploads take a little while
-		p := buildConda(t, fmt.Sprintf("crash-r%d-p%02d", round, i), "1.0."+fmt.Sprint(i), "0", subdir, nil, payload)
+		p := BuildConda(t, fmt.Sprintf("crash-r%d-p%02d", round, i), "1.0."+fmt.Sprint(i), "0", subdir, nil, payload)
 		tries = append(tries, &attempt{pkg: p})
 	}
 	// The uploads the server is killed in the middle of, on purpose.
 	var stallers []*attempt
 	for i := range crashStallers {
-		p := buildConda(t, fmt.Sprintf("crash-r%d-stalled%d", round, i), "1.0", "0", "noarch", nil, make([]byte, crashPayloadLen))
+		p := BuildConda(t, fmt.Sprintf("crash-r%d-stalled%d", round, i), "1.0", "0", "noarch", nil, make([]byte, crashPayloadLen))
 		stallers = append(stallers, &attempt{pkg: p, stalled: true})
 	}
 
@@ -129,7 +126,7 @@ func crashRound(t *testing.T, srv *Server, channel string, auth func(*http.Reque
 			defer wg.Done()
 			for a := range queue {
 				before := !dying.Load()
-				r, err := upload(client, srv, channel, auth, a.pkg)
+				r, err := Upload(client, srv.URL, channel, auth, a.pkg)
 				a.status, a.err, a.answered = r.Status, err, r.SHA256
 				a.inFlight = before && r.Status == 0
 				if r.Status == http.StatusCreated {
@@ -169,8 +166,8 @@ func crashRound(t *testing.T, srv *Server, channel string, auth func(*http.Reque
 		switch {
 		case a.status == http.StatusCreated:
 			ok++
-			if a.answered != a.pkg.sha256() {
-				t.Errorf("%s: the 201 reports sha256 %s, the file has %s", a.pkg.Filename, a.answered, a.pkg.sha256())
+			if a.answered != a.pkg.SHA256() {
+				t.Errorf("%s: the 201 reports sha256 %s, the file has %s", a.pkg.Filename, a.answered, a.pkg.SHA256())
 			}
 		case a.inFlight:
 			inFlight++
@@ -192,32 +189,9 @@ func crashRound(t *testing.T, srv *Server, channel string, auth func(*http.Reque
 
 // stalledUpload sends the multipart head and half the file, calls
 // halfSent, and holds the rest back until the server is dead.
-func stalledUpload(client *http.Client, srv *Server, channel string, auth func(*http.Request), p pkgFile, halfSent func(), killed <-chan struct{}) (int, error) {
-	pr, pw := io.Pipe()
-	var head bytes.Buffer
-	mw := multipart.NewWriter(&head)
-	if _, err := mw.CreateFormFile("file", p.Filename); err != nil {
-		return 0, err
-	}
-	go func() {
-		pw.Write(head.Bytes())
-		pw.Write(p.Data[:len(p.Data)/2]) // returns once the transport took it
-		halfSent()
-		<-killed
-		pw.CloseWithError(io.ErrUnexpectedEOF)
-	}()
-	req, err := http.NewRequest("POST", srv.URL+"/api/channels/"+channel+"/packages", pr)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	auth(req)
-	res, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	res.Body.Close()
-	return res.StatusCode, nil
+func stalledUpload(client *http.Client, srv *Server, channel string, auth func(*http.Request), p PackageFile, halfSent func(), killed <-chan struct{}) (int, error) {
+	r, err := UploadFrom(client, srv.URL, channel, auth, p.Filename, StalledFile(p.Data, halfSent, killed))
+	return r.Status, err
 }
 
 // checkAfterCrash compares what the restarted server serves with what the
@@ -228,13 +202,13 @@ func checkAfterCrash(t *testing.T, srv *Server, channel string, auth func(*http.
 	for _, a := range all {
 		byName[a.pkg.Subdir+"/"+a.pkg.Filename] = a
 	}
-	served := map[string]record{}
+	served := map[string]Record{}
 	for _, sd := range []string{"noarch", "linux-64"} {
 		rd, _ := fetchRepodata(t, srv, channel, sd, auth)
 		if len(rd.Packages) != 0 {
 			t.Errorf("%s lists .tar.bz2 packages %v; only .conda files were uploaded", sd, rd.Packages)
 		}
-		for file, rec := range rd.all() {
+		for file, rec := range rd.All() {
 			served[sd+"/"+file] = rec
 		}
 	}
@@ -254,8 +228,8 @@ func checkAfterCrash(t *testing.T, srv *Server, channel string, auth func(*http.
 			continue
 		case a.stalled:
 			t.Errorf("repodata lists %s, whose upload never finished sending (checklist F14)", name)
-		case rec.SHA256 != a.pkg.sha256() || rec.Size != int64(len(a.pkg.Data)):
-			t.Errorf("repodata lists %s with sha256 %s and size %d; the file uploaded has %s and %d", name, rec.SHA256, rec.Size, a.pkg.sha256(), len(a.pkg.Data))
+		case rec.SHA256 != a.pkg.SHA256() || rec.Size != int64(len(a.pkg.Data)):
+			t.Errorf("repodata lists %s with sha256 %s and size %d; the file uploaded has %s and %d", name, rec.SHA256, rec.Size, a.pkg.SHA256(), len(a.pkg.Data))
 		case a.status != http.StatusCreated:
 			// Committed just before the kill, answer lost: allowed, as long
 			// as it is whole (checked next).
@@ -265,7 +239,7 @@ func checkAfterCrash(t *testing.T, srv *Server, channel string, auth func(*http.
 		r := get(t, srv.URL+"/repo/"+channel+"/"+name, auth)
 		if r.Status != http.StatusOK {
 			t.Errorf("repodata lists %s but downloading it answers %d %s", name, r.Status, r.Body)
-		} else if got := sha256hex([]byte(r.Body)); got != rec.SHA256 {
+		} else if got := SHA256Hex([]byte(r.Body)); got != rec.SHA256 {
 			t.Errorf("%s downloads with sha256 %s, its record says %s", name, got, rec.SHA256)
 		}
 	}
@@ -328,7 +302,7 @@ func TestAnUploadCutOffByItsClientLeavesNothing(t *testing.T) {
 	spool, blobs := filepath.Join(srv.Data, "spool"), filepath.Join(srv.Data, "packages")
 	blobsBefore := countFiles(blobs)
 
-	p := buildConda(t, "cut-off", "1.0", "0", "noarch", nil, make([]byte, crashPayloadLen))
+	p := BuildConda(t, "cut-off", "1.0", "0", "noarch", nil, make([]byte, crashPayloadLen))
 	gone := make(chan struct{})
 	halfSent := make(chan struct{})
 	done := make(chan error, 1)
@@ -348,8 +322,8 @@ func TestAnUploadCutOffByItsClientLeavesNothing(t *testing.T) {
 		t.Errorf("%d package files after a cut-off upload, %d before", n, blobsBefore)
 	}
 	rd, _ := fetchRepodata(t, srv, channel, "noarch", nil)
-	if len(rd.all()) != 0 {
-		t.Errorf("repodata lists %v after a cut-off upload", rd.all())
+	if len(rd.All()) != 0 {
+		t.Errorf("repodata lists %v after a cut-off upload", rd.All())
 	}
 	// And the same package uploads whole afterwards.
 	mustUpload(t, srv, channel, auth, p)

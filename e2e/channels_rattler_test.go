@@ -49,13 +49,13 @@ func ghChannel(t *testing.T, srv *Server, name, visibility string) {
 	if visibility != "" {
 		createChannel(t, srv, name, visibility)
 	}
-	mustUpload(t, srv, name, basic("admin", srv.AdminPassword), append(fixturePackages(t), libgccPackage(t))...)
+	mustUpload(t, srv, name, basic("admin", srv.AdminPassword), append(FixturePackages(t), LibgccPackage(t))...)
 }
 
 // checkChain asserts the solve picked gh-app -> gh-lib 2.10.0 (the newest,
 // ordered the conda way: 2.10 > 2.9) -> gh-data, plus libgcc-ng, each
 // record equal to the channel's repodata entry.
-func checkChain(t *testing.T, srv *Server, channel string, auth func(*http.Request), got []solved) {
+func checkChain(t *testing.T, srv *Server, channel string, auth func(*http.Request), got []Solved) {
 	t.Helper()
 	want := map[string]string{"gh-app": "0.3.0", "gh-data": "1.0.0", "gh-lib": "2.10.0", "libgcc-ng": "14.2.0"}
 	names := map[string]bool{}
@@ -68,10 +68,10 @@ func checkChain(t *testing.T, srv *Server, channel string, auth func(*http.Reque
 	if len(names) != len(want) || len(got) != len(want) {
 		t.Fatalf("the solve picked %d packages %v, want exactly %v", len(got), names, want)
 	}
-	idx := map[string]map[string]record{}
+	idx := map[string]map[string]Record{}
 	for _, sd := range []string{"noarch", "linux-64"} {
 		rd, _ := fetchRepodata(t, srv, channel, sd, auth)
-		idx[sd] = rd.all()
+		idx[sd] = rd.All()
 	}
 	for _, p := range got {
 		if p.Name == "gh-data" && p.Subdir != "noarch" {
@@ -172,7 +172,7 @@ func credentialForms(srv *Server, owner, key string) []struct {
 
 // checkDownloads downloads every solved package through each credential
 // form and compares its bytes with rattler's record (checklist B4, G3).
-func checkDownloads(t *testing.T, srv *Server, channel, owner, key string, pkgs []solved) {
+func checkDownloads(t *testing.T, srv *Server, channel, owner, key string, pkgs []Solved) {
 	t.Helper()
 	for _, form := range credentialForms(srv, owner, key) {
 		t.Run("downloads through "+form.how+" match their records", func(t *testing.T) {
@@ -182,7 +182,7 @@ func checkDownloads(t *testing.T, srv *Server, channel, owner, key string, pkgs 
 					t.Errorf("%s/%s: %d %s", p.Subdir, p.Filename, r.Status, r.Body)
 					continue
 				}
-				if got := sha256hex([]byte(r.Body)); got != p.SHA256 || int64(len(r.Body)) != p.Size {
+				if got := SHA256Hex([]byte(r.Body)); got != p.SHA256 || int64(len(r.Body)) != p.Size {
 					t.Errorf("%s: served %d bytes with sha256 %s; the record says %d bytes, %s", p.Filename, len(r.Body), got, p.Size, p.SHA256)
 				}
 				if etag := r.Header.Get("ETag"); etag != `"`+p.SHA256+`"` {
@@ -200,10 +200,10 @@ func checkRefusal(t *testing.T, url string, auth func(*http.Request), reason str
 	r := get(t, url, auth)
 	var body channelRefusalBody
 	if r.Status != http.StatusForbidden || json.Unmarshal([]byte(r.Body), &body) != nil || body.Reason != reason || body.Message == "" {
-		t.Errorf("GET %s: %d %s; want 403 with reason %q", redactKeyPath(url), r.Status, r.Body, reason)
+		t.Errorf("GET %s: %d %s; want 403 with reason %q", RedactKeyPath(url), r.Status, r.Body, reason)
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("GET %s: Content-Type %q, want application/json so conda shows the reason", redactKeyPath(url), ct)
+		t.Errorf("GET %s: Content-Type %q, want application/json so conda shows the reason", RedactKeyPath(url), ct)
 	}
 }
 
@@ -235,7 +235,7 @@ func checkKeysRedacted(t *testing.T, srv *Server) {
 // through a key in the channel URL, in both places a /t/<key>/ segment
 // may stand, and is refused without one.
 func TestRattlerSolvesAPrivateChannel(t *testing.T) {
-	needOrSkip(t, rattlerReady())
+	needOrSkip(t, RattlerReady())
 	srv := Start(t, gatehouseBin, Options{})
 	channel := uniqueName("gh-private")
 	ghChannel(t, srv, channel, "private")
@@ -251,13 +251,13 @@ func TestRattlerSolvesAPrivateChannel(t *testing.T) {
 			pkgs, failed := rattlerSolve(t, []string{"gh-app"}, []string{form.url}, platforms)
 			fetched := since() // before the test's own requests
 			if failed != "" {
-				t.Fatalf("the solve failed: %s", redactKeyPath(failed))
+				t.Fatalf("the solve failed: %s", RedactKeyPath(failed))
 			}
 			checkChain(t, srv, channel, bearer(ray.Key), pkgs)
 			for _, p := range pkgs {
 				// Package URLs are joined onto the channel URL, key included.
 				if want := form.url + "/" + p.Subdir + "/" + p.Filename; p.URL != want {
-					t.Errorf("rattler's URL for %s is %s, want %s", p.Filename, redactKeyPath(p.URL), redactKeyPath(want))
+					t.Errorf("rattler's URL for %s is %s, want %s", p.Filename, RedactKeyPath(p.URL), RedactKeyPath(want))
 				}
 			}
 			checkProbes(t, fetched, form.logged, platforms...)
@@ -284,7 +284,7 @@ func TestRattlerSolvesAPrivateChannel(t *testing.T) {
 		outsider := newChannelReader(t, srv, "")
 		_, failed := rattlerSolve(t, []string{"gh-app"}, []string{srv.URL + "/t/" + outsider.Key + "/repo/" + channel}, platforms)
 		if !strings.Contains(failed, "403 Forbidden") {
-			t.Errorf("rattler's error %q does not report a 403", redactKeyPath(failed))
+			t.Errorf("rattler's error %q does not report a 403", RedactKeyPath(failed))
 		}
 		for _, form := range credentialForms(srv, outsider.Name, outsider.Key) {
 			checkRefusal(t, form.url(channel, "noarch/repodata.json"), form.auth, "ACCESS DENIED")
@@ -301,7 +301,7 @@ func TestRattlerSolvesAPrivateChannel(t *testing.T) {
 // serves it with one, while the tools channel that installs the
 // registration tooling needs no key at all.
 func TestRattlerFromANetworkThatRequiresRegistration(t *testing.T) {
-	needOrSkip(t, rattlerReady())
+	needOrSkip(t, RattlerReady())
 	// A tools channel of its own: on a database shared by earlier runs,
 	// gatehouse-tools would list files kept in their --data.
 	tools := uniqueName("tools")
@@ -341,7 +341,7 @@ func TestRattlerFromANetworkThatRequiresRegistration(t *testing.T) {
 		pkgs, failed := rattlerSolve(t, []string{"gh-app"}, []string{url}, platforms)
 		fetched := since()
 		if failed != "" {
-			t.Fatalf("the solve failed: %s", redactKeyPath(failed))
+			t.Fatalf("the solve failed: %s", RedactKeyPath(failed))
 		}
 		checkChain(t, srv, public, bearer(ray.Key), pkgs)
 		checkProbes(t, fetched, "/t/<redacted>/repo/"+public, platforms...)
@@ -360,8 +360,8 @@ func TestRattlerFromANetworkThatRequiresRegistration(t *testing.T) {
 		checkProbes(t, fetched, "/repo/"+tools, platforms...)
 		for _, p := range pkgs {
 			r := get(t, p.URL, nil)
-			if r.Status != http.StatusOK || sha256hex([]byte(r.Body)) != p.SHA256 {
-				t.Errorf("%s without a key: %d, sha256 %s, want 200 and %s", p.Filename, r.Status, sha256hex([]byte(r.Body)), p.SHA256)
+			if r.Status != http.StatusOK || SHA256Hex([]byte(r.Body)) != p.SHA256 {
+				t.Errorf("%s without a key: %d, sha256 %s, want 200 and %s", p.Filename, r.Status, SHA256Hex([]byte(r.Body)), p.SHA256)
 			}
 		}
 	})

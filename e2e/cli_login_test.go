@@ -189,7 +189,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 	t.Run("gatehouse upload sends a generated package to a channel", func(t *testing.T) {
 		channel := uniqueName("cli-up")
 		createChannel(t, srv, channel, "private")
-		pkg := buildConda(t, "cli-e2e-pkg", "1.0.0", "0", "noarch", nil, nil)
+		pkg := BuildConda(t, "cli-e2e-pkg", "1.0.0", "0", "noarch", nil, nil)
 		file := filepath.Join(t.TempDir(), pkg.Filename)
 		if err := os.WriteFile(file, pkg.Data, 0o644); err != nil {
 			t.Fatal(err)
@@ -199,7 +199,7 @@ func TestCLILoginInTheBrowser(t *testing.T) {
 			t.Errorf("upload printed %q, want %q", out, want)
 		}
 		rd, _ := fetchRepodata(t, srv, channel, "noarch", bearer(key))
-		if rec, ok := rd.Conda[pkg.Filename]; !ok || rec.SHA256 != pkg.sha256() {
+		if rec, ok := rd.Conda[pkg.Filename]; !ok || rec.SHA256 != pkg.SHA256() {
 			t.Errorf("the channel's repodata has %+v for %s", rd.Conda, pkg.Filename)
 		}
 	})

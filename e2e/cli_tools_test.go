@@ -71,17 +71,17 @@ func toolsChannel() (name string, args []string) {
 // waitForPublishedCLI polls the tools channel's repodata, with no key,
 // until the server has published its binary there (it does so in the
 // background after start), and returns the record.
-func waitForPublishedCLI(t *testing.T, srv *Server, tools, subdir string) (string, record) {
+func waitForPublishedCLI(t *testing.T, srv *Server, tools, subdir string) (string, Record) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		r := get(t, srv.URL+"/repo/"+tools+"/"+subdir+"/repodata.json", nil)
 		if r.Status == http.StatusOK {
-			var rd repodata
+			var rd Repodata
 			if err := json.Unmarshal([]byte(r.Body), &rd); err != nil {
 				t.Fatalf("the tools channel's repodata is not JSON: %v", err)
 			}
-			for fn, rec := range rd.all() {
+			for fn, rec := range rd.All() {
 				if rec.Name == "gatehouse" {
 					return fn, rec
 				}
@@ -102,14 +102,14 @@ func waitForPublishedCLI(t *testing.T, srv *Server, tools, subdir string) (strin
 
 func TestCLIInstalledFromTheToolsChannelOfAGatedNetwork(t *testing.T) {
 	subdir := cliSubdir(t)
-	needOrSkip(t, rattlerReady())
+	needOrSkip(t, RattlerReady())
 	bin := buildVersioned(t, publishedVersion)
 	tools, toolsArgs := toolsChannel()
 	srv := Start(t, bin, Options{Args: append([]string{"--publish-cli=true", "--require-registration", "127.0.0.0/8"}, toolsArgs...)})
 	public, private := uniqueName("pub"), uniqueName("priv")
 	createChannel(t, srv, public, "public")
 	createChannel(t, srv, private, "private")
-	pkg := buildConda(t, "gated-pkg", "1.0.0", "0", "noarch", nil, nil)
+	pkg := BuildConda(t, "gated-pkg", "1.0.0", "0", "noarch", nil, nil)
 	for _, ch := range []string{public, private} {
 		mustUpload(t, srv, ch, basic("admin", srv.AdminPassword), pkg)
 	}
@@ -136,7 +136,7 @@ func TestCLIInstalledFromTheToolsChannelOfAGatedNetwork(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("GET %s with no key: %d %s", p.URL, r.Status, r.Body)
 		}
-		if got := sha256hex([]byte(r.Body)); got != p.SHA256 || int64(len(r.Body)) != p.Size {
+		if got := SHA256Hex([]byte(r.Body)); got != p.SHA256 || int64(len(r.Body)) != p.Size {
 			t.Fatalf("downloaded %d bytes with sha256 %s; rattler's record says %d, %s", len(r.Body), got, p.Size, p.SHA256)
 		}
 		cph, err := exec.LookPath("cph")
@@ -185,7 +185,7 @@ func TestCLIRegisterWritesTheRattlerCredentialsFile(t *testing.T) {
 	srv := Start(t, gatehouseBin, Options{Args: []string{"--require-registration", "127.0.0.0/8"}})
 	channel := uniqueName("gated")
 	createChannel(t, srv, channel, "private")
-	pkg := buildConda(t, "registered-pkg", "2.0.0", "0", "noarch", nil, nil)
+	pkg := BuildConda(t, "registered-pkg", "2.0.0", "0", "noarch", nil, nil)
 	mustUpload(t, srv, channel, basic("admin", srv.AdminPassword), pkg)
 	b := NewBrowser(t, 2*time.Minute)
 	m := newCLIMachine(t)
@@ -219,10 +219,10 @@ func TestCLIRegisterWritesTheRattlerCredentialsFile(t *testing.T) {
 	t.Run("a request built from the file the way rattler does passes the gate (checklist D8)", func(t *testing.T) {
 		auth := rattlerAuthFromFile(t, authFile, srv.URL)
 		rd, _ := fetchRepodata(t, srv, channel, "noarch", auth)
-		if rec, ok := rd.Conda[pkg.Filename]; !ok || rec.SHA256 != pkg.sha256() {
+		if rec, ok := rd.Conda[pkg.Filename]; !ok || rec.SHA256 != pkg.SHA256() {
 			t.Fatalf("the gated channel's repodata with the file's key: %+v", rd.Conda)
 		}
-		if r := get(t, srv.URL+"/repo/"+channel+"/noarch/"+pkg.Filename, auth); r.Status != http.StatusOK || sha256hex([]byte(r.Body)) != pkg.sha256() {
+		if r := get(t, srv.URL+"/repo/"+channel+"/noarch/"+pkg.Filename, auth); r.Status != http.StatusOK || SHA256Hex([]byte(r.Body)) != pkg.SHA256() {
 			t.Errorf("downloading the package with the file's key: %d", r.Status)
 		}
 	})

@@ -16,7 +16,7 @@ func TestGatehouseLoginRegistersPlainConda(t *testing.T) {
 	kit := condaKit(t)
 	srv := Start(t, gatehouseBin, Options{})
 	createChannel(t, srv, "lab", "private")
-	mustUpload(t, srv, "lab", basic("admin", srv.AdminPassword), buildConda(t, "regdemo", "1.0", "0", "noarch", nil, nil))
+	mustUpload(t, srv, "lab", basic("admin", srv.AdminPassword), BuildConda(t, "regdemo", "1.0", "0", "noarch", nil, nil))
 	channel := srv.URL + "/repo/lab"
 	host := domainOf(t, srv)
 

@@ -24,13 +24,13 @@ func TestBrowserNewcomerChannelsSignupAndNetworks(t *testing.T) {
 	if r := call(t, "POST", srv.URL+"/api/channels", `{"name":"lab","visibility":"private"}`, admin); r.Status != http.StatusCreated {
 		t.Fatalf("creating lab: %d %s", r.Status, r.Body)
 	}
-	for _, p := range []pkgFile{
-		buildConda(t, "numpy", "1.26.4", "py312_0", "linux-64", nil, nil),
-		buildConda(t, "numpy", "2.1.0", "py312_0", "linux-64", nil, nil),
-		buildConda(t, "numpy-base", "2.1.0", "py312_0", "noarch", nil, nil),
-		buildConda(t, "scipy", "1.14.0", "py312_0", "linux-64", nil, nil),
+	for _, p := range []PackageFile{
+		BuildConda(t, "numpy", "1.26.4", "py312_0", "linux-64", nil, nil),
+		BuildConda(t, "numpy", "2.1.0", "py312_0", "linux-64", nil, nil),
+		BuildConda(t, "numpy-base", "2.1.0", "py312_0", "noarch", nil, nil),
+		BuildConda(t, "scipy", "1.14.0", "py312_0", "linux-64", nil, nil),
 	} {
-		if res, err := upload(http.DefaultClient, srv, "lab", admin, p); err != nil || res.Status != http.StatusCreated {
+		if res, err := Upload(http.DefaultClient, srv.URL, "lab", admin, p); err != nil || res.Status != http.StatusCreated {
 			t.Fatalf("uploading %s: %v %+v", p.Filename, err, res)
 		}
 	}
@@ -85,7 +85,7 @@ func TestBrowserNewcomerChannelsSignupAndNetworks(t *testing.T) {
 			fitsWidth(t, b, "#package-install")
 
 			// Item 20: upload from the page.
-			p := buildConda(t, fmt.Sprintf("webpkg%d", width), "0.1.0", "0", "noarch", nil, nil)
+			p := BuildConda(t, fmt.Sprintf("webpkg%d", width), "0.1.0", "0", "noarch", nil, nil)
 			path := filepath.Join(dir, p.Filename)
 			if err := os.WriteFile(path, p.Data, 0o600); err != nil {
 				t.Fatal(err)

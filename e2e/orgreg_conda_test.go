@@ -43,7 +43,7 @@ func TestCondaWithAnonUsageRegistersWithAnOrganizationToken(t *testing.T) {
 	admin := basic("admin", srv.AdminPassword)
 	createChannel(t, srv, "pub", "public")
 	createChannel(t, srv, "lab", "private")
-	pkg := buildConda(t, "orgpkg", "1.0", "0", "noarch", nil, nil)
+	pkg := BuildConda(t, "orgpkg", "1.0", "0", "noarch", nil, nil)
 	mustUpload(t, srv, "pub", admin, pkg)
 	mustUpload(t, srv, "lab", admin, pkg)
 	for _, step := range []struct{ path, body string }{

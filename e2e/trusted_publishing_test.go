@@ -31,7 +31,7 @@ func TestCIUploadWithTrustedPublishing(t *testing.T) {
 			t.Fatalf("publisher: %d %s", r.Status, r.Body)
 		}
 	}
-	pkgs := fixturePackages(t)
+	pkgs := FixturePackages(t)
 	dir := t.TempDir()
 	var files []string
 	for _, p := range pkgs[:2] {

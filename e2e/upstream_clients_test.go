@@ -56,7 +56,7 @@ func upstreamOf(t *testing.T, srv *Server, name, mode, upstreamURL string) {
 // and the packages it picks download verified (fetched from the upstream
 // on first request).
 func TestRattlerSolvesAProxiedChannelThroughShards(t *testing.T) {
-	needOrSkip(t, rattlerReady())
+	needOrSkip(t, RattlerReady())
 	srv := Start(t, gatehouseBin, Options{Args: []string{loopbackUpstreams}})
 	hosted := uniqueName("gh-up")
 	ghChannel(t, srv, hosted, "public")
@@ -83,8 +83,8 @@ func TestRattlerSolvesAProxiedChannelThroughShards(t *testing.T) {
 	}
 	for _, p := range pkgs {
 		r := get(t, p.URL, nil)
-		if r.Status != http.StatusOK || sha256hex([]byte(r.Body)) != p.SHA256 {
-			t.Errorf("%s from the proxy: %d, sha256 %s, want 200 and %s", p.Filename, r.Status, sha256hex([]byte(r.Body)), p.SHA256)
+		if r.Status != http.StatusOK || SHA256Hex([]byte(r.Body)) != p.SHA256 {
+			t.Errorf("%s from the proxy: %d, sha256 %s, want 200 and %s", p.Filename, r.Status, SHA256Hex([]byte(r.Body)), p.SHA256)
 		}
 	}
 	// The proxy fetched each file from its upstream (the hosted channel).
@@ -162,20 +162,20 @@ func TestCondaInstallsFromAProxyAndAMirror(t *testing.T) {
 				t.Fatalf("%v\n%s", err, prefix)
 			}
 			checkInstalled(t, prefix)
-			var repodata, files int
+			var Repodata, files int
 			for _, l := range since() {
 				if !strings.HasPrefix(l.Path, "/repo/"+name+"/") {
 					continue
 				}
 				if strings.HasSuffix(l.Path, "/repodata.json") || strings.HasSuffix(l.Path, "/repodata.json.zst") {
-					repodata++
+					Repodata++
 				}
 				if strings.HasSuffix(l.Path, ".conda") && l.Status == http.StatusOK {
 					files++
 				}
 			}
-			if repodata == 0 || files < 3 {
-				t.Errorf("conda fetched %d repodata and %d package files from the %s, want repodata and at least 3 files", repodata, files, mode)
+			if Repodata == 0 || files < 3 {
+				t.Errorf("conda fetched %d repodata and %d package files from the %s, want repodata and at least 3 files", Repodata, files, mode)
 			}
 		})
 	}

@@ -32,18 +32,18 @@ func checkEveryRecordServed(t *testing.T, srv *Server, name string) int {
 	t.Helper()
 	rd, _ := fetchRepodata(t, srv, name, "linux-64", nil)
 	client := &http.Client{Timeout: 30 * time.Second}
-	for fn, rec := range rd.all() {
+	for fn, rec := range rd.All() {
 		res, err := client.Get(srv.URL + "/repo/" + name + "/linux-64/" + fn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != http.StatusOK || sha256hex(b) != rec.SHA256 {
-			t.Errorf("%s is listed but answers %d with sha256 %s (record %s)", fn, res.StatusCode, sha256hex(b), rec.SHA256)
+		if res.StatusCode != http.StatusOK || SHA256Hex(b) != rec.SHA256 {
+			t.Errorf("%s is listed but answers %d with sha256 %s (record %s)", fn, res.StatusCode, SHA256Hex(b), rec.SHA256)
 		}
 	}
-	return len(rd.all())
+	return len(rd.All())
 }
 
 // Issue 9: a mirror's sync killed with SIGKILL half way leaves only

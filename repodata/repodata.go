@@ -24,6 +24,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -37,6 +38,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/cache"
 	"github.com/gatehouse-dev/gatehouse/conda"
 	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // Config configures an Index.
@@ -100,8 +102,8 @@ type subdirSet struct {
 }
 
 const (
-	// maxSmall bounds the shards kept in memory: the hottest small files,
-	// answered without opening a file.
+	// maxSmall bounds the shards and revision files kept in memory: the
+	// hottest small files, answered without opening a file.
 	maxSmall     = 2048
 	maxSmallSize = 16 << 10
 )
@@ -157,13 +159,42 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 			return nil, err
 		}
 		f := revisionFile(st, file, gzip)
+		if f.Size <= maxSmallSize {
+			// A small file is answered from memory: opening, sending
+			// and closing a 2 KB shard index costs more than the bytes.
+			// Revision files never change under their name.
+			if data, ok := x.small.Get(f.Path); ok {
+				f.Data = data
+				return f, nil
+			}
+		}
 		if f.File, err = os.Open(f.Path); err == nil {
+			x.keepSmall(f)
 			return f, nil
 		} else if !os.IsNotExist(err) || try == 2 {
 			x.log.Error("opening an index file failed", "channel", ch.Name, "subdir", dir, "err", err)
 			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The index could not be read. Try again in a moment.")
 		}
 	}
+}
+
+// keepSmall reads a small revision file that f holds open into memory,
+// for this answer and the next ones; on a failed read the open file still
+// answers.
+func (x *Index) keepSmall(f *gatehouse.IndexFile) {
+	if f.Size > maxSmallSize {
+		return
+	}
+	data := make([]byte, f.Size)
+	if _, err := io.ReadFull(f.File, data); err != nil {
+		if _, err := f.File.Seek(0, io.SeekStart); err != nil {
+			x.log.Warn("rewinding an index file failed", "err", err)
+		}
+		return
+	}
+	f.File.Close()
+	f.File, f.Data = nil, data
+	x.small.Set(f.Path, data)
 }
 
 // revisionFile describes the form asked for of st's files.
@@ -185,7 +216,7 @@ func revisionFile(st *state, file string, gzip bool) *gatehouse.IndexFile {
 // immutable. Small ones are answered from memory.
 func (x *Index) shard(ch *gatehouse.Channel, dir, file string) (*gatehouse.IndexFile, error) {
 	hex, ok := strings.CutSuffix(file, ".msgpack.zst")
-	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" || !gatehouse.ValidSubdir(dir) {
+	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" || !condaname.ValidSubdir(dir) {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such shard in channel %q.", ch.Name)
 	}
 	path := filepath.Join(x.subdirDir(ch.ID, dir), "shards", file)
@@ -217,7 +248,7 @@ func (x *Index) Package(ctx context.Context, ch *gatehouse.Channel, subdir, file
 	if p, ok := x.packages.Get(k); ok {
 		return p, nil
 	}
-	if !gatehouse.ValidSubdir(subdir) {
+	if !condaname.ValidSubdir(subdir) {
 		return nil, errNoPackage
 	}
 	p, err := x.store.PackageByFilename(ctx, ch.ID, subdir, filename)
@@ -239,7 +270,7 @@ func (x *Index) subdirDir(channel int64, subdir string) string {
 // it up to date first when it is older. Subdirs conda does not know that
 // hold no packages are ENOTFOUND and cost nothing (checklist I6).
 func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) (*state, error) {
-	if !gatehouse.ValidSubdir(dir) {
+	if !condaname.ValidSubdir(dir) {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name)
 	}
 	k := subKey{ch.ID, dir}
@@ -251,7 +282,7 @@ func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) 
 			return st, nil
 		}
 	}
-	if !gatehouse.KnownSubdir(dir) {
+	if !condaname.KnownSubdir(dir) {
 		has, err := x.hasPackages(ctx, ch, dir)
 		if err != nil {
 			return nil, err

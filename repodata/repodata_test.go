@@ -318,3 +318,46 @@ func sha256sum(b []byte) []byte {
 	h.Write(b)
 	return h.Sum(nil)
 }
+
+// Small revision files (a few packages' repodata.json, most shard indexes)
+// are answered from memory after the first ask; a change gives new files
+// under new names, so memory never answers with an old revision, and a
+// large file is still handed out open, for sendfile.
+func TestSmallIndexFilesAreAnsweredFromMemoryAndNeverStale(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.add("noarch", "tiny", "1.0", "0", ".conda")
+	for range 2 {
+		file, err := f.index.File(ctx, f.channel(), "noarch/repodata.json", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if file.File != nil || file.Data == nil {
+			t.Fatalf("a %d-byte repodata.json was not answered from memory", file.Size)
+		}
+		if got, want := file.Data, f.want("noarch"); !bytes.Equal(got, want) {
+			t.Fatalf("from memory:\n%s\nwant\n%s", got, want)
+		}
+	}
+	f.add("noarch", "tiny", "2.0", "0", ".conda")
+	file, err := f.index.File(ctx, f.channel(), "noarch/repodata.json", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, file), f.want("noarch"); !bytes.Equal(got, want) {
+		t.Fatalf("after a change:\n%s\nwant\n%s", got, want)
+	}
+	for i := range 200 {
+		f.add("noarch", fmt.Sprintf("big-%03d", i), "1.0", "0", ".conda")
+	}
+	file, err = f.index.File(ctx, f.channel(), "noarch/repodata.json", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file.File == nil || file.Data != nil {
+		t.Fatalf("a %d-byte repodata.json was not handed out open", file.Size)
+	}
+	if got, want := readFile(t, file), f.want("noarch"); !bytes.Equal(got, want) {
+		t.Fatal("the large repodata.json differs from a full build")
+	}
+}

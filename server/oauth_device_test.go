@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/login"
+	"github.com/gatehouse-dev/gatehouse/usercode"
 	"golang.org/x/oauth2"
 )
 
@@ -221,9 +222,9 @@ func TestOAuthDeviceCodeGuessingIsThrottled(t *testing.T) {
 		t.Fatal(err)
 	}
 	guess := func(i int) string {
-		code := gatehouse.NewUserCode()
+		code := usercode.New()
 		for code == victim.UserCode {
-			code = gatehouse.NewUserCode()
+			code = usercode.New()
 		}
 		return code
 	}
@@ -330,7 +331,7 @@ func TestOAuthTokenEndpointSweepsExpiredGrants(t *testing.T) {
 	e := newOAuthEnv(t)
 	expiredGrant := func() {
 		now := e.clock()
-		g := &gatehouse.OAuthGrant{Kind: gatehouse.GrantDevice, CodeHash: secret.Hash(secret.Token()), UserCode: gatehouse.NewUserCode(),
+		g := &gatehouse.OAuthGrant{Kind: gatehouse.GrantDevice, CodeHash: secret.Hash(secret.Token()), UserCode: usercode.New(),
 			ClientID: "gatehouse-cli", CreatedAt: now.Add(-deviceLifetime - oauthKeepExpired), ExpiresAt: now.Add(-oauthKeepExpired - time.Second)}
 		if err := e.store.CreateGrant(t.Context(), g); err != nil {
 			t.Fatal(err)

@@ -35,6 +35,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server/web/signuppages"
 	"github.com/gatehouse-dev/gatehouse/service"
 	"github.com/gatehouse-dev/gatehouse/service/browse"
+	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 	"github.com/gatehouse-dev/gatehouse/service/orgreg"
 	signupsvc "github.com/gatehouse-dev/gatehouse/service/signup"
 	"github.com/gatehouse-dev/gatehouse/signup"
@@ -185,10 +186,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.RepodataMaxAge = 30 * time.Second
 	}
 	svc, err := service.New(service.Config{
-		Store: cfg.Store, Blobs: cfg.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
-		Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit,
-		FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen,
-		Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
+		Settings: keyauth.Settings{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
+			Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit,
+			FailureRefill: cfg.FailureRefill, AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen},
+		Blobs: cfg.Blobs, Spool: spool.Dir(cfg.TempDir), MaxUploadSize: cfg.MaxUploadSize, Limits: cfg.Limits,
 		ToolsChannel: cfg.ToolsChannel, ReservedChannels: cfg.ReservedChannels, Quotas: cfg.Quotas, RequireRegistration: cfg.RequireRegistration,
 		ClientBounds: cfg.ClientBounds, ProxyTTL: cfg.ProxyTTL, MirrorInterval: cfg.MirrorInterval, UpstreamAllow: cfg.UpstreamAllow,
 		SecretKey: cfg.SecretKey, IDPClient: cfg.IDPClient,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/upstream"
 )
 
@@ -24,14 +25,14 @@ func (s *Channels) CreateChannel(ctx context.Context, p *gatehouse.Principal, re
 		return nil, errNotAPerson
 	}
 	req.Name = strings.TrimSpace(req.Name)
-	if err := gatehouse.ValidateChannelName(req.Name); err != nil {
+	if err := condaname.ValidateChannel(req.Name); err != nil {
 		return nil, err
 	}
 	// Well-known names are reserved: with channel_alias pointing here,
 	// "-c conda-forge" must not install from whoever took the name
 	// (checklist G6). Administrators may create them (an upstream mirror).
 	unavailable := gatehouse.Errorf(gatehouse.ECONFLICT, "The channel name %q is not available. Choose another name.", req.Name)
-	if s.reserved[gatehouse.CanonicalChannelName(req.Name)] && !p.Scopes().Has(gatehouse.ScopeAdmin) {
+	if s.reserved[condaname.CanonicalChannel(req.Name)] && !p.Scopes().Has(gatehouse.ScopeAdmin) {
 		return nil, unavailable
 	}
 	if req.Visibility == "" {

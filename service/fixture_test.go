@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/password"
+	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 )
 
@@ -64,8 +65,8 @@ func newFixture(t testing.TB, wrap func(gatehouse.Store) gatehouse.Store) *fixtu
 	if wrap != nil {
 		store = wrap(db)
 	}
-	svc, err := New(Config{Store: store, Blobs: blobs, Clock: clock.Now, PublicURL: &url.URL{Scheme: "http", Host: "gatehouse.test"},
-		Spool: "", KeyCacheTTL: time.Minute})
+	svc, err := New(Config{Settings: keyauth.Settings{Store: store, Clock: clock.Now, PublicURL: &url.URL{Scheme: "http", Host: "gatehouse.test"},
+		KeyCacheTTL: time.Minute}, Blobs: blobs, Spool: ""})
 	if err != nil {
 		t.Fatal(err)
 	}

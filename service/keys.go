@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 	"github.com/gatehouse-dev/gatehouse/service/login"
 )
@@ -37,16 +38,16 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 	}
 	now := k.now()
 	req.Name = strings.TrimSpace(req.Name)
-	if err := gatehouse.ValidateKeyName(req.Name); err != nil {
+	if err := keyrule.ValidateName(req.Name); err != nil {
 		return nil, err
 	}
-	if err := gatehouse.ValidateKeyScopes(p.User, req.Scopes); err != nil {
+	if err := keyrule.ValidateScopes(p.User, req.Scopes); err != nil {
 		return nil, err
 	}
 	if org != nil && req.Scopes.Has(gatehouse.ScopeAdmin) {
 		return nil, gatehouse.FieldErrorf("scopes", "Organization keys cannot have the Administration scope.")
 	}
-	channels, err := gatehouse.NormalizeKeyChannels(req.Channels)
+	channels, err := keyrule.NormalizeChannels(req.Channels)
 	if err != nil {
 		return nil, err
 	}
@@ -56,17 +57,17 @@ func (k *Keys) create(ctx context.Context, p *gatehouse.Principal, parent *gateh
 	if err := k.checkKeyChannels(ctx, p, org, channels); err != nil {
 		return nil, err
 	}
-	if err := gatehouse.ValidateKeyExpiry(now, req.ExpiresAt); err != nil {
+	if err := keyrule.ValidateExpiry(now, req.ExpiresAt); err != nil {
 		return nil, err
 	}
 	rules, err := k.lifetimeRules(ctx, p.User, org, channels)
 	if err != nil {
 		return nil, err
 	}
-	if err := gatehouse.CheckLifetime(now, req.ExpiresAt, gatehouse.StrictestLifetime(rules)); err != nil {
+	if err := keyrule.CheckLifetime(now, req.ExpiresAt, keyrule.StrictestLifetime(rules)); err != nil {
 		return nil, err
 	}
-	if err := gatehouse.CheckRestrictedDelegation(parent, gatehouse.KeyRequestLimits{Scopes: req.Scopes, ExpiresAt: req.ExpiresAt,
+	if err := keyrule.CheckRestrictedDelegation(parent, keyrule.Request{Scopes: req.Scopes, ExpiresAt: req.ExpiresAt,
 		Channels: channels, ChannelAccess: req.ChannelAccess}); err != nil {
 		return nil, err
 	}
@@ -214,7 +215,7 @@ func (k *Keys) CreateLoginKey(ctx context.Context, p *gatehouse.Principal, req g
 		if err != nil {
 			return nil, err
 		}
-		life := min(gatehouse.Days(gatehouse.DefaultKeyDays), gatehouse.StrictestLifetime(rules).Max)
+		life := min(gatehouse.Days(gatehouse.DefaultKeyDays), keyrule.StrictestLifetime(rules).Max)
 		expires = now.UTC().Truncate(time.Second).Add(life)
 		if p.Method == gatehouse.AuthKey && p.Key != nil && p.Key.ExpiresAt.Before(expires) {
 			expires = p.Key.ExpiresAt

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 )
 
 // Organization service keys: keys that belong to an organization, for CI
@@ -90,7 +91,7 @@ func (k *Keys) Limits(ctx context.Context, p *gatehouse.Principal) (*gatehouse.K
 	if err != nil {
 		return nil, err
 	}
-	max := gatehouse.StrictestLifetime(rules)
+	max := keyrule.StrictestLifetime(rules)
 	warn := k.warning(p)
 	l := &gatehouse.KeyLimits{Max: max, MaxDays: int(max.Max / (24 * time.Hour)), Warning: warn, WarningDays: int(warn / (24 * time.Hour))}
 	for _, r := range rules {

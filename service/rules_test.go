@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/apikey"
+	"github.com/gatehouse-dev/gatehouse/service/keyauth"
 	"github.com/gatehouse-dev/gatehouse/sqlstore"
 )
 
@@ -228,7 +229,7 @@ func TestFirstStartIsAuditedInTheServersName(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc, err := New(Config{Store: db, Blobs: f.svc.core.blobs, Clock: f.clock.Now, PublicURL: f.svc.core.cfg.PublicURL})
+	svc, err := New(Config{Settings: keyauth.Settings{Store: db, Clock: f.clock.Now, PublicURL: f.svc.core.cfg.PublicURL}, Blobs: f.svc.core.blobs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/gatepolicy"
 	"github.com/gatehouse-dev/gatehouse/service/idp"
@@ -35,38 +35,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/service/trustpub"
 	"github.com/gatehouse-dev/gatehouse/spool"
 	"github.com/gatehouse-dev/gatehouse/upstream"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config is what the services need. Zero optional fields get defaults.
 type Config struct {
-	Store  gatehouse.Store
-	Blobs  gatehouse.BlobStore
-	Clock  gatehouse.Clock
-	Logger *slog.Logger
-	// PublicURL is how clients reach the server, for the links in
-	// messages; required.
-	PublicURL *url.URL
-	// Registry receives the services' metrics; nil registers nothing.
-	Registry prometheus.Registerer
+	// Settings are the store, clock, logger, public URL and metrics
+	// registry, the key cache's TTL, the failure budgets and the bound on
+	// password hashing: what the services share with the credential checks
+	// (package keyauth), declared there once.
+	keyauth.Settings
 
-	// KeyCacheTTL bounds how long a verified key, a channel or a role is
-	// trusted without a database lookup; without a change feed, a change
-	// on another replica takes effect within it.
-	KeyCacheTTL time.Duration
-	// FailureLimit failed credentials from one address in a burst, then
-	// one more per FailureRefill (checklist B7); AccountFailureLimit per
-	// account name, refilled every 30 s (checklist E7).
-	FailureLimit        int
-	FailureRefill       time.Duration
-	AccountFailureLimit int
-	// IPv6PrefixLen is the IPv6 network whose addresses share one failure
-	// budget (checklist B8); 0 is a /64, 128 the exact address.
-	IPv6PrefixLen int
-
-	// PasswordConcurrency bounds the argon2id hashes and checks that run
-	// at once (each holds 19 MiB); 0 is one per core.
-	PasswordConcurrency int
+	Blobs gatehouse.BlobStore
 
 	// InspectConcurrency bounds the packages inspected at once, each
 	// within its decompression budget (checklist F15); 0 is one per core.
@@ -244,10 +223,7 @@ func New(cfg Config) (*Services, error) {
 		cfg.ToolsChannel = "gatehouse-tools"
 	}
 	c := &core{cfg: cfg, store: cfg.Store, blobs: cfg.Blobs, now: cfg.Clock, log: cfg.Logger, inspect: conda.Inspect}
-	c.auth = keyauth.New(keyauth.Config{Store: cfg.Store, Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
-		Registry: cfg.Registry, KeyCacheTTL: cfg.KeyCacheTTL, FailureLimit: cfg.FailureLimit, FailureRefill: cfg.FailureRefill,
-		AccountFailureLimit: cfg.AccountFailureLimit, IPv6PrefixLen: cfg.IPv6PrefixLen, PasswordConcurrency: cfg.PasswordConcurrency,
-		Deaf: &c.deaf, Event: c.event, Record: c.record})
+	c.auth = keyauth.New(keyauth.Config{Settings: cfg.Settings, Deaf: &c.deaf, Event: c.event, Record: c.record})
 	c.keys, c.limits, c.hasher = c.auth.Keys(), c.auth.Limiters(), c.auth.Hasher()
 	if cfg.Quotas.KeysPerUser == 0 {
 		cfg.Quotas.KeysPerUser = DefaultQuotas.KeysPerUser
@@ -264,7 +240,7 @@ func New(cfg Config) (*Services, error) {
 	}
 	c.reserved = make(map[string]bool, len(cfg.ReservedChannels))
 	for _, n := range append(cfg.ReservedChannels, cfg.ToolsChannel) {
-		c.reserved[gatehouse.CanonicalChannelName(strings.ToLower(strings.TrimSpace(n)))] = true
+		c.reserved[condaname.CanonicalChannel(strings.ToLower(strings.TrimSpace(n)))] = true
 	}
 	c.inspections = keyauth.NewSlots(cfg.InspectConcurrency, inspectWait, errInspectBusy)
 	c.channels = newChannelCache(c)

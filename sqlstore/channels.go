@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // channelCols reads a channel with its owner's name; use it with
@@ -25,10 +26,10 @@ func channelDest(c *gatehouse.Channel) []any {
 // c.Revision (1). Exactly one of OwnerUserID and OwnerOrgID must be set
 // (EINVALID otherwise), and name it a user or organization that exists
 // (ENOTFOUND otherwise). ECONFLICT if the name is taken, or a name that
-// looks alike (the same gatehouse.CanonicalChannelName); EINVALID if it
+// looks alike (the same condaname.CanonicalChannel); EINVALID if it
 // breaks conda's rule. A zero Visibility is Private, a zero CreatedAt now.
 func (db *DB) CreateChannel(ctx context.Context, c *gatehouse.Channel) error {
-	if err := gatehouse.ValidateChannelName(c.Name); err != nil {
+	if err := condaname.ValidateChannel(c.Name); err != nil {
 		return err
 	}
 	vis := c.Visibility
@@ -49,7 +50,7 @@ func (db *DB) CreateChannel(ctx context.Context, c *gatehouse.Channel) error {
 		return err
 	}
 	got := new(gatehouse.Channel)
-	canonical := gatehouse.CanonicalChannelName(c.Name)
+	canonical := condaname.CanonicalChannel(c.Name)
 	taken := gatehouse.Errorf(gatehouse.ECONFLICT, "The channel name %q is taken; choose another.", c.Name)
 	err := db.inTx(ctx, "create channel", func(tx *sql.Tx) error {
 		if db.dialect == Postgres {

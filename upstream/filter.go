@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // Policy is a compiled gatehouse.Filters.
@@ -36,7 +37,7 @@ func Compile(f gatehouse.Filters) (*Policy, error) {
 		}
 	}
 	for _, s := range f.Subdirs {
-		if !gatehouse.ValidSubdir(s) {
+		if !condaname.ValidSubdir(s) {
 			return nil, gatehouse.FieldErrorf("upstream.filters.subdirs", "The subdir %q is not valid.", s)
 		}
 	}

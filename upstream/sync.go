@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // defaultSubdirs are followed when neither the filters nor the upstream's
@@ -107,7 +108,7 @@ func (m *Manager) upstreamSubdirs(ctx context.Context, u *gatehouse.Upstream) []
 	if res.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(res.Body, 64<<20)).Decode(&cd) == nil && len(cd.Subdirs) > 0 {
 		out := []string{"noarch"}
 		for _, s := range cd.Subdirs {
-			if gatehouse.ValidSubdir(s) && !slices.Contains(out, s) {
+			if condaname.ValidSubdir(s) && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}

@@ -7,7 +7,6 @@ package orgreg
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/cli/output"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/orgtoken"
 	"github.com/spf13/cobra"
@@ -77,7 +77,7 @@ func createCommand(d Deps) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return printJSON(d.Stdout, t)
+				return output.JSON(d.Stdout, t)
 			}
 			fmt.Fprintf(d.Stdout, "%s\n", t.Token)
 			fmt.Fprintf(d.Stderr, "Registration token %d %q of %s. It is shown this once: store it now.\n"+
@@ -122,7 +122,7 @@ func listCommand(d Deps) *cobra.Command {
 				if list == nil {
 					list = []client.RegistrationToken{}
 				}
-				return printJSON(d.Stdout, map[string]any{"registration_tokens": list})
+				return output.JSON(d.Stdout, map[string]any{"registration_tokens": list})
 			}
 			w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tNAME\tTOKEN\tCLIENTS\tLAST SEEN\tCREATED\tSTATUS")
@@ -192,7 +192,7 @@ func clientsCommand(d Deps) *cobra.Command {
 				if cs == nil {
 					cs = []client.RegisteredClient{}
 				}
-				return printJSON(d.Stdout, map[string]any{"clients": cs, "total": total})
+				return output.JSON(d.Stdout, map[string]any{"clients": cs, "total": total})
 			}
 			w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "CLIENT\tMACHINE\tCONDA\tPLATFORM\tNETWORK\tIP\tFIRST SEEN\tLAST SEEN\tREQUESTS")
@@ -221,12 +221,6 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func printJSON(w io.Writer, v any) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(v)
 }
 
 // readToken takes the token from --token-file (a path, or - for standard

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/gate"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/server"
@@ -164,11 +165,11 @@ func (c *serverConfig) Validate() error {
 		}
 	}
 	for _, n := range splitList(c.ReservedChannels) {
-		if err := gatehouse.ValidateChannelName(n); err != nil {
+		if err := condaname.ValidateChannel(n); err != nil {
 			errs = append(errs, fmt.Errorf("--reserved-channels: %q: %s", n, gatehouse.ErrorMessage(err)))
 		}
 	}
-	if err := gatehouse.ValidateChannelName(c.ToolsChannel); err != nil {
+	if err := condaname.ValidateChannel(c.ToolsChannel); err != nil {
 		errs = append(errs, fmt.Errorf("--tools-channel %q: %s", c.ToolsChannel, gatehouse.ErrorMessage(err)))
 	}
 	if c.CLIBinaries != "" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // ChannelPackage is one package file of a channel, as channeldata.json
@@ -72,7 +73,7 @@ type channelData struct {
 func WriteChannelData(w io.Writer, subdirs []string, pkgs []ChannelPackage) error {
 	known := map[string]bool{"noarch": true}
 	for _, s := range subdirs {
-		if !gatehouse.ValidSubdir(s) {
+		if !condaname.ValidSubdir(s) {
 			return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", conda.Quote(s))
 		}
 		known[s] = true

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -37,7 +38,7 @@ type Entry struct {
 // valid repodata.json (noarch/repodata.json must exist for a channel to be
 // one).
 func WriteRepodata(w io.Writer, subdir string, entries []Entry) error {
-	if !gatehouse.ValidSubdir(subdir) {
+	if !condaname.ValidSubdir(subdir) {
 		return gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", conda.Quote(subdir))
 	}
 	sorted := slices.IsSortedFunc(entries, compareEntries)

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/conda"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/tinylib/msgp/msgp"
 )
 
@@ -386,7 +387,7 @@ type ShardRef struct {
 // {"info": {...}, "shards": {name: sha256 bytes}, "version": 1}, keys
 // sorted; refs must be sorted by name without repeats.
 func AppendShardIndex(dst []byte, info ShardIndexInfo, refs []ShardRef) ([]byte, error) {
-	if !gatehouse.ValidSubdir(info.Subdir) {
+	if !condaname.ValidSubdir(info.Subdir) {
 		return dst, gatehouse.FieldErrorf("subdir", "The subdir %s is not valid.", conda.Quote(info.Subdir))
 	}
 	for i := 1; i < len(refs); i++ {

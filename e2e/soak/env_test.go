@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/blobstore/miniotest"
-	"github.com/gatehouse-dev/gatehouse/condabuild"
 	"github.com/gatehouse-dev/gatehouse/e2e"
 	"github.com/gatehouse-dev/gatehouse/sqlstore/pgtest"
 )
@@ -157,10 +155,21 @@ var redactPW = regexpMust(`//[^@/]*@`)
 
 func redactURL(u string) string { return redactPW.ReplaceAllString(u, "//<user>@") }
 
-// client is shared by every request of the test.
+// client is shared by every request of the test. Each request comes from
+// a random client address (X-Forwarded-For, trusted from loopback).
 var client = &http.Client{
 	Timeout:   60 * time.Second,
-	Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
+	Transport: forwardedFor{&http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}},
+}
+
+// forwardedFor sends each request as if a proxy forwarded it from a
+// random address in 10.0.0.0/8.
+type forwardedFor struct{ next http.RoundTripper }
+
+func (f forwardedFor) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", mrand.IntN(256), mrand.IntN(256), 1+mrand.IntN(254)))
+	return f.next.RoundTrip(req)
 }
 
 // answer is one HTTP answer, or the transport error instead.
@@ -170,8 +179,7 @@ type answer struct {
 	err    error
 }
 
-// do sends one request; auth may be nil. Each comes from a random client
-// address.
+// do sends one request; auth may be nil.
 func do(method, url string, body io.Reader, contentType string, auth func(*http.Request)) answer {
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -183,7 +191,6 @@ func do(method, url string, body io.Reader, contentType string, auth func(*http.
 	if auth != nil {
 		auth(req)
 	}
-	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", mrand.IntN(256), mrand.IntN(256), 1+mrand.IntN(254)))
 	res, err := client.Do(req)
 	if err != nil {
 		return answer{err: err}
@@ -216,19 +223,13 @@ func (e *env) mustJSON(method, url, body string, auth func(*http.Request), want 
 	}
 }
 
-// createKey creates a key with auth on the replica at base, and returns
-// it and its ID.
+// createKey creates a key with auth on the replica at base, records it
+// as a secret, and returns it and its ID.
 func (e *env) createKey(base string, auth func(*http.Request), name string, scopes ...string) (string, int64) {
 	e.t.Helper()
-	sc, _ := json.Marshal(scopes)
-	expires := time.Now().UTC().AddDate(0, 0, 30).Format(time.RFC3339)
-	var k struct {
-		Key string
-		ID  int64
-	}
-	e.mustJSON("POST", base+"/api/keys", fmt.Sprintf(`{"name":%q,"scopes":%s,"expires_at":%q}`, name, sc, expires), auth, http.StatusCreated, &k)
-	e.secret(k.Key)
-	return k.Key, k.ID
+	key, id := e2e.CreateKey(e.t, client, base, auth, name, scopes...)
+	e.secret(key)
+	return key, id
 }
 
 // secret records a secret that no replica may log or store in clear
@@ -259,9 +260,8 @@ func (e *env) setup(readers int) {
 	admin := func(r *http.Request) { r.SetBasicAuth("admin", e2e.AdminPassword) }
 	e.adminKey, _ = e.createKey(base, admin, "soak-admin", "user", "channels", "admin")
 	adm := bearer(e.adminKey)
-	for _, c := range [][2]string{{publicChannel, "public"}, {privateChannel, "private"}} {
-		e.mustJSON("POST", base+"/api/channels", fmt.Sprintf(`{"name":%q,"visibility":%q}`, c[0], c[1]), adm, http.StatusCreated, nil)
-	}
+	e2e.CreateChannel(t, client, base, adm, publicChannel, "public")
+	e2e.CreateChannel(t, client, base, adm, privateChannel, "private")
 	newReader := func(i int) reader {
 		r := reader{name: fmt.Sprintf("soak-reader-%d", i)}
 		pw := "Soak-pw-" + rand.Text()
@@ -287,41 +287,25 @@ func (e *env) setup(readers int) {
 	t.Logf("setup: channels %s (public) and %s (private), %d readers with keys, %d seed packages", publicChannel, privateChannel, len(e.readers)+1, len(e.pkgList))
 }
 
-// seedPackages reads the fixture packages and adds libgcc-ng.
+// seedPackages are the fixture packages and libgcc-ng, in channel.
 func seedPackages(t *testing.T, channel string) []pkg {
 	t.Helper()
 	var out []pkg
-	for _, subdir := range []string{"noarch", "linux-64"} {
-		dir := filepath.Join("..", "..", "conda", "testdata", "pkgs", subdir)
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range entries {
-			b, err := os.ReadFile(filepath.Join(dir, f.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, newPkg(channel, subdir, f.Name(), b))
-		}
+	for _, f := range append(e2e.FixturePackages(t), e2e.LibgccPackage(t)) {
+		out = append(out, newPkg(channel, f))
 	}
-	return append(out, buildPkg(t, channel, "libgcc-ng", "14.2.0", "h77fa898_1", "linux-64", 64))
+	return out
 }
 
-func newPkg(channel, subdir, filename string, data []byte) pkg {
-	return pkg{channel: channel, subdir: subdir, filename: filename, sha256: sha256hex(data), data: data}
+func newPkg(channel string, f e2e.PackageFile) pkg {
+	return pkg{channel: channel, subdir: f.Subdir, filename: f.Filename, sha256: f.SHA256(), data: f.Data}
 }
 
 // buildPkg makes a valid .conda with n random payload bytes.
 func buildPkg(t testing.TB, channel, name, version, build, subdir string, n int) pkg {
-	m := condabuild.Meta{Name: name, Version: version, Build: build, Subdir: subdir, License: "MIT", Timestamp: time.Unix(1700000000, 0).UTC()}
 	payload := make([]byte, n)
 	rand.Read(payload)
-	var buf bytes.Buffer
-	if err := condabuild.Build(&buf, m, []condabuild.File{condabuild.BytesFile("share/"+name+"/data", payload, 0o644)}); err != nil {
-		t.Fatal(err)
-	}
-	return newPkg(channel, subdir, m.Filename(), buf.Bytes())
+	return newPkg(channel, e2e.BuildConda(t, name, version, build, subdir, nil, payload))
 }
 
 // upload sends p to the replica at base as the administrator, records
@@ -340,35 +324,25 @@ func (e *env) uploadBody(base string, p pkg, body io.Reader) answer {
 	e.mu.Lock()
 	e.tried[p.path()] = p
 	e.mu.Unlock()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, _ := mw.CreateFormFile("file", p.filename)
-	ct := mw.FormDataContentType()
+	var r e2e.UploadResult
+	var err error
 	if body == nil {
-		fw.Write(p.data)
-		mw.Close()
-		body = &buf
+		r, err = e2e.Upload(client, base, p.channel, bearer(e.adminKey), e2e.PackageFile{Subdir: p.subdir, Filename: p.filename, Data: p.data})
 	} else {
-		head := buf.Bytes()
-		var tail bytes.Buffer
-		mw2 := multipart.NewWriter(&tail)
-		mw2.SetBoundary(mw.Boundary())
-		mw2.Close()
-		body = io.MultiReader(bytes.NewReader(head), body, bytes.NewReader(append([]byte("\r\n"), tail.Bytes()...)))
+		r, err = e2e.UploadFrom(client, base, p.channel, bearer(e.adminKey), p.filename, body)
 	}
-	a := do("POST", base+"/api/channels/"+p.channel+"/packages", body, ct, bearer(e.adminKey))
+	a := answer{status: r.Status, body: []byte(r.Body), err: err}
 	switch {
-	case a.err != nil:
-	case a.status == http.StatusCreated:
-		var v struct{ SHA256 string }
-		if json.Unmarshal(a.body, &v) != nil || v.SHA256 != p.sha256 {
-			e.t.Errorf("%s: 201 with sha256 %q, the file has %s", p.path(), v.SHA256, p.sha256)
+	case err != nil:
+	case r.Status == http.StatusCreated:
+		if r.SHA256 != p.sha256 {
+			e.t.Errorf("%s: 201 with sha256 %q, the file has %s", p.path(), r.SHA256, p.sha256)
 		}
 		e.mu.Lock()
 		e.acked[p.path()] = p
 		e.pkgList = append(e.pkgList, p)
 		e.mu.Unlock()
-	case a.status >= 500:
+	case r.Status >= 500:
 		e.mu.Lock()
 		e.failed[p.path()] = true
 		e.mu.Unlock()

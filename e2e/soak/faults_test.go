@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/e2e"
 )
 
 type phaser func(name string, rule phaseRule) *load
@@ -95,7 +96,7 @@ func (e *env) faultKill(sz size, phase phaser) {
 		go func() {
 			defer wg.Done()
 			p := buildPkg(t, privateChannel, fmt.Sprintf("soak-stalled-%d", i), "1.0", "0", "noarch", 256<<10)
-			body := &stalled{data: p.data, halfSent: halfSent.Done, killed: killed}
+			body := e2e.StalledFile(p.data, halfSent.Done, killed)
 			l.st.request("upload to B")
 			if a := e.uploadBody(baseB, p, body); a.err == nil {
 				t.Errorf("a half-sent upload to the killed replica got an answer: %d %s", a.status, a.body)
@@ -139,27 +140,6 @@ func (e *env) faultKill(sz size, phase phaser) {
 	<-done
 	t.Logf("replica B started again on the same --data; replica A served %d operations meanwhile", sz.faultOps)
 	e.recovered(sz, phase, "the SIGKILL")
-}
-
-// stalled is an upload body that sends half the file, then waits for the
-// replica's death and fails.
-type stalled struct {
-	data     []byte
-	off      int
-	halfSent func()
-	killed   <-chan struct{}
-	once     sync.Once
-}
-
-func (s *stalled) Read(p []byte) (int, error) {
-	if half := len(s.data) / 2; s.off < half {
-		n := copy(p, s.data[s.off:half])
-		s.off += n
-		return n, nil
-	}
-	s.once.Do(s.halfSent)
-	<-s.killed
-	return 0, io.ErrUnexpectedEOF
 }
 
 // faultPostgres crashes PostgreSQL (immediate stop: connections cut, no

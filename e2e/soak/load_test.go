@@ -6,27 +6,21 @@ package soak
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os/exec"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/e2e"
 )
 
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
-
-func sha256hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
 
 // stats counts requests and errors by phase, operation and kind.
 type stats struct {
@@ -353,39 +347,21 @@ func (l *load) solves(n int) {
 	}
 }
 
-var keyPath = regexpMust(`/t/[^/]+/`)
-
-// rattlerSolve runs rattler's solver (../rattler/solve.mjs) and returns
-// the solved names, sorted and joined by commas.
+// rattlerSolve runs rattler's solver (e2e.RattlerSolve) and returns the
+// solved names, sorted and joined by commas.
 func rattlerSolve(specs, channels []string) (string, error) {
-	in, _ := json.Marshal(map[string]any{"specs": specs, "channels": channels, "platforms": []string{"linux-64", "noarch"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "solve.mjs")
-	cmd.Dir = "../rattler"
-	cmd.Stdin = bytes.NewReader(in)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err := cmd.Run()
-	var solved []struct{ Name string }
-	if jerr := json.Unmarshal(out.Bytes(), &solved); err != nil || jerr != nil {
-		return "", fmt.Errorf("%v: %s %s", err, keyPath.ReplaceAllString(out.String(), "/t/<key>/"), stderr.String())
+	solved, refused, err := e2e.RattlerSolve(ctx, specs, channels, []string{"linux-64", "noarch"})
+	if err != nil {
+		return "", err
+	}
+	if refused != "" {
+		return "", errors.New(refused)
 	}
 	var names []string
 	for _, s := range solved {
 		names = append(names, s.Name)
 	}
-	sort.Strings(names)
 	return strings.Join(names, ","), nil
-}
-
-// rattlerReady reports why rattler cannot run here, or nil.
-func rattlerReady() error {
-	if _, err := exec.LookPath("node"); err != nil {
-		return fmt.Errorf("node is not installed (apt-get install nodejs npm): %w", err)
-	}
-	if err := exec.Command("test", "-f", "../rattler/node_modules/@conda-org/rattler/package.json").Run(); err != nil {
-		return fmt.Errorf("@conda-org/rattler is not installed: run npm ci --prefix e2e/rattler")
-	}
-	return nil
 }

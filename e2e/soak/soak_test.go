@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/e2e"
 )
 
 // phaseRule says which errors a phase may show: none in steady load and
@@ -29,7 +30,7 @@ func none(string, string) bool { return false }
 func TestSoak(t *testing.T) {
 	sz := runSize()
 	began := time.Now()
-	solvesOK := rattlerReady()
+	solvesOK := e2e.RattlerReady()
 	if solvesOK != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("CI is set and %v", solvesOK)
@@ -111,19 +112,12 @@ func (e *env) verify() (missing, unacked int) {
 		listed := map[string]string{}
 		for _, ch := range []string{publicChannel, privateChannel} {
 			for _, sd := range []string{"noarch", "linux-64"} {
-				a := do("GET", base+"/repo/"+ch+"/"+sd+"/repodata.json", nil, "", adm)
-				var rd struct {
-					Packages map[string]struct{ SHA256 string } `json:"packages"`
-					Conda    map[string]struct{ SHA256 string } `json:"packages.conda"`
-				}
-				if a.status != http.StatusOK || json.Unmarshal(a.body, &rd) != nil {
-					t.Errorf("replica %s: %s/%s/repodata.json: %d %v", r.name, ch, sd, a.status, a.err)
+				rd, _, err := e2e.GetRepodata(client, base, ch, sd, adm)
+				if err != nil {
+					t.Errorf("replica %s: %v", r.name, err)
 					continue
 				}
-				for f, rec := range rd.Packages {
-					listed[ch+"/"+sd+"/"+f] = rec.SHA256
-				}
-				for f, rec := range rd.Conda {
+				for f, rec := range rd.All() {
 					listed[ch+"/"+sd+"/"+f] = rec.SHA256
 				}
 			}
@@ -156,8 +150,8 @@ func (e *env) verify() (missing, unacked int) {
 				unacked++
 			}
 			a := do("GET", base+"/repo/"+path, nil, "", adm)
-			if a.status != http.StatusOK || sha256hex(a.body) != sha {
-				t.Errorf("replica %s lists %s but downloading it gives %d, sha256 %s (checklist G3)", r.name, path, a.status, sha256hex(a.body))
+			if a.status != http.StatusOK || e2e.SHA256Hex(a.body) != sha {
+				t.Errorf("replica %s lists %s but downloading it gives %d, sha256 %s (checklist G3)", r.name, path, a.status, e2e.SHA256Hex(a.body))
 			}
 		}
 		t.Logf("verified replica %s: %d packages listed, each downloaded whole; %d acknowledged uploads checked", r.name, len(listed), len(acked))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -66,7 +67,7 @@ type newKeyRequest struct {
 
 // keyRequest checks the restrictions and returns the service's request.
 func (r newKeyRequest) keyRequest() (gatehouse.KeyRequest, error) {
-	access, err := gatehouse.ParseChannelAccess(r.ChannelAccess)
+	access, err := keyrule.ParseChannelAccess(r.ChannelAccess)
 	if err != nil {
 		return gatehouse.KeyRequest{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 	"github.com/gatehouse-dev/gatehouse/server/web"
+	"github.com/gatehouse-dev/gatehouse/usercode"
 )
 
 // The device authorization grant (RFC 8628). The CLI asks POST
@@ -76,9 +77,9 @@ func (o *Server) renderDevice(w http.ResponseWriter, r *http.Request, c *web.Ctx
 
 func (o *Server) handleDevicePage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	typed := r.URL.Query().Get("user_code")
-	if code, ok := gatehouse.NormalizeUserCode(typed); ok {
+	if code, ok := usercode.Normalize(typed); ok {
 		typed = code
-	} else if len(typed) > gatehouse.MaxUserCodeInput {
+	} else if len(typed) > usercode.MaxInput {
 		typed = ""
 	}
 	return o.renderDevice(w, r, c, http.StatusOK, &devicePage{UserCode: typed}, "")
@@ -89,10 +90,10 @@ func (o *Server) handleDevicePage(w http.ResponseWriter, r *http.Request, c *web
 func (o *Server) handleDeviceForm(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	typed := r.PostForm.Get("user_code")
 	dp := &devicePage{UserCode: typed}
-	if len(typed) > gatehouse.MaxUserCodeInput {
+	if len(typed) > usercode.MaxInput {
 		dp.UserCode = ""
 	}
-	code, ok := gatehouse.NormalizeUserCode(typed)
+	code, ok := usercode.Normalize(typed)
 	var (
 		g   *gatehouse.OAuthGrant
 		err error
@@ -109,7 +110,7 @@ func (o *Server) handleDeviceForm(w http.ResponseWriter, r *http.Request, c *web
 		}
 		return o.renderDevice(w, r, c, http.StatusTooManyRequests, dp, gatehouse.ErrorMessage(err))
 	case !ok:
-		return o.renderDevice(w, r, c, http.StatusBadRequest, dp, gatehouse.UserCodeProblem(typed))
+		return o.renderDevice(w, r, c, http.StatusBadRequest, dp, usercode.Problem(typed))
 	case gatehouse.ErrorCode(err) == gatehouse.EINVALID:
 		return o.renderDevice(w, r, c, http.StatusBadRequest, dp, gatehouse.ErrorMessage(err))
 	case err != nil:

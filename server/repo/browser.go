@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // A person who opens a channel's URL (the one its page shows) in a browser
@@ -41,7 +41,7 @@ func browserPage(r *http.Request, rr request) string {
 	switch {
 	case rest == "":
 		return page
-	case !strings.Contains(rest, "/") && gatehouse.ValidSubdir(rest):
+	case !strings.Contains(rest, "/") && condaname.ValidSubdir(rest):
 		return page + "?subdir=" + url.QueryEscape(rest)
 	}
 	return ""

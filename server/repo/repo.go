@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/orgtoken"
 	"github.com/gatehouse-dev/gatehouse/server/authn"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
@@ -272,7 +273,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, ch *gatehous
 		h.serveIndexFile(w, r, f)
 		return
 	}
-	if !ok || !gatehouse.ValidSubdir(subdir) || file == "" || strings.Contains(file, "/") {
+	if !ok || !condaname.ValidSubdir(subdir) || file == "" || strings.Contains(file, "/") {
 		h.cfg.Reply.Conda(w, r, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such file in channel %q.", ch.Name))
 		return
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/catalog"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -267,7 +268,7 @@ func (s *Pages) renderChannel(w http.ResponseWriter, r *http.Request, c *Ctx, na
 	q := r.URL.Query()
 	offset, _ := strconv.Atoi(q.Get("offset"))
 	query := catalog.Query{Text: q.Get("q"), Subdir: q.Get("subdir"), Offset: offset}
-	if !gatehouse.ValidSubdir(query.Subdir) {
+	if !condaname.ValidSubdir(query.Subdir) {
 		query.Subdir = ""
 	}
 	_, _, page, err := s.cfg.Browse.Search(r.Context(), c.Principal(), name, query)

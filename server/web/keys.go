@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 	"github.com/gatehouse-dev/gatehouse/server/reply"
 )
 
@@ -38,17 +39,9 @@ func newKeyForm() KeyForm {
 
 // keysPage is the data of the API Keys tab.
 type keysPage struct {
+	KeyDialog
 	Keys     []KeyRow
-	Form     KeyForm
-	FormOpen bool   // the create dialog opens on load (after an error, or ?create)
-	FormErr  string // shown inside the create dialog
-	// Created is set only in the answer to a successful creation: the one
-	// and only time the key is in a page (checklist A3).
-	Created  *CreatedKey
 	CanAdmin bool
-	// MinDate and MaxDate bound the custom expiry date (YYYY-MM-DD, UTC).
-	MinDate, MaxDate string
-	Presets          []ExpiryOption
 	// RevokeID opens that key's confirmation on load (?revoke=ID), so the
 	// page also works without JavaScript.
 	RevokeID int64
@@ -57,13 +50,7 @@ type keysPage struct {
 	ReplaceURL string
 	// Replacing is the active key whose name the form reuses, when the
 	// person has not yet confirmed revoking it.
-	Replacing *KeyRow
-	// ChannelChoices are the channels a key can be limited to.
-	ChannelChoices []ChannelChoice
-	// MaxDays is the longest lifetime the key policies allow;
-	// PolicyNotes name the policies stricter than a year.
-	MaxDays     int
-	PolicyNotes []string
+	Replacing   *KeyRow
 	WarningDays int
 	// Show is the list's filter ("active", "inactive" or "all"), with
 	// the number of keys on either side of it.
@@ -71,9 +58,11 @@ type keysPage struct {
 	ActiveN, InactiveN int
 }
 
-type ChannelChoice struct {
-	Name     string
-	Selected bool
+// newKeysPage is the tab's data with the create dialog holding form.
+func newKeysPage(form KeyForm) *keysPage {
+	return &keysPage{KeyDialog: KeyDialog{Form: form, Action: "/settings/keys", Title: "Create API Key", Submit: "Create API Key",
+		Noun: "API key", Lifetime: "API keys have a maximum lifespan of",
+		RestrictHelp: "Leave all unticked for every channel you can use. A key limited to channels is refused everywhere else."}}
 }
 
 type KeyRow struct {
@@ -93,33 +82,8 @@ type KeyRow struct {
 	ExpiringSoon bool
 }
 
-// KeyForm is what the create dialog holds, kept across an error.
-type KeyForm struct {
-	Name                     string
-	ScopeUser, ScopeChannels bool
-	ScopeAdmin               bool
-	Expiration               string // a preset's Value or "custom"
-	CustomDate               string // YYYY-MM-DD
-	// Channels limits the key; ReadOnly caps it at read.
-	Channels []string
-	ReadOnly bool
-}
-
-type ExpiryOption struct {
-	Value, Label string
-	Selected     bool
-}
-
-type CreatedKey struct {
-	Key       string
-	Name      string
-	Scopes    []string
-	ExpiresAt time.Time
-	Replaced  bool
-}
-
 func (s *Pages) handleKeysPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	kp := &keysPage{Form: newKeyForm()}
+	kp := newKeysPage(newKeyForm())
 	q := r.URL.Query()
 	kp.FormOpen = q.Has("create")
 	if id, err := strconv.ParseInt(q.Get("revoke"), 10, 64); err == nil {
@@ -140,15 +104,16 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 	f.ScopeAdmin = scopes.Has(gatehouse.ScopeAdmin)
 	f.Channels = r.PostForm["channel"]
 	f.ReadOnly = r.PostFormValue("read_only") == "on"
-	kp := &keysPage{Form: f, ReplaceURL: "/settings/keys"}
+	kp := newKeysPage(f)
+	kp.ReplaceURL = "/settings/keys"
 	// The checks run in the order of the form, so the person sees the
 	// first problem first; createKey repeats them all.
-	err := gatehouse.ValidateKeyName(strings.TrimSpace(f.Name))
+	err := keyrule.ValidateName(strings.TrimSpace(f.Name))
 	if err == nil {
 		err = scopeErr
 	}
 	if err == nil {
-		err = gatehouse.ValidateKeyScopes(c.User, scopes)
+		err = keyrule.ValidateScopes(c.User, scopes)
 	}
 	var expires time.Time
 	var limits *gatehouse.KeyLimits
@@ -182,7 +147,8 @@ func (s *Pages) handleCreateKeyPage(w http.ResponseWriter, r *http.Request, c *C
 		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
 			return err
 		}
-		kp.FormOpen, kp.FormErr = true, gatehouse.ErrorMessage(err)
+		// Every refusal shows at the head of this form.
+		kp.FormOpen, kp.Errs = true, FieldErrors{"": gatehouse.ErrorMessage(err)}
 		return s.renderKeys(w, r, c, reply.Status(err), kp, &Data{})
 	}
 	kp.Form = newKeyForm()
@@ -209,7 +175,8 @@ func (s *Pages) activeKeyNamed(r *http.Request, c *Ctx, name string) (*KeyRow, e
 }
 
 func (s *Pages) handleRevokeKeyPage(w http.ResponseWriter, r *http.Request, c *Ctx) error {
-	kp := &keysPage{Form: newKeyForm(), ReplaceURL: "/settings/keys"}
+	kp := newKeysPage(newKeyForm())
+	kp.ReplaceURL = "/settings/keys"
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such key.")

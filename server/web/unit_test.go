@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 )
 
 // webStart is the tests' "now": a moment late in a UTC day, so that "end
@@ -45,7 +46,7 @@ func FuzzKeyExpiry(f *testing.F) {
 			return
 		}
 		// Whatever was typed, an accepted expiry passes the domain rule.
-		if err := gatehouse.ValidateKeyExpiry(webStart, got); err != nil {
+		if err := keyrule.ValidateExpiry(webStart, got); err != nil {
 			t.Fatalf("KeyExpiry(%q, %q, gatehouse.MaxKeyLifetime) = %v, which the domain refuses: %v", choice, custom, got, err)
 		}
 	})

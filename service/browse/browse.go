@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/catalog"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 )
 
 // Store answers the browsing queries.
@@ -49,7 +50,7 @@ func (s *Service) Search(ctx context.Context, p *gatehouse.Principal, channel st
 		return nil, role, nil, err
 	}
 	q.Text = strings.TrimSpace(q.Text)
-	if q.Subdir != "" && !gatehouse.ValidSubdir(q.Subdir) {
+	if q.Subdir != "" && !condaname.ValidSubdir(q.Subdir) {
 		return nil, role, nil, gatehouse.FieldErrorf("subdir", "%q is not a conda platform; use one such as linux-64 or noarch.", q.Subdir)
 	}
 	page, err := s.store.PackageNames(ctx, ch.ID, q)

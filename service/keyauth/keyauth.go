@@ -17,24 +17,44 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Config is what the credential checks need. Every field is required but
-// Registry (nil registers nothing) and PasswordConcurrency (0 is one per
-// core); the service package fills in the defaults.
-type Config struct {
+// Settings are what the credential checks share with the services that
+// build them. service.Config embeds them, so each is declared once, here,
+// and reaches New whole rather than copied field by field. Every field is
+// required but Registry (nil registers nothing) and PasswordConcurrency
+// (0 is one per core); service.New fills in the defaults.
+type Settings struct {
 	Store  gatehouse.Store
 	Clock  gatehouse.Clock
 	Logger *slog.Logger
-	// PublicURL, Registry, KeyCacheTTL, the failure budgets and
-	// PasswordConcurrency mean what the service.Config fields of the same
-	// names mean (checklist B7, B8, E7, E10).
-	PublicURL           *url.URL
-	Registry            prometheus.Registerer
-	KeyCacheTTL         time.Duration
+	// PublicURL is how clients reach the server, for the links in
+	// messages; required.
+	PublicURL *url.URL
+	// Registry receives the services' metrics; nil registers nothing.
+	Registry prometheus.Registerer
+
+	// KeyCacheTTL bounds how long a verified key, a channel or a role is
+	// trusted without a database lookup; without a change feed, a change
+	// on another replica takes effect within it.
+	KeyCacheTTL time.Duration
+	// FailureLimit failed credentials from one address in a burst, then
+	// one more per FailureRefill (checklist B7); AccountFailureLimit per
+	// account name, refilled every 30 s (checklist E7).
 	FailureLimit        int
 	FailureRefill       time.Duration
 	AccountFailureLimit int
-	IPv6PrefixLen       int
+	// IPv6PrefixLen is the IPv6 network whose addresses share one failure
+	// budget (checklist B8); 0 is a /64, 128 the exact address.
+	IPv6PrefixLen int
+
+	// PasswordConcurrency bounds the argon2id hashes and checks that run
+	// at once (each holds 19 MiB, checklist E10); 0 is one per core.
 	PasswordConcurrency int
+}
+
+// Config is what the credential checks need: the shared Settings, and
+// the hooks into the service that builds them.
+type Config struct {
+	Settings
 
 	// Deaf is set while the change feed is not listening: the key cache is
 	// then not read, and every request asks the database.

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/ratelimit"
 	"github.com/gatehouse-dev/gatehouse/secret"
+	"github.com/gatehouse-dev/gatehouse/usercode"
 )
 
 // Config is what the login service needs.
@@ -250,7 +251,7 @@ func (s *Service) StartDevice(ctx context.Context, req gatehouse.DeviceRequest) 
 	}
 	var err error
 	for range createGrantAttempts {
-		g.UserCode = gatehouse.NewUserCode()
+		g.UserCode = usercode.New()
 		if err = s.store.CreateGrant(ctx, g); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
 			break
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/cache"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 )
 
 // Service implements gatehouse.PolicyService.
@@ -78,7 +79,7 @@ func (s *Service) SetServerPolicy(ctx context.Context, p *gatehouse.Principal, u
 	if err != nil {
 		return cur, err
 	}
-	next, err := u.Apply(cur, false)
+	next, err := keyrule.ApplyPolicyUpdate(cur, u, false)
 	if err != nil {
 		return cur, err
 	}
@@ -133,7 +134,7 @@ func (s *Service) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, org 
 	if err != nil {
 		return cur, err
 	}
-	next, err := u.Apply(cur, true)
+	next, err := keyrule.ApplyPolicyUpdate(cur, u, true)
 	if err != nil {
 		return cur, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/condabuild"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/spool"
 )
 
@@ -100,7 +101,7 @@ func TestCLITargetCoversTheReleasePlatforms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.goos+"/"+tt.goarch+" goes to "+tt.subdir, func(t *testing.T) {
 			subdir, path, ok := CLITarget(tt.goos, tt.goarch)
-			if !ok || subdir != tt.subdir || path != tt.path || !gatehouse.ValidSubdir(subdir) {
+			if !ok || subdir != tt.subdir || path != tt.path || !condaname.ValidSubdir(subdir) {
 				t.Fatalf("cliTarget = %q, %q, %v; want %q, %q", subdir, path, ok, tt.subdir, tt.path)
 			}
 		})

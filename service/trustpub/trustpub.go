@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/service/idp"
 )
@@ -202,7 +203,7 @@ func (s *Service) Exchange(ctx context.Context, req gatehouse.TokenExchange) (*g
 		return fail("not an ID token", err)
 	}
 	ch, err := s.cfg.Store.ChannelByName(ctx, req.Channel)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND || gatehouse.ValidateChannelName(req.Channel) != nil {
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND || condaname.ValidateChannel(req.Channel) != nil {
 		return fail("no such channel", noPublisher)
 	} else if err != nil {
 		return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/keyrule"
 )
 
 // The columns of users and api_keys that several parts of the store read,
@@ -113,7 +114,7 @@ func (d *Access) Scan(src any) error {
 	default:
 		return fmt.Errorf("sqlstore: cannot read a channel access from %T", src)
 	}
-	r, err := gatehouse.ParseChannelAccess(s)
+	r, err := keyrule.ParseChannelAccess(s)
 	if err != nil {
 		return fmt.Errorf("sqlstore: unknown channel access %q", s)
 	}

@@ -33,24 +33,31 @@ func (h *Handlers) orgAdmin(r *http.Request, c *web.Ctx, name string) (*gatehous
 }
 
 type orgKeysPage struct {
-	Tabs web.OrgTabs
-	Org  *gatehouse.Org
-	Keys []orgKeyRow
-	Form web.KeyForm
-	// FormOpen opens the create dialog on load; Errs are its errors, at
-	// their fields.
-	FormOpen bool
-	Errs     web.FieldErrors
-	// Created is set only in the answer to a successful creation: the one
-	// time the key is in a page (checklist A3).
-	Created          *web.CreatedKey
-	Presets          []web.ExpiryOption
-	MinDate, MaxDate string
-	MaxDays          int
-	PolicyNotes      []string
-	ChannelChoices   []web.ChannelChoice
-	RevokeID         int64
-	ReplaceURL       string
+	web.KeyDialog
+	Tabs       web.OrgTabs
+	Org        *gatehouse.Org
+	Keys       []orgKeyRow
+	RevokeID   int64
+	ReplaceURL string
+}
+
+// newOrgKeysPage is the page of keys with the create dialog holding
+// form.
+func newOrgKeysPage(form web.KeyForm) *orgKeysPage {
+	return &orgKeysPage{KeyDialog: web.KeyDialog{Form: form}}
+}
+
+// nameDialog puts org's name and address in the create dialog.
+func (kp *orgKeysPage) nameDialog(org string) {
+	d := &kp.KeyDialog
+	d.IDPrefix, d.Action, d.Title, d.Submit = "org-", "/orgs/"+org+"/keys", "Create a service key of "+org, "Create service key"
+	d.Noun, d.Lifetime = "Service key", "Service keys of "+org+" live at most"
+	d.RestrictHelp = "Leave all unticked for every channel of " + org + "."
+}
+
+// newOrgKeyForm is the create dialog as it opens.
+func newOrgKeyForm() web.KeyForm {
+	return web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry()}
 }
 
 type orgKeyRow struct {
@@ -59,7 +66,7 @@ type orgKeyRow struct {
 }
 
 func (h *Handlers) handleOrgKeysPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
-	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry()}}
+	kp := newOrgKeysPage(newOrgKeyForm())
 	q := r.URL.Query()
 	kp.FormOpen = q.Has("create")
 	if id, err := strconv.ParseInt(q.Get("revoke"), 10, 64); err == nil {
@@ -83,7 +90,8 @@ func (h *Handlers) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request
 	}
 	scopes, err := gatehouse.ParseScopes(r.PostForm["scope"])
 	f.ScopeUser, f.ScopeChannels = scopes.Has(gatehouse.ScopeUser), scopes.Has(gatehouse.ScopeChannels)
-	kp := &orgKeysPage{Form: f, ReplaceURL: "/orgs/" + o.Name + "/keys"}
+	kp := newOrgKeysPage(f)
+	kp.ReplaceURL = "/orgs/" + o.Name + "/keys"
 	var nk *gatehouse.NewKey
 	if err == nil {
 		var maxDays int
@@ -105,7 +113,7 @@ func (h *Handlers) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request
 		kp.FormOpen, kp.Errs = true, web.ErrorsAt(err, "name", "scopes", "channels", "channel_access", "expires_at")
 		return h.renderOrgKeys(w, r, c, o.Name, reply.Status(err), kp, &web.Data{})
 	}
-	kp.Form = web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry()}
+	kp.Form = newOrgKeyForm()
 	kp.Created = &web.CreatedKey{Key: nk.Secret, Name: nk.Key.Name, Scopes: nk.Key.Scopes.Labels(),
 		ExpiresAt: nk.Key.ExpiresAt, Replaced: nk.Replaced != nil}
 	return h.renderOrgKeys(w, r, c, o.Name, http.StatusOK, kp, &web.Data{})
@@ -113,7 +121,8 @@ func (h *Handlers) handleCreateOrgKeyPage(w http.ResponseWriter, r *http.Request
 
 func (h *Handlers) handleRevokeOrgKeyPage(w http.ResponseWriter, r *http.Request, c *web.Ctx) error {
 	org := r.PathValue("org")
-	kp := &orgKeysPage{Form: web.KeyForm{ScopeChannels: true, Expiration: web.DefaultExpiry()}, ReplaceURL: "/orgs/" + org + "/keys"}
+	kp := newOrgKeysPage(newOrgKeyForm())
+	kp.ReplaceURL = "/orgs/" + org + "/keys"
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such key.")
@@ -186,6 +195,7 @@ func (h *Handlers) renderOrgKeys(w http.ResponseWriter, r *http.Request, c *web.
 	}
 	now := h.cfg.Clock()
 	kp.Org, kp.Tabs = o, web.OrgTabs{Org: o.Name, Tab: "keys", CanManage: true}
+	kp.nameDialog(o.Name)
 	kp.Keys = make([]orgKeyRow, len(keys))
 	for i, k := range keys {
 		kp.Keys[i] = orgKeyRow{KeyRow: web.KeyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: k.Scopes.Labels(), Status: k.Status(now),

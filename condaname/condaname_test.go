@@ -1,4 +1,4 @@
-package gatehouse
+package condaname
 
 import (
 	"strings"
@@ -21,8 +21,8 @@ func TestValidSubdir(t *testing.T) {
 
 func TestValidChannelName(t *testing.T) {
 	for _, s := range []string{"conda-forge", "bioconda", "acme", "_internal", "team.tools", "a", "ml_models-2", strings.Repeat("a", 128)} {
-		if err := ValidateChannelName(s); err != nil {
-			t.Errorf("ValidateChannelName(%q) = %v; want nil", s, err)
+		if err := ValidateChannel(s); err != nil {
+			t.Errorf("ValidateChannel(%q) = %v; want nil", s, err)
 		}
 	}
 	for why, s := range map[string]string{
@@ -39,8 +39,8 @@ func TestValidChannelName(t *testing.T) {
 		"is conda's token segment": "t",
 		"has a tilde":              "~user",
 	} {
-		if ValidateChannelName(s) == nil {
-			t.Errorf("ValidateChannelName(%q) = nil; want an error because it %s", s, why)
+		if ValidateChannel(s) == nil {
+			t.Errorf("ValidateChannel(%q) = nil; want an error because it %s", s, why)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package gatehouse
+package usercode
 
 import (
 	"regexp"
@@ -27,9 +27,9 @@ func TestNormalizeUserCode(t *testing.T) {
 		{"", ""},
 	}
 	for _, c := range cases {
-		got, ok := NormalizeUserCode(c.typed)
+		got, ok := Normalize(c.typed)
 		if got != c.want || ok != (c.want != "") {
-			t.Errorf("NormalizeUserCode(%q) = %q, %v; want %q", c.typed, got, ok, c.want)
+			t.Errorf("Normalize(%q) = %q, %v; want %q", c.typed, got, ok, c.want)
 		}
 	}
 }
@@ -38,9 +38,9 @@ func TestNewUserCodesAreWellFormedAndVaried(t *testing.T) {
 	seen := map[string]bool{}
 	letters := map[rune]int{}
 	for range 2000 {
-		c := NewUserCode()
+		c := New()
 		if !userCodeShape.MatchString(c) {
-			t.Fatalf("NewUserCode() = %q", c)
+			t.Fatalf("New() = %q", c)
 		}
 		seen[c] = true
 		for _, r := range strings.ReplaceAll(c, "-", "") {
@@ -52,7 +52,7 @@ func TestNewUserCodesAreWellFormedAndVaried(t *testing.T) {
 	}
 	// 16000 letters over 20: each about 800; a letter under 600 or over
 	// 1000 means a skewed draw (p < 1e-12 for a fair one).
-	for _, r := range UserCodeAlphabet {
+	for _, r := range Alphabet {
 		if n := letters[r]; n < 600 || n > 1000 {
 			t.Errorf("letter %c drawn %d times of 16000", r, n)
 		}
@@ -66,7 +66,7 @@ func FuzzNormalizeUserCode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, typed string) {
-		code, ok := NormalizeUserCode(typed)
+		code, ok := Normalize(typed)
 		if !ok {
 			if code != "" {
 				t.Fatalf("not ok but code %q", code)
@@ -74,12 +74,12 @@ func FuzzNormalizeUserCode(f *testing.F) {
 			return
 		}
 		if !userCodeShape.MatchString(code) {
-			t.Fatalf("NormalizeUserCode(%q) = %q, not a code", typed, code)
+			t.Fatalf("Normalize(%q) = %q, not a code", typed, code)
 		}
-		if again, ok := NormalizeUserCode(code); !ok || again != code {
+		if again, ok := Normalize(code); !ok || again != code {
 			t.Fatalf("not idempotent: %q → %q → %q", typed, code, again)
 		}
-		if lower, ok := NormalizeUserCode(strings.ToLower(strings.ReplaceAll(code, "-", " "))); !ok || lower != code {
+		if lower, ok := Normalize(strings.ToLower(strings.ReplaceAll(code, "-", " "))); !ok || lower != code {
 			t.Fatalf("case and separators matter: %q vs %q", code, lower)
 		}
 	})
@@ -88,7 +88,7 @@ func FuzzNormalizeUserCode(f *testing.F) {
 func BenchmarkNormalizeUserCode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := NormalizeUserCode(" bcdf ghjk "); !ok {
+		if _, ok := Normalize(" bcdf ghjk "); !ok {
 			b.Fatal("not a code")
 		}
 	}
@@ -110,15 +110,15 @@ func TestUserCodeProblem(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := UserCodeProblem(c.typed)
+			got := Problem(c.typed)
 			for _, w := range c.want {
 				if !strings.Contains(got, w) {
-					t.Errorf("UserCodeProblem(%q) = %q, want it to contain %q", c.typed, got, w)
+					t.Errorf("Problem(%q) = %q, want it to contain %q", c.typed, got, w)
 				}
 			}
 		})
 	}
-	if got := UserCodeProblem("bcdf-ghjk"); got != "" {
+	if got := Problem("bcdf-ghjk"); got != "" {
 		t.Errorf("a good code has a problem: %q", got)
 	}
 }

@@ -1,9 +1,14 @@
-package gatehouse
-
-import "strings"
-
-// Names that reach conda URLs follow CEP-26. They are defined once, here:
+// Package condaname holds the rules for the names that reach conda URLs,
+// channels and subdirs, which follow CEP-26. They are defined once, here:
 // the conda package, the channel rules and the HTTP layer all ask these.
+// It is pure: it imports only the root package, for its errors.
+package condaname
+
+import (
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse"
+)
 
 const (
 	maxSubdirLen  = 32
@@ -46,18 +51,18 @@ func ValidSubdir(s string) bool {
 	return true
 }
 
-// ValidateChannelName checks a channel name: one CEP-26 channel path part
+// ValidateChannel checks a channel name: one CEP-26 channel path part
 // (^[a-z0-9_][a-z0-9_.-]*$, at most 128 bytes) that conda cannot mistake
 // for something else in a channel URL. So it may not be a subdir conda
 // knows (conda would read a URL ending in linux-64 as that subdir of the
 // channel before it), nor "t", which conda's token parser reads as the
 // start of /t/<key>/.
-func ValidateChannelName(name string) error {
+func ValidateChannel(name string) error {
 	if !validChannelChars(name) || name == "t" {
-		return FieldErrorf("name", "Channel names are 1 to 128 characters: lowercase letters, digits, '_', '.' and '-', not starting with '.' or '-' (conda's rule); \"t\" is reserved.")
+		return gatehouse.FieldErrorf("name", "Channel names are 1 to 128 characters: lowercase letters, digits, '_', '.' and '-', not starting with '.' or '-' (conda's rule); \"t\" is reserved.")
 	}
 	if knownSubdirs[name] {
-		return FieldErrorf("name", "%q is a platform name (like noarch or linux-64); conda would misread it as a subdir. Choose another name.", name)
+		return gatehouse.FieldErrorf("name", "%q is a platform name (like noarch or linux-64); conda would misread it as a subdir. Choose another name.", name)
 	}
 	return nil
 }
@@ -78,10 +83,10 @@ func validChannelChars(s string) bool {
 
 func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
-// CanonicalChannelName is the form in which two channel names that look
+// CanonicalChannel is the form in which two channel names that look
 // alike in a URL are equal: '_' read as '-', trailing '.' and '-'
 // dropped. "conda_forge" and "conda-forge." are "conda-forge" (checklist
 // G6). The store keeps it beside the name.
-func CanonicalChannelName(name string) string {
+func CanonicalChannel(name string) string {
 	return strings.TrimRight(strings.ReplaceAll(name, "_", "-"), ".-")
 }

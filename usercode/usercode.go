@@ -1,4 +1,7 @@
-package gatehouse
+// Package usercode makes and reads the user codes of the device login
+// (RFC 8628), the short codes a person types on the device page. It is
+// pure: the standard library only.
+package usercode
 
 import (
 	"crypto/rand"
@@ -8,33 +11,33 @@ import (
 	"unicode"
 )
 
-// User codes of the device login (RFC 8628): eight letters a person types,
-// shown as "XXXX-XXXX". The alphabet has no vowels (no words) and none of
-// the letters people confuse; 20^8 ≈ 2^34.6 codes.
+// A user code is eight letters a person types, shown as "XXXX-XXXX". The
+// alphabet has no vowels (no words) and none of the letters people
+// confuse; 20^8 ≈ 2^34.6 codes.
 const (
-	UserCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
-	userCodeLetters  = 8
-	// MaxUserCodeInput bounds what NormalizeUserCode reads.
-	MaxUserCodeInput = 64
+	Alphabet    = "BCDFGHJKLMNPQRSTVWXZ"
+	codeLetters = 8
+	// MaxInput bounds what Normalize reads.
+	MaxInput = 64
 )
 
-// NewUserCode returns a random user code, "XXXX-XXXX".
-func NewUserCode() string {
-	var out [userCodeLetters + 1]byte
+// New returns a random user code, "XXXX-XXXX".
+func New() string {
+	var out [codeLetters + 1]byte
 	var buf [16]byte
 	n := 0
-	for n < userCodeLetters {
+	for n < codeLetters {
 		rand.Read(buf[:])
 		for _, b := range buf {
 			// 240 = 12*20: bytes above it would favour the first letters.
-			if b >= 240 || n == userCodeLetters {
+			if b >= 240 || n == codeLetters {
 				continue
 			}
 			i := n
 			if n >= 4 {
 				i++
 			}
-			out[i] = UserCodeAlphabet[b%20]
+			out[i] = Alphabet[b%20]
 			n++
 		}
 	}
@@ -42,14 +45,14 @@ func NewUserCode() string {
 	return string(out[:])
 }
 
-// NormalizeUserCode turns what a person typed into the stored form
+// Normalize turns what a person typed into the stored form
 // "XXXX-XXXX": case, dashes and spaces do not matter. ok is false unless
 // exactly eight letters of the alphabet remain.
-func NormalizeUserCode(typed string) (code string, ok bool) {
-	if len(typed) > MaxUserCodeInput {
+func Normalize(typed string) (code string, ok bool) {
+	if len(typed) > MaxInput {
 		return "", false
 	}
-	var out [userCodeLetters + 1]byte
+	var out [codeLetters + 1]byte
 	n := 0
 	for _, r := range typed {
 		if unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) {
@@ -58,7 +61,7 @@ func NormalizeUserCode(typed string) (code string, ok bool) {
 		if r >= 'a' && r <= 'z' {
 			r -= 'a' - 'A'
 		}
-		if r > unicode.MaxASCII || strings.IndexByte(UserCodeAlphabet, byte(r)) < 0 || n == userCodeLetters {
+		if r > unicode.MaxASCII || strings.IndexByte(Alphabet, byte(r)) < 0 || n == codeLetters {
 			return "", false
 		}
 		i := n
@@ -68,21 +71,21 @@ func NormalizeUserCode(typed string) (code string, ok bool) {
 		out[i] = byte(r)
 		n++
 	}
-	if n != userCodeLetters {
+	if n != codeLetters {
 		return "", false
 	}
 	out[4] = '-'
 	return string(out[:]), true
 }
 
-// UserCodeProblem says, in a sentence a person can act on, why typed is
+// Problem says, in a sentence a person can act on, why typed is
 // not a user code: which characters are not allowed (naming the allowed
 // ones), or how many letters it has. It returns "" for a well-formed code.
-func UserCodeProblem(typed string) string {
-	if _, ok := NormalizeUserCode(typed); ok {
+func Problem(typed string) string {
+	if _, ok := Normalize(typed); ok {
 		return ""
 	}
-	if len(typed) > MaxUserCodeInput {
+	if len(typed) > MaxInput {
 		return "That is too long for a code: a code is 8 letters, such as BCDF-GHJK. Type the code your terminal shows."
 	}
 	var bad []string
@@ -92,7 +95,7 @@ func UserCodeProblem(typed string) string {
 			continue
 		}
 		u := unicode.ToUpper(r)
-		if u > unicode.MaxASCII || strings.IndexByte(UserCodeAlphabet, byte(u)) < 0 {
+		if u > unicode.MaxASCII || strings.IndexByte(Alphabet, byte(u)) < 0 {
 			if s := strconv.QuoteRune(r); !slices.Contains(bad, s) {
 				bad = append(bad, s)
 			}
@@ -100,7 +103,7 @@ func UserCodeProblem(typed string) string {
 		}
 		n++
 	}
-	allowed := "Codes use only the letters " + strings.Join(strings.Split(UserCodeAlphabet, ""), " ") +
+	allowed := "Codes use only the letters " + strings.Join(strings.Split(Alphabet, ""), " ") +
 		" (no vowels, no Y)."
 	if len(bad) > 0 {
 		what := "character"
