@@ -68,6 +68,12 @@ func (cc *channelCache) forget(id int64) {
 	cc.roles.DeleteFunc(func(k roleKey, _ gatehouse.ChannelRole) bool { return k.channel == id })
 }
 
+// forgetPackages evicts a channel after a change of its packages: its
+// revision moved, but not its settings or anyone's role on it, so the
+// roles stay (scanning them all on every upload cost more than the upload's
+// own lookups). Channel names never change, so the name is the one entry.
+func (cc *channelCache) forgetPackages(ch *gatehouse.Channel) { cc.channels.Delete(ch.Name) }
+
 // forgetName evicts a channel by name (a new channel, whose name no
 // lookup may have cached as absent: absent names are not cached, but a
 // replica may have cached a deleted channel of that name).

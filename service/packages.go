@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -64,9 +65,7 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 		ChannelID: ch.ID, Subdir: ix.Subdir, Filename: info.Filename, Name: ix.Name, Version: ix.Version, Build: ix.Build,
 		Size: u.Size, MD5: u.MD5, SHA256: u.SHA256, Record: record, Meta: meta, Uploader: p.User.ID, CreatedAt: now,
 	}
-	// A fresh key per upload: a refused duplicate never touches the blob
-	// of the package it collides with.
-	pkg.BlobKey = fmt.Sprintf("packages/%d/%s/%s/%s", ch.ID, pkg.Subdir, u.SHA256[:16]+"-"+secret.Token()[:12], pkg.Filename)
+	pkg.BlobKey = packageBlobKey(ch.ID, pkg.Subdir, u.SHA256, pkg.Filename)
 	if !replace {
 		if existing, err := s.store.PackageByFilename(ctx, ch.ID, pkg.Subdir, pkg.Filename); err == nil {
 			return nil, duplicate(existing, u.SHA256)
@@ -75,10 +74,7 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 	if err := s.storageQuota(ctx, p, ch, pkg, replace); err != nil {
 		return nil, err
 	}
-	if _, err := u.File.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	if err := s.blobs.Put(ctx, pkg.BlobKey, u.File, "application/octet-stream"); err != nil {
+	if err := s.putBlob(ctx, pkg.BlobKey, u); err != nil {
 		return nil, err
 	}
 	var replaced *gatehouse.Package
@@ -104,8 +100,49 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 		s.deleteBlob(replaced.BlobKey)
 	}
 	// The channel's revision moved: repodata is rebuilt on the next ask.
-	s.channels.forget(ch.ID)
+	s.channels.forgetPackages(ch)
 	return pkg, nil
+}
+
+// packageBlobKey is a fresh blob key for an upload, so a refused duplicate
+// never touches the blob of the package it collides with:
+// packages/<channel>/<subdir>/<sha256[:16]>-<random>-<filename>. One
+// directory per channel and subdir: a directory per upload (the layout
+// before, still read, since every row keeps its key) cost a directory
+// creation and its sync on every upload. A file name too long to share its
+// path segment with the prefix keeps that older layout.
+func packageBlobKey(channelID int64, subdir, sha256, filename string) string {
+	unique := sha256[:16] + "-" + secret.Token()[:12]
+	if len(unique)+1+len(filename) <= maxBlobKeySegment {
+		return fmt.Sprintf("packages/%d/%s/%s-%s", channelID, subdir, unique, filename)
+	}
+	return fmt.Sprintf("packages/%d/%s/%s/%s", channelID, subdir, unique, filename)
+}
+
+// maxBlobKeySegment is the longest path segment every blob store accepts
+// (blobstore's MaxSegmentLen).
+const maxBlobKeySegment = 200
+
+// blobAdopter is a blob store that can take a spooled file as the object
+// by moving it (fileblob.Store, on the spool's filesystem).
+type blobAdopter interface {
+	Adopt(ctx context.Context, key string, f *os.File) (adopted bool, err error)
+}
+
+// putBlob stores the spooled upload under key: moved into place when the
+// store can adopt the spool file, copied otherwise.
+func (s *Packages) putBlob(ctx context.Context, key string, u *gatehouse.Upload) error {
+	if a, ok := s.blobs.(blobAdopter); ok {
+		if f, ok := u.File.(*os.File); ok {
+			if adopted, err := a.Adopt(ctx, key, f); adopted || err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := u.File.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return s.blobs.Put(ctx, key, u.File, "application/octet-stream")
 }
 
 func duplicate(existing *gatehouse.Package, sha string) error {
@@ -158,7 +195,7 @@ func (s *Packages) Delete(ctx context.Context, p *gatehouse.Principal, channel, 
 	if err != nil {
 		return nil, err
 	}
-	s.channels.forget(ch.ID)
+	s.channels.forgetPackages(ch)
 	s.deleteBlob(pkg.BlobKey)
 	return pkg, nil
 }

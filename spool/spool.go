@@ -94,15 +94,20 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 }
 
 // Remove closes and deletes the spool file of u; nil or removed twice is
-// fine.
+// fine. A spool file the blob store adopted (renamed into place) has
+// moved: its old name is left alone, since a later upload's spool file may
+// have taken it.
 func Remove(u *gatehouse.Upload) {
 	if u == nil || u.File == nil {
 		return
 	}
 	if f, ok := u.File.(*os.File); ok {
 		name := f.Name()
+		mine, err := f.Stat()
+		if there, err2 := os.Lstat(name); err == nil && err2 == nil && os.SameFile(mine, there) {
+			os.Remove(name)
+		}
 		f.Close()
-		os.Remove(name)
 	}
 }
 

@@ -160,3 +160,38 @@ func TestWriteOverTheFileSizeLimitIsInsufficientStorage(t *testing.T) {
 		t.Fatalf("the child with a 32 KiB file size limit: %v\n%s", err, out)
 	}
 }
+
+func TestRemoveDeletesTheSpoolFileButNotANameItNoLongerHolds(t *testing.T) {
+	d := Dir(t.TempDir())
+	u, err := d.Write(strings.NewReader("hello"), "x.conda", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Remove(u)
+	Remove(u) // twice is fine
+	if got := files(t, string(d)); len(got) != 0 {
+		t.Fatalf("left %v", got)
+	}
+
+	// A blob store adopted the file (renamed it away) and a later upload's
+	// spool file took its name: Remove must leave that one alone.
+	u, err = d.Write(strings.NewReader("first"), "x.conda", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := u.File.(*os.File).Name()
+	adopted := filepath.Join(t.TempDir(), "object")
+	if err := os.Rename(name, adopted); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte("another upload"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	Remove(u)
+	if b, err := os.ReadFile(name); err != nil || string(b) != "another upload" {
+		t.Errorf("the other upload's spool file: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(adopted); err != nil || string(b) != "first" {
+		t.Errorf("the adopted file: %q, %v", b, err)
+	}
+}

@@ -34,6 +34,12 @@ type Store struct {
 	// noTmpDir keeps temporary files beside the objects instead of in
 	// os.TempDir.
 	noTmpDir bool
+	// dev is the directory's device, for Adopt; fileMode is the mode a
+	// new file gets here (0666 less the umask).
+	dev      uint64
+	devKnown bool
+	fileMode fs.FileMode
+	durable  durableDirs
 }
 
 var _ gatehouse.BlobStore = (*Store)(nil)
@@ -60,6 +66,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, bloberr.Unavailable(err, fmt.Sprintf("Cannot create the package storage directory: %v.", err))
 	}
 	s := &Store{dir: dir, name: "file://" + filepath.ToSlash(dir), noTmpDir: opts.NoTmpDir}
+	var err error
+	if s.dev, s.devKnown, s.fileMode, err = probeFile(dir); err != nil {
+		return nil, bloberr.Unavailable(err, fmt.Sprintf("Cannot write to the package storage directory: %v. Check its owner and permissions.", err))
+	}
 	if !s.noTmpDir {
 		sameFS, err := renamesInto(dir)
 		if err != nil {
@@ -86,7 +96,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType st
 		return bloberr.Invalidf("Put needs a reader for the object's contents.")
 	}
 	path := s.path(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+	known, err := s.makeDir(filepath.Dir(path))
+	if err != nil {
 		return s.fail(opPut, key, err)
 	}
 	f, err := s.createTemp(path)
@@ -105,7 +116,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType st
 	}
 	// If this sync fails the object is in place but may not survive a
 	// power cut; the error tells the caller not to record it.
-	if err := syncParents(s.dir, key); err != nil {
+	if err := s.syncNewName(filepath.Dir(path), known); err != nil {
 		return s.fail(opPut, key, err)
 	}
 	return nil
@@ -223,34 +234,6 @@ func renamesInto(dir string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, nil
-}
-
-// syncParents makes a new name durable: it syncs the directory that holds
-// key and every directory up to the store's root, since MkdirAll may have
-// just created them.
-func syncParents(root, key string) error {
-	d := filepath.Dir(filepath.Join(root, filepath.FromSlash(key)))
-	for {
-		if err := syncDir(d); err != nil {
-			return err
-		}
-		if d == root || len(d) <= len(root) {
-			return nil
-		}
-		d = filepath.Dir(d)
-	}
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // missing turns the errors that mean "no object at this key" into
