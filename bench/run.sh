@@ -197,11 +197,13 @@ if [ "$EXTRA" = 1 ] && [ -n "$BENCH_SMALL_FILE" ]; then
   fetch "$BENCH_SMALL_FILE" || die "could not download $REPO/$BENCH_SMALL_FILE from Gatehouse"
 fi
 # Sharded repodata (CEP-16): the shard index, and the shard closest to 1 KB
-# (the per-request cost clients pay hundreds of times in parallel).
+# (the per-request cost clients pay hundreds of times in parallel). One awk
+# picks it: "sort | head" would end sort with SIGPIPE on a large channel,
+# which pipefail and set -e turn into a silent exit.
 SHARD=""
 if [ "$EXTRA" = 1 ] && fetch repodata_shards.msgpack.zst 2>/dev/null; then
   SHARD=$(find "$WORK/data/index" -path "*/$BENCH_SUBDIR/shards/*.msgpack.zst" -printf '%s %f\n' 2>/dev/null |
-    awk '{ d = $1 - 1024; if (d < 0) d = -d; print d, $2 }' | sort -n | head -n1 | cut -d' ' -f2)
+    awk '{ d = $1 - 1024; if (d < 0) d = -d; if (best == "" || d < bd) { bd = d; best = $2 } } END { print best }')
   if [ -n "$SHARD" ]; then
     mkdir -p "$NGX/www$REPO/shards"
     fetch "shards/$SHARD" || die "could not download shard $SHARD from Gatehouse"
