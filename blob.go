@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"context"
 	"io"
+	"os"
 	"time"
 )
 
@@ -87,4 +88,33 @@ type BlobReader interface {
 	Size() int64
 	// ModTime returns when the object was last written, in UTC.
 	ModTime() time.Time
+}
+
+// MaxBlobKeySegment is the longest part of a blob key every backend
+// accepts (see BlobStore): a file name with the file store's temporary
+// suffix still fits the 255 bytes of common filesystems.
+const MaxBlobKeySegment = 200
+
+// BlobAdopter is a BlobStore that can take a file as an object by moving
+// it into place (the file store, when the file is on its filesystem).
+// Adopt reports false, and leaves f as it was, when it cannot.
+type BlobAdopter interface {
+	Adopt(ctx context.Context, key string, f *os.File) (adopted bool, err error)
+}
+
+// PutSpooled stores a spooled upload under key: moved into place when
+// blobs can adopt the spool file (no second copy of the bytes), copied
+// otherwise.
+func PutSpooled(ctx context.Context, blobs BlobStore, key string, u *Upload) error {
+	if a, ok := blobs.(BlobAdopter); ok {
+		if f, ok := u.File.(*os.File); ok {
+			if adopted, err := a.Adopt(ctx, key, f); adopted || err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := u.File.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return blobs.Put(ctx, key, u.File, "application/octet-stream")
 }

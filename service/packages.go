@@ -3,8 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -74,7 +72,7 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 	if err := s.storageQuota(ctx, p, ch, pkg, replace); err != nil {
 		return nil, err
 	}
-	if err := s.putBlob(ctx, pkg.BlobKey, u); err != nil {
+	if err := gatehouse.PutSpooled(ctx, s.blobs, pkg.BlobKey, u); err != nil {
 		return nil, err
 	}
 	var replaced *gatehouse.Package
@@ -113,36 +111,10 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 // path segment with the prefix keeps that older layout.
 func packageBlobKey(channelID int64, subdir, sha256, filename string) string {
 	unique := sha256[:16] + "-" + secret.Token()[:12]
-	if len(unique)+1+len(filename) <= maxBlobKeySegment {
+	if len(unique)+1+len(filename) <= gatehouse.MaxBlobKeySegment {
 		return fmt.Sprintf("packages/%d/%s/%s-%s", channelID, subdir, unique, filename)
 	}
 	return fmt.Sprintf("packages/%d/%s/%s/%s", channelID, subdir, unique, filename)
-}
-
-// maxBlobKeySegment is the longest path segment every blob store accepts
-// (blobstore's MaxSegmentLen).
-const maxBlobKeySegment = 200
-
-// blobAdopter is a blob store that can take a spooled file as the object
-// by moving it (fileblob.Store, on the spool's filesystem).
-type blobAdopter interface {
-	Adopt(ctx context.Context, key string, f *os.File) (adopted bool, err error)
-}
-
-// putBlob stores the spooled upload under key: moved into place when the
-// store can adopt the spool file, copied otherwise.
-func (s *Packages) putBlob(ctx context.Context, key string, u *gatehouse.Upload) error {
-	if a, ok := s.blobs.(blobAdopter); ok {
-		if f, ok := u.File.(*os.File); ok {
-			if adopted, err := a.Adopt(ctx, key, f); adopted || err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := u.File.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	return s.blobs.Put(ctx, key, u.File, "application/octet-stream")
 }
 
 func duplicate(existing *gatehouse.Package, sha string) error {

@@ -86,13 +86,7 @@ func (m *Manager) download(ctx context.Context, u *gatehouse.Upstream, p *gateho
 			"file", p.Subdir+"/"+p.Filename, "want_sha256", p.SHA256, "got_sha256", up.SHA256, "want_size", p.Size, "got_size", up.Size)
 		return unavailable("The upstream sent %s with a sha256 that differs from its record; it was refused and not stored.", p.Filename)
 	}
-	if _, err := up.File.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if err := m.cfg.Blobs.Put(ctx, p.BlobKey, up.File, "application/octet-stream"); err != nil {
-		return err
-	}
-	return nil
+	return gatehouse.PutSpooled(ctx, m.cfg.Blobs, p.BlobKey, up)
 }
 
 // Filtered explains why a file the channel lacks is absent, when the

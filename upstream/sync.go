@@ -384,7 +384,19 @@ func (m *Manager) record(channelID int64, subdir, fn string, raw []byte, pol *Po
 	}
 	return &gatehouse.Package{ChannelID: channelID, Subdir: subdir, Filename: fn, Name: ix.Name, Version: ix.Version,
 		Build: ix.Build, Size: d.Size, MD5: d.MD5, SHA256: d.SHA256, Record: rec, Meta: []byte("{}"),
-		BlobKey: fmt.Sprintf("upstream/%d/%s/%s/%s/%s", channelID, subdir, d.SHA256[:2], d.SHA256, fn)}, Verdict{}
+		BlobKey: blobKey(channelID, subdir, d.SHA256, fn)}, Verdict{}
+}
+
+// blobKey is where a fetched file is stored: flat in its subdir's
+// directory, named by its content and file name, as hosted uploads are
+// (no directory to create and sync per file); a file name too long for
+// one key segment gets a directory of its own. Records made before this
+// layout keep their nested keys, which the rows hold.
+func blobKey(channelID int64, subdir, sha256, filename string) string {
+	if len(sha256)+1+len(filename) <= gatehouse.MaxBlobKeySegment {
+		return fmt.Sprintf("upstream/%d/%s/%s-%s", channelID, subdir, sha256, filename)
+	}
+	return fmt.Sprintf("upstream/%d/%s/%s/%s", channelID, subdir, sha256, filename)
 }
 
 // quickSHA finds a record's "sha256" without decoding it: enough to tell

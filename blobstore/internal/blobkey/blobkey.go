@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/blobstore/internal/bloberr"
 )
 
@@ -15,7 +16,7 @@ import (
 // both apply everywhere, so every backend accepts the same keys.
 const (
 	MaxLen        = 1024
-	MaxSegmentLen = 200
+	MaxSegmentLen = gatehouse.MaxBlobKeySegment
 )
 
 // TempSuffix ends the names of the file backend's temporary files.
