@@ -16,6 +16,50 @@ import (
 // for (one op = one change made visible). GATEHOUSE_BENCH_RECORDS sets
 // the size (default 20,000; the README's table uses 100,000).
 func BenchmarkOneChangeVisible(b *testing.B) {
+	f, n := benchSubdir(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		f.add("linux-64", fmt.Sprintf("pkg%05d", (i*7919)%(n/5)), fmt.Sprintf("9.%d", i), "h0_0", ".conda")
+		file, err := f.index.File(ctx, f.channel(), "linux-64/repodata.json", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		file.File.Close()
+	}
+}
+
+// BenchmarkCompact measures the background compaction of a settled
+// subdir (one op = one change, then its .zst and .gz recompressed as one
+// frame): its time and what it allocates, which the RSS of a busy server
+// must absorb.
+func BenchmarkCompact(b *testing.B) {
+	f, n := benchSubdir(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		f.add("linux-64", fmt.Sprintf("pkg%05d", (i*7919)%(n/5)), fmt.Sprintf("9.%d", i), "h0_0", ".conda")
+		file, err := f.index.File(ctx, f.channel(), "linux-64/repodata.json", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		file.File.Close()
+		b.StartTimer()
+		if err := f.index.Compact(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchSubdir fills linux-64 with GATEHOUSE_BENCH_RECORDS records
+// (default 20,000; the README's table uses 100,000), five versions per
+// name, and builds its index.
+func benchSubdir(b *testing.B) (*fixture, int) {
 	n := 20_000
 	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_RECORDS")); err == nil && v > 0 {
 		n = v
@@ -42,15 +86,5 @@ func BenchmarkOneChangeVisible(b *testing.B) {
 	} else {
 		file.File.Close()
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		i++
-		f.add("linux-64", fmt.Sprintf("pkg%05d", (i*7919)%(n/5)), fmt.Sprintf("9.%d", i), "h0_0", ".conda")
-		file, err := f.index.File(ctx, f.channel(), "linux-64/repodata.json", false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		file.File.Close()
-	}
+	return f, n
 }

@@ -19,8 +19,11 @@ type state struct {
 	Rev    int64
 	Subdir string
 	// Base is the path of the revision's files less their suffix.
-	Base      string
-	Size      [numEnc]int64
+	Base string
+	Size [numEnc]int64
+	// Whole holds the sizes of the one-frame .zst and .gz files once the
+	// revision is compacted (compact.go), zero before.
+	Whole     [numEnc]int64
 	ETag      string
 	Built     time.Time
 	IndexSize int64
@@ -39,7 +42,8 @@ func (st *state) find(name string) (int, bool) {
 
 // files lists the revision's files, for retiring them.
 func (st *state) files() []string {
-	return []string{st.path(encJSON), st.path(encZstd), st.path(encGzip), st.indexPath()}
+	return []string{st.path(encJSON), st.path(encZstd), st.path(encGzip), st.indexPath(),
+		st.wholePath(encZstd), st.wholePath(encGzip)}
 }
 
 // builder builds one subdir of one channel.

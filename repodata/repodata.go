@@ -53,6 +53,10 @@ type Config struct {
 	// MaxChanges is the most change-log rows applied incrementally at
 	// once; more rebuild the subdir (default 20,000).
 	MaxChanges int
+	// CompactAfter is how long a subdir goes without a change before its
+	// .zst and .gz are compressed again as one frame (compact.go; default
+	// 10 s, negative: never).
+	CompactAfter time.Duration
 }
 
 // Index implements gatehouse.IndexService.
@@ -85,10 +89,11 @@ type subKey struct {
 // sub is one subdir's current revision, the lock its builders take, and
 // what replaced revisions left to remove.
 type sub struct {
-	mu    sync.Mutex
-	cur   atomic.Pointer[state]
-	dir   string
-	trash trash
+	mu      sync.Mutex
+	cur     atomic.Pointer[state]
+	dir     string
+	trash   trash
+	compact compacting
 }
 
 type pkgKey struct {
@@ -121,6 +126,9 @@ func New(cfg Config) (*Index, error) {
 	}
 	if cfg.MaxChanges == 0 {
 		cfg.MaxChanges = 20_000
+	}
+	if cfg.CompactAfter == 0 {
+		cfg.CompactAfter = 10 * time.Second
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
@@ -205,8 +213,14 @@ func revisionFile(st *state, file string, gzip bool) *gatehouse.IndexFile {
 		f.Path, f.Size, f.ETag, f.ContentType = st.indexPath(), st.IndexSize, st.IndexETag, "application/octet-stream"
 	case file == "repodata.json.zst":
 		f.Path, f.Size, f.ContentType = st.path(encZstd), st.Size[encZstd], "application/zstd"
+		if st.Whole[encZstd] > 0 {
+			f.Path, f.Size = st.wholePath(encZstd), st.Whole[encZstd]
+		}
 	case gzip:
 		f.Path, f.Size, f.Encoding = st.path(encGzip), st.Size[encGzip], "gzip"
+		if st.Whole[encGzip] > 0 {
+			f.Path, f.Size = st.wholePath(encGzip), st.Whole[encGzip]
+		}
 	}
 	return f
 }
@@ -329,6 +343,9 @@ func (x *Index) current(ctx context.Context, ch *gatehouse.Channel, dir string) 
 		if st != nil && next.Base != st.Base {
 			x.retire(s, st, replaced)
 		}
+	}
+	if next.Whole[encZstd] == 0 {
+		x.scheduleCompact(s)
 	}
 	return next, nil
 }

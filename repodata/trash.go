@@ -163,5 +163,9 @@ func (x *Index) Close() {
 			s.trash.timer.Stop()
 		}
 		s.trash.mu.Unlock()
+		s.closeCompact()
 	}
+	// A compaction running now finishes before Close returns.
+	compactSlot <- struct{}{}
+	<-compactSlot
 }

@@ -92,6 +92,10 @@ type Config struct {
 	ClientBounds orgreg.Bounds
 	// RepodataMaxAge is the Cache-Control max-age of repodata (default 30 s).
 	RepodataMaxAge time.Duration
+	// RepodataCompactAfter is how long a subdir goes without a change
+	// before its .zst and .gz are compressed again as one frame (default
+	// 10 s; negative: never). See repodata.Config.CompactAfter.
+	RepodataCompactAfter time.Duration
 	// ProxyTTL and MirrorInterval pace upstream channels' refreshes.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
@@ -198,7 +202,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.IndexDir = s.tempDir
 	}
-	if s.index, err = index.New(index.Config{Store: cfg.Store, Dir: cfg.IndexDir, Clock: cfg.Clock, Logger: cfg.Logger}); err != nil {
+	if s.index, err = index.New(index.Config{Store: cfg.Store, Dir: cfg.IndexDir, Clock: cfg.Clock, Logger: cfg.Logger, CompactAfter: cfg.RepodataCompactAfter}); err != nil {
 		s.removeTemp()
 		return nil, fmt.Errorf("server: the index directory: %w", err)
 	}

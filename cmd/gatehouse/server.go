@@ -57,6 +57,7 @@ type serverConfig struct {
 	ToolsChannel        string
 	ReservedChannels    string
 	RepodataMaxAge      time.Duration
+	RepodataCompact     time.Duration
 	MaxUploadSize       int64
 	IPv6PrefixLen       int64
 	QuotaKeys           int64
@@ -181,6 +182,9 @@ func (c *serverConfig) Validate() error {
 	if c.RepodataMaxAge < 0 {
 		errs = append(errs, errors.New("--repodata-max-age: must not be negative"))
 	}
+	if c.RepodataCompact < 0 {
+		errs = append(errs, errors.New("--repodata-compact-after: must not be negative (0 turns compaction off)"))
+	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("--max-upload-size: must be positive"))
 	}
@@ -297,6 +301,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	dur(&cfg.RepodataMaxAge, "repodata-max-age", 30*time.Second, "Cache-Control max-age of repodata")
+	dur(&cfg.RepodataCompact, "repodata-compact-after", 10*time.Second, "how long a subdir goes without a change before its repodata.json.zst and .gz are recompressed as one frame (0: never)")
 	dur(&cfg.ProxyTTL, "proxy-ttl", 10*time.Minute, "how long a proxy channel uses upstream repodata before fetching it again")
 	dur(&cfg.MirrorInterval, "mirror-interval", time.Hour, "how often mirror channels sync")
 	str(&cfg.UpstreamAllow, "upstream-allow", "", "comma-separated loopback, private or link-local networks that proxy and mirror channels may reach (refused by default)")
@@ -402,7 +407,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	srv, err := server.New(server.Config{
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version, SecretKey: sealKey,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
-		RepodataMaxAge: cfg.RepodataMaxAge, TrustedProxies: trusted, RequireRegistration: gated,
+		RepodataMaxAge: cfg.RepodataMaxAge, RepodataCompactAfter: compactAfter(cfg.RepodataCompact), TrustedProxies: trusted, RequireRegistration: gated,
 		FailureBudget: ratelimit.FailureBudget{IPv6PrefixLen: int(cfg.IPv6PrefixLen)}, ReservedChannels: splitList(cfg.ReservedChannels),
 		Quotas:       service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
 		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},
@@ -491,4 +496,13 @@ func bootstrap(ctx context.Context, svc *service.Services, cfg *serverConfig, lo
 		log.Info("created the initial administrator", "username", cfg.InitialAdmin)
 	}
 	return svc.Channels.EnsureToolsChannel(ctx, cfg.ToolsChannel)
+}
+
+// compactAfter maps the flag (0: never) to repodata's setting (0: the
+// default, negative: never).
+func compactAfter(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
