@@ -7,6 +7,7 @@ package e2e
 // over HTTP like any other upstream.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -149,9 +150,41 @@ func checkInstalled(t *testing.T, prefix string) {
 // whose upstream is a hosted channel.
 func TestCondaInstallsFromAProxyAndAMirror(t *testing.T) {
 	condaKit(t)
-	srv := Start(t, gatehouseBin, Options{Args: []string{loopbackUpstreams}})
+	// Subdirs compact a second after their last change, so conda also
+	// reads the one-frame .zst (README "Compaction").
+	srv := Start(t, gatehouseBin, Options{Args: []string{loopbackUpstreams, "--repodata-compact-after=1s"}})
 	hosted := uniqueName("gh-up")
 	ghChannel(t, srv, hosted, "public")
+	t.Run("from the hosted channel once compacted", func(t *testing.T) {
+		for _, sd := range []string{"noarch", "linux-64"} {
+			url := srv.URL + "/repo/" + hosted + "/" + sd + "/repodata.json.zst"
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				r := call(t, "GET", url, "", nil)
+				if frames := bytes.Count([]byte(r.Body), []byte{0x28, 0xb5, 0x2f, 0xfd}); r.Status == 200 && frames == 1 {
+					break
+				} else if time.Now().After(deadline) {
+					t.Fatalf("%s: %d, %d zstd frames 30 s after the last upload; want one", url, r.Status, frames)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		since := logMark(srv)
+		prefix, err := condaInstallGhApp(t, srv.URL+"/repo/"+hosted)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, prefix)
+		}
+		checkInstalled(t, prefix)
+		zst := 0
+		for _, l := range since() {
+			if strings.HasSuffix(l.Path, "/repodata.json.zst") && l.Status == http.StatusOK {
+				zst++
+			}
+		}
+		if zst == 0 {
+			t.Error("conda did not read the compacted repodata.json.zst")
+		}
+	})
 	for _, mode := range []string{"proxy", "mirror"} {
 		t.Run("from a "+mode, func(t *testing.T) {
 			name := uniqueName("gh-" + mode)
