@@ -7,6 +7,7 @@
 package spool
 
 import (
+	"bufio"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,7 +43,14 @@ func (d Dir) Write(src io.Reader, filename string, limit int64) (*gatehouse.Uplo
 	}
 	hm, hs := md5.New(), sha256.New()
 	dst := &fileWriter{f: f}
-	n, err := io.Copy(io.MultiWriter(dst, hm, hs), io.LimitReader(src, limit+1))
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(dst)
+	n, err := io.Copy(io.MultiWriter(bw, hm, hs), io.LimitReader(src, limit+1))
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	writers.Put(bw)
 	if err != nil {
 		Remove(&gatehouse.Upload{File: f})
 		if dst.err != nil {
@@ -64,6 +73,19 @@ func (d Dir) Write(src io.Reader, filename string, limit int64) (*gatehouse.Uplo
 	return &gatehouse.Upload{File: f, Filename: filename, Size: n,
 		MD5: hex.EncodeToString(hm.Sum(nil)), SHA256: hex.EncodeToString(hs.Sum(nil))}, nil
 }
+
+// writeChunk is the size of the writes that fill a spool file. The file
+// usually becomes the package blob as it is (fileblob.Adopt renames it into
+// place), and the page cache keeps it in folios no larger than the writes
+// that filled it: written as the multipart body arrives, in 4 KB pieces, a
+// 1 MB package was 256 small folios, and every download of it paid for them
+// in sendfile (looking up, pinning and releasing each one), about 100 µs of
+// server CPU per download that a file written in 1 MB pieces does not cost.
+const writeChunk = 1 << 20
+
+// writers hold writeChunk bytes each, kept between uploads so that a small
+// upload does not allocate and clear a megabyte.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeChunk) }}
 
 // ErrFull is what a client reads when the spool disk is full.
 var ErrFull = gatehouse.Errorf(gatehouse.EFULL, "The server has no room left for uploads; nothing was stored. Try again later, or ask an administrator to free disk space.")

@@ -195,3 +195,33 @@ func TestRemoveDeletesTheSpoolFileButNotANameItNoLongerHolds(t *testing.T) {
 		t.Errorf("the adopted file: %q, %v", b, err)
 	}
 }
+
+// trickle returns at most 4 KB a read, as a multipart body does.
+type trickle struct{ r io.Reader }
+
+func (t trickle) Read(p []byte) (int, error) { return t.r.Read(p[:min(len(p), 4096)]) }
+
+// Writes are gathered into writeChunk pieces (so the page cache holds the
+// adopted blob in large folios); the file and digests must not notice.
+func TestWriteGathersSmallReadsIntoWholeChunks(t *testing.T) {
+	d := Dir(t.TempDir())
+	data := make([]byte, 2*writeChunk+12345)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	for _, size := range []int{len(data), writeChunk, 1} {
+		u, err := d.Write(trickle{strings.NewReader(string(data[:size]))}, "x.conda", int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(u.File)
+		sum := sha256.Sum256(data[:size])
+		if err != nil || string(b) != string(data[:size]) || u.Size != int64(size) || u.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Fatalf("%d bytes: read back %d bytes (%v), upload %+v", size, len(b), err, u)
+		}
+		Remove(u)
+	}
+	if names := files(t, string(d)); len(names) != 0 {
+		t.Fatalf("left %v", names)
+	}
+}

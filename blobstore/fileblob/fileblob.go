@@ -122,36 +122,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType st
 	return nil
 }
 
-// writeSynced copies r into f, syncs and closes it. It stops when ctx ends,
-// so an upload whose client went away stores nothing.
-func writeSynced(ctx context.Context, f *os.File, r io.Reader) error {
-	_, err := io.Copy(f, ctxReader{ctx, r})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
-}
-
-// ctxReader fails its reads once ctx ends. It hides any WriterTo of the
-// reader, so io.Copy reads in chunks and checks ctx between them.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
-}
-
 // createTemp creates the temporary file for an object at path: beside it,
 // or in os.TempDir under the object's file name, with a random suffix and
 // ".tmp" so List skips it and SweepTemporary can find it after a crash. The
