@@ -2,7 +2,12 @@ package upstream_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,13 +37,19 @@ type env struct {
 
 func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
 	t.Helper()
+	return newEnvIn(t, pkgs, "mem://", spool.Dir(t.TempDir()))
+}
+
+// newEnvIn is newEnv with the blob store at blobsURL and the spool in sp.
+func newEnvIn(t *testing.T, pkgs []upstreamtest.Pkg, blobsURL string, sp spool.Dir) *env {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	blobs, err := blobstore.Open(ctx, "mem://")
+	blobs, err := blobstore.Open(ctx, blobsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +64,7 @@ func newEnv(t *testing.T, pkgs []upstreamtest.Pkg) *env {
 	t.Cleanup(up.Close)
 	now := time.Now()
 	e := &env{t: t, store: db, blobs: blobs, up: up, user: u, now: &now}
-	e.cfg = upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: spool.Dir(t.TempDir()),
+	e.cfg = upstream.Config{Store: db, Blobs: blobs, Sealer: sealer, Spool: sp,
 		BatchSize: 3, PerUpstream: 2, FileTimeout: 2 * time.Second, Clock: func() time.Time { return *e.now },
 		Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 	e.m = upstream.New(e.cfg)
@@ -202,6 +213,43 @@ func TestProxyRefreshesRecordsAndFetchesFilesOnce(t *testing.T) {
 			t.Error("no conditional request was made")
 		}
 	})
+}
+
+// A fetched file is verified in the spool and then stored in a file store
+// (moved when it shares the spool's filesystem: gatehouse.PutSpooled,
+// tested with uploads) under a flat key, no directory per file; the spool
+// keeps nothing.
+func TestAFetchedFileIsMovedIntoTheStore(t *testing.T) {
+	root := t.TempDir()
+	sp := spool.Dir(filepath.Join(root, "spool"))
+	if err := os.MkdirAll(string(sp), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvIn(t, []upstreamtest.Pkg{pkg("linux-64", "numpy", "2.0", false)}, "file://"+filepath.Join(root, "blobs"), sp)
+	ch := e.channel("forge", "proxy", gatehouse.Filters{})
+	e.sync(ch)
+	np := e.files(ch, "linux-64")["numpy-2.0-h0_0.conda"]
+	if np == nil {
+		t.Fatal("no record")
+	}
+	if want := fmt.Sprintf("upstream/%d/linux-64/%s-numpy-2.0-h0_0.conda", ch.ID, np.SHA256); np.BlobKey != want {
+		t.Errorf("blob key %q, want %q", np.BlobKey, want)
+	}
+	if err := e.m.Fetch(context.Background(), ch, np); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.blobs.NewRangeReader(context.Background(), np.BlobKey, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil || hex.EncodeToString(h.Sum(nil)) != np.SHA256 {
+		t.Errorf("the stored file does not match its record: %v", err)
+	}
+	if left, _ := os.ReadDir(string(sp)); len(left) != 0 {
+		t.Errorf("the spool kept %d files", len(left))
+	}
 }
 
 func TestASlowUpstreamHoldsOnlyItsOwnRequests(t *testing.T) {
