@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -9,7 +11,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/conda"
 	"github.com/gatehouse-dev/gatehouse/conda/repofmt"
-	"github.com/gatehouse-dev/gatehouse/secret"
 )
 
 // Packages implements gatehouse.PackageService.
@@ -110,7 +111,11 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 // creation and its sync on every upload. A file name too long to share its
 // path segment with the prefix keeps that older layout.
 func packageBlobKey(channelID int64, subdir, sha256, filename string) string {
-	unique := sha256[:16] + "-" + secret.Token()[:12]
+	// Hex, not a base64url token: base64url can spell the "__0x" the
+	// storage reserves for escapes (one upload in about 70,000 did).
+	var random [6]byte
+	rand.Read(random[:])
+	unique := sha256[:16] + "-" + hex.EncodeToString(random[:])
 	if len(unique)+1+len(filename) <= gatehouse.MaxBlobKeySegment {
 		return fmt.Sprintf("packages/%d/%s/%s-%s", channelID, subdir, unique, filename)
 	}

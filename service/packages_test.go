@@ -55,3 +55,16 @@ func TestPackageInspectionsAreBoundedAcrossUploads(t *testing.T) {
 		t.Errorf("%d packages were inspected at once; want the bound, 2", peak.Load())
 	}
 }
+
+func TestPackageBlobKeysNeverSpellTheStoragesReservedEscape(t *testing.T) {
+	// The blob stores reserve "__0x" for their own escapes; a key that
+	// spelled it was refused, failing about one upload in 70,000.
+	sha := strings.Repeat("ab", 32)
+	for range 1000 {
+		key := packageBlobKey(7, "linux-64", sha, "numpy-2.0-0.conda")
+		unique := strings.TrimSuffix(strings.TrimPrefix(key, "packages/7/linux-64/"), "-numpy-2.0-0.conda")
+		if len(unique) != 16+1+12 || strings.Trim(unique[17:], "0123456789abcdef") != "" || strings.Contains(key, "__0x") {
+			t.Fatalf("blob key %q: want packages/7/linux-64/<sha prefix>-<12 hex>-<file>", key)
+		}
+	}
+}
