@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"os"
@@ -40,14 +41,17 @@ type serverConfig struct {
 	// address of its own (a monitoring network); the main listener's
 	// /metrics needs an administrator.
 	MetricsListen string
-	Data          string
-	Database      string
-	Blob          string
-	PublicURL     string
-	TLSCert       string
-	TLSKey        string
-	LogFormat     string
-	LogLevel      string
+	// PprofListen, if set, serves the Go runtime's profiles on a loopback
+	// address, for measuring memory and CPU in place.
+	PprofListen string
+	Data        string
+	Database    string
+	Blob        string
+	PublicURL   string
+	TLSCert     string
+	TLSKey      string
+	LogFormat   string
+	LogLevel    string
 
 	TrustedProxies      string
 	RequireRegistration string
@@ -116,6 +120,19 @@ func envName(flag string) string {
 	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// loopback reports whether addr is host:port with a loopback host.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Validate reports every problem at once.
 func (c *serverConfig) Validate() error {
 	var errs []error
@@ -126,6 +143,9 @@ func (c *serverConfig) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-listen %q: want host:port, such as 127.0.0.1:9090", c.MetricsListen))
 		}
+	}
+	if c.PprofListen != "" && !loopback(c.PprofListen) {
+		errs = append(errs, fmt.Errorf("--pprof-listen %q: want a loopback host:port, such as 127.0.0.1:6060 (profiles show the process's memory)", c.PprofListen))
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data: a directory is required"))
@@ -273,6 +293,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 	}
 	str(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
 	str(&cfg.MetricsListen, "metrics-listen", "", "address of a second listener serving only /metrics without a credential (the main one needs an administrator's)")
+	str(&cfg.PprofListen, "pprof-listen", "", "loopback address serving the Go runtime's profiles (/debug/pprof/); off by default")
 	str(&cfg.Data, "data", "./gatehouse-data", "directory for the SQLite database and package files")
 	str(&cfg.Database, "database", "", "a postgres:// URL to use PostgreSQL instead of SQLite")
 	str(&cfg.Blob, "blob", "", "a blob URL (s3://bucket?endpoint=...) for package files instead of --data")
@@ -436,6 +457,23 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		go ms.Serve(mln)
 		defer ms.Close()
 		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
+	if cfg.PprofListen != "" {
+		pln, err := net.Listen("tcp", cfg.PprofListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on %s for profiles: %w", cfg.PprofListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go ps.Serve(pln)
+		defer ps.Close()
+		log.Info("serving profiles", "url", "http://"+pln.Addr().String()+"/debug/pprof/")
 	}
 	hs := server.HTTPServer(srv, log)
 	errc := make(chan error, 1)
