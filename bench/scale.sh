@@ -9,7 +9,8 @@
 # Usage: bench/scale.sh           # short: N=20,000, M=20,000 (a few minutes)
 #        bench/scale.sh --full    # the issue's sizes: N=100,000, M=465,000 (CPU heavy, long)
 # SCALE_RECORDS and SCALE_MIRROR override N and M; SCALE_UPLOADS (10) is how many uploads, one at a time, are timed until visible; SCALE_MIRROR_MODE=proxy follows the upstream as a
-# proxy (records only, no file copies: the same sync path, for a machine too busy to copy M files). Everything runs on 127.0.0.1 in a temporary
+# proxy (records only, no file copies: the same sync path, for a machine too busy to copy M files). SCALE_MIRROR=0 skips
+# the mirror. SCALE_PROFILE=DIR saves heap profiles (go tool pprof) at each RSS reading into DIR. Everything runs on 127.0.0.1 in a temporary
 # directory, removed on exit. Output: one table in Markdown on stdout.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +43,16 @@ GATEHOUSE_INITIAL_ADMIN_PASSWORD="scale-$(od -An -N16 -tx1 /dev/urandom | tr -d 
 export GATEHOUSE_INITIAL_ADMIN_PASSWORD
 PORT=$(free_port)
 GH="http://127.0.0.1:$PORT"
-"$WORK/gatehouse" server --listen "127.0.0.1:$PORT" --data "$WORK/data" --log-level warn --upstream-allow 127.0.0.0/8 >"$WORK/gatehouse.log" 2>&1 &
+PROFILE=()
+if [ -n "${SCALE_PROFILE:-}" ]; then
+  mkdir -p "$SCALE_PROFILE"
+  PPROF="127.0.0.1:$(free_port)"
+  PROFILE=(--pprof-listen "$PPROF")
+fi
+heap() { # heap <name>: a heap profile into SCALE_PROFILE, if asked
+  [ -z "${SCALE_PROFILE:-}" ] || curl -fsS -o "$SCALE_PROFILE/$1.pb.gz" "http://$PPROF/debug/pprof/heap" || log "no heap profile for $1"
+}
+"$WORK/gatehouse" server "${PROFILE[@]}" --listen "127.0.0.1:$PORT" --data "$WORK/data" --log-level warn --upstream-allow 127.0.0.0/8 >"$WORK/gatehouse.log" 2>&1 &
 GH_PID=$!
 PIDS+=("$GH_PID")
 wait_http "$GH/readyz" "$GH_PID"
@@ -72,12 +82,24 @@ AUTH="Authorization: Bearer $GATEHOUSE_KEY"
 RATE=$(grep -o '([0-9]* uploads/s)' "$WORK/seed.log" | tr -dc 0-9)
 INGEST_S=$(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.0f", b - a }')
 RSS_INGEST=$(rss_mb "$GH_PID")
+heap hosted-ingest
 serve_all scale noarch
 RSS_SERVE=$(rss_mb "$GH_PID")
+heap hosted-serve
 eval "$("$WORK/scale" upload -url "$GH" -channel scale -subdir noarch -repeat "${SCALE_UPLOADS:-10}")"
 serve_all scale noarch
 RSS_SERVE2=$(rss_mb "$GH_PID")
+heap hosted-after-uploads
 log "hosted: $N in ${INGEST_S}s ($RATE/s); RSS $RSS_INGEST MB after ingest, $RSS_SERVE / $RSS_SERVE2 MB serving; $UPLOADS more uploads visible in ${VISIBLE_JSON_MS} ms median, ${VISIBLE_JSON_MAX_MS} ms slowest (json), ${VISIBLE_SHARD_MS} / ${VISIBLE_SHARD_MAX_MS} ms (shard)"
+
+HOSTED_ROWS="| hosted: ingest of $N packages, 8 parallel clients | ${INGEST_S} s, $RATE uploads/s | ≥ 300/s |
+| hosted: RSS after ingest / serving / after the uploads and serving | $RSS_INGEST / $RSS_SERVE / $RSS_SERVE2 MB | ≤ 150 MB (100k) |
+| hosted: $UPLOADS more uploads, one at a time (201 in $UPLOAD_MS ms median): visible in repodata.json / its shard, median | $VISIBLE_JSON_MS / $VISIBLE_SHARD_MS ms | ≤ 300 ms (100k) |
+| hosted: the same, slowest of the $UPLOADS | $VISIBLE_JSON_MAX_MS / $VISIBLE_SHARD_MAX_MS ms | ≤ 300 ms (100k) |"
+if [ "$M" = 0 ]; then
+  printf '| measure | value | target |\n|---|---|---|\n%s\n' "$HOSTED_ROWS"
+  exit 0
+fi
 
 # 2. Mirror of the forge.
 log "mirror: starting the test upstream with $M records"
@@ -105,6 +127,7 @@ SYNC_S=$(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.0f", b - a }')
 [ "$STATE" = ok ] || { curl -fsS "${ADMIN[@]}" "$GH/api/channels/forge" >&2; die "the mirror's sync failed"; }
 serve_all forge linux-64
 RSS_MSERVE=$(rss_mb "$GH_PID")
+heap mirror-serve
 eval "$("$WORK/scale" change -url "$GH" -channel forge -forge "$FORGE" -timeout 5m)"
 RSS_MSERVE2=$(rss_mb "$GH_PID")
 log "$MODE: $M in ${SYNC_S}s, peak RSS $PEAK MB; serving $RSS_MSERVE / $RSS_MSERVE2 MB; change visible in $CHANGE_JSON_MS ms (json) $CHANGE_SHARD_MS ms (shard)"
@@ -112,10 +135,7 @@ log "$MODE: $M in ${SYNC_S}s, peak RSS $PEAK MB; serving $RSS_MSERVE / $RSS_MSER
 cat <<EOT
 | measure | value | target |
 |---|---|---|
-| hosted: ingest of $N packages, 8 parallel clients | ${INGEST_S} s, $RATE uploads/s | ≥ 300/s |
-| hosted: RSS after ingest / serving / after the uploads and serving | $RSS_INGEST / $RSS_SERVE / $RSS_SERVE2 MB | ≤ 150 MB (100k) |
-| hosted: $UPLOADS more uploads, one at a time (201 in $UPLOAD_MS ms median): visible in repodata.json / its shard, median | $VISIBLE_JSON_MS / $VISIBLE_SHARD_MS ms | ≤ 300 ms (100k) |
-| hosted: the same, slowest of the $UPLOADS | $VISIBLE_JSON_MAX_MS / $VISIBLE_SHARD_MAX_MS ms | ≤ 300 ms (100k) |
+$HOSTED_ROWS
 | $MODE of $M records: first sync time, peak RSS during sync | ${SYNC_S} s, $PEAK MB | ≤ 300 MB |
 | $MODE: RSS serving / after one change | $RSS_MSERVE / $RSS_MSERVE2 MB | ≤ 300 MB |
 | $MODE: one upstream change (sync $CHANGE_SYNC_MS ms; fetched $CHANGE_SHARDS shards, $CHANGE_REPODATA repodata.json) visible in repodata.json / its shard | $CHANGE_JSON_MS / $CHANGE_SHARD_MS ms | ≤ 1,000 ms |
