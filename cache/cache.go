@@ -25,8 +25,11 @@ import (
 type Options struct {
 	// MaxEntries bounds the number of entries. When full, the cache evicts
 	// the entries least likely to be used again; it never empties itself.
-	// It must be positive.
+	// It must be positive, except for NewWeighted.
 	MaxEntries int
+	// MaxWeight bounds, for NewWeighted only, the sum of the entries'
+	// weights instead (bytes, for a cache of file contents).
+	MaxWeight uint64
 	// TTL is how long an entry lives after it was stored. Zero means no
 	// expiry: entries leave only by eviction or deletion.
 	TTL time.Duration
@@ -68,10 +71,23 @@ type Cache[K comparable, V any] struct {
 // New returns an empty cache. It panics if MaxEntries is not positive: an
 // unbounded cache is what this package exists to replace.
 func New[K comparable, V any](o Options) *Cache[K, V] {
-	if o.MaxEntries <= 0 {
-		panic("cache: Options.MaxEntries must be positive")
+	if o.MaxEntries <= 0 || o.MaxWeight != 0 {
+		panic("cache: Options.MaxEntries must be positive (MaxWeight is for NewWeighted)")
 	}
-	oo := &otter.Options[K, V]{MaximumSize: o.MaxEntries}
+	return newCache(o, &otter.Options[K, V]{MaximumSize: o.MaxEntries})
+}
+
+// NewWeighted returns an empty cache bounded by o.MaxWeight, the sum of
+// weigh over its entries. It panics if MaxWeight is zero or MaxEntries is
+// set.
+func NewWeighted[K comparable, V any](o Options, weigh func(K, V) uint32) *Cache[K, V] {
+	if o.MaxWeight == 0 || o.MaxEntries != 0 || weigh == nil {
+		panic("cache: NewWeighted needs Options.MaxWeight and a weigh function, and no MaxEntries")
+	}
+	return newCache(o, &otter.Options[K, V]{MaximumWeight: o.MaxWeight, Weigher: weigh})
+}
+
+func newCache[K comparable, V any](o Options, oo *otter.Options[K, V]) *Cache[K, V] {
 	if o.TTL > 0 {
 		oo.ExpiryCalculator = otter.ExpiryWriting[K, V](o.TTL)
 	}
@@ -177,6 +193,13 @@ func (c *Cache[K, V]) Clear() {
 func (c *Cache[K, V]) Len() int {
 	c.c.CleanUp()
 	return c.c.EstimatedSize()
+}
+
+// Weight reports the sum of the entries' weights in a NewWeighted cache,
+// after pending evictions, with the same lag as Len while writes go on.
+func (c *Cache[K, V]) Weight() uint64 {
+	c.c.CleanUp()
+	return c.c.WeightedSize()
 }
 
 func (c *Cache[K, V]) stripeOf(k K) uint32 {

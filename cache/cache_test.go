@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -221,4 +223,45 @@ func ExampleCache_DeleteFunc() {
 	c.DeleteFunc(func(k key, _ string) bool { return k.user == 1 })
 	fmt.Println(c.Len())
 	// Output: 1
+}
+
+func TestWeightBound(t *testing.T) {
+	// A cache of file contents is bounded in bytes, not entries: 100
+	// files of 10 kB in a 64 kB budget keep at most 64 kB, and what
+	// stays answers with its own bytes.
+	c := NewWeighted(Options{MaxWeight: 64 << 10}, func(_ string, v []byte) uint32 { return uint32(len(v)) })
+	for i := range 100 {
+		c.Set(fmt.Sprint(i), bytes.Repeat([]byte{byte(i)}, 10_000))
+	}
+	if w := c.Weight(); w > 64<<10 || w == 0 {
+		t.Fatalf("weight %d after 100 sets of 10 kB, want 1..%d", w, 64<<10)
+	}
+	for k, v := range c.All() {
+		if len(v) != 10_000 || v[0] != byte(must(strconv.Atoi(k))) {
+			t.Fatalf("%s holds the wrong bytes", k)
+		}
+	}
+	for _, o := range []Options{{}, {MaxEntries: 5, MaxWeight: 10}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewWeighted(%+v) did not panic", o)
+				}
+			}()
+			NewWeighted(o, func(string, []byte) uint32 { return 1 })
+		}()
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("New with MaxWeight did not panic")
+		}
+	}()
+	New[string, int](Options{MaxEntries: 5, MaxWeight: 10})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

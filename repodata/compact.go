@@ -129,6 +129,7 @@ func (x *Index) compactSub(s *sub) error {
 	next := *cur
 	next.Whole = sizes
 	s.cur.Store(&next)
+	x.forget(st.path(encZstd), st.path(encGzip))
 	s.compact.mu.Lock()
 	s.compact.waiting = time.Time{}
 	s.compact.mu.Unlock()

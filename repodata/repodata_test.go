@@ -30,9 +30,10 @@ type fixture struct {
 	dir   string
 	clock *testClock
 	seq   int
+	opts  []func(*repodata.Config)
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB, opts ...func(*repodata.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
@@ -49,14 +50,18 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	f := &fixture{t: t, store: db, ch: ch, dir: t.TempDir(), clock: &testClock{}}
+	f := &fixture{t: t, store: db, ch: ch, dir: t.TempDir(), clock: &testClock{}, opts: opts}
 	f.clock.set(now)
 	f.index = f.open()
 	return f
 }
 
 func (f *fixture) open() *repodata.Index {
-	x, err := repodata.New(repodata.Config{Store: f.store, Dir: f.dir, Clock: f.clock.now})
+	cfg := repodata.Config{Store: f.store, Dir: f.dir, Clock: f.clock.now}
+	for _, o := range f.opts {
+		o(&cfg)
+	}
+	x, err := repodata.New(cfg)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -324,7 +329,7 @@ func sha256sum(b []byte) []byte {
 // under new names, so memory never answers with an old revision, and a
 // large file is still handed out open, for sendfile.
 func TestSmallIndexFilesAreAnsweredFromMemoryAndNeverStale(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, func(c *repodata.Config) { c.MemoryBudget = -1 }) // small files only
 	ctx := context.Background()
 	f.add("noarch", "tiny", "1.0", "0", ".conda")
 	for range 2 {
@@ -358,6 +363,76 @@ func TestSmallIndexFilesAreAnsweredFromMemoryAndNeverStale(t *testing.T) {
 		t.Fatalf("a %d-byte repodata.json was not handed out open", file.Size)
 	}
 	if got, want := readFile(t, file), f.want("noarch"); !bytes.Equal(got, want) {
+		t.Fatal("the large repodata.json differs from a full build")
+	}
+}
+
+func TestMidSizeIndexFilesAreAnsweredFromMemoryWithinTheirBudget(t *testing.T) {
+	// A repodata.json of a few hundred records is above the small-file
+	// size but within a quarter of the memory budget: after the first
+	// ask it is answered from memory, never stale after a change, and
+	// the retired revisions leave memory with their files, so churn
+	// keeps memory within the budget. A file above a quarter of the
+	// budget is always sent from disk.
+	const budget = 512 << 10
+	f := newFixture(t, func(c *repodata.Config) { c.MemoryBudget = budget })
+	ctx := context.Background()
+	for i := range 150 {
+		f.add("noarch", fmt.Sprintf("mid-%03d", i), "1.0", "0", ".conda")
+	}
+	get := func() *gatehouse.IndexFile {
+		t.Helper()
+		file, err := f.index.File(ctx, f.channel(), "noarch/repodata.json", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	file := get()
+	if file.Size <= 16<<10 || file.Size > budget/4 {
+		t.Fatalf("the fixture's repodata.json is %d bytes, want between 16 KiB and %d", file.Size, budget/4)
+	}
+	for range 2 {
+		if file.File != nil || file.Data == nil {
+			t.Fatalf("a %d-byte repodata.json was not answered from memory", file.Size)
+		}
+		if !bytes.Equal(file.Data, f.want("noarch")) {
+			t.Fatal("the repodata.json from memory differs from a full build")
+		}
+		file = get()
+	}
+	for i := range 30 {
+		f.add("noarch", fmt.Sprintf("mid-%03d", i), "2.0", "0", ".conda")
+		file = get()
+		if got := readFile(t, file); !bytes.Equal(got, f.want("noarch")) {
+			t.Fatalf("after change %d: the answer is stale", i)
+		}
+		// Each revision's files: repodata.json here; the index is asked
+		// for its .zst, gzip and shard index too.
+		for _, name := range []string{"noarch/repodata.json.zst", "noarch/repodata_shards.msgpack.zst"} {
+			if _, err := f.index.File(ctx, f.channel(), name, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := f.index.File(ctx, f.channel(), "noarch/repodata.json", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.index.Len(); n > 20 {
+		t.Fatalf("after 30 changes the index holds %d entries: retired revisions stayed in memory", n)
+	}
+
+	for i := range 400 {
+		f.add("noarch", fmt.Sprintf("big-%03d", i), "1.0", "0", ".conda")
+	}
+	file = get()
+	if file.Size <= budget/4 {
+		t.Fatalf("the large repodata.json is %d bytes, want more than %d", file.Size, budget/4)
+	}
+	if file.File == nil || file.Data != nil {
+		t.Fatalf("a %d-byte repodata.json, over a quarter of the budget, was not sent from disk", file.Size)
+	}
+	if !bytes.Equal(readFile(t, file), f.want("noarch")) {
 		t.Fatal("the large repodata.json differs from a full build")
 	}
 }

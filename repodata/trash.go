@@ -61,6 +61,7 @@ func (x *Index) retire(s *sub, old *state, replaced [][32]byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.revs = append(t.revs, retiredRev{old.files(), now})
+	x.forget(old.files()...)
 	if t.orphaned == nil {
 		t.orphaned = map[[32]byte]int64{}
 	}

@@ -112,7 +112,7 @@ func TestManyChangesInARowKeepTheDiskBounded(t *testing.T) {
 // Checklist G2: a reader that opened a revision's file before it was
 // retired reads it to its end, complete, even once it is removed.
 func TestAReaderMidStreamFinishesAfterItsRevisionIsRemoved(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, func(c *repodata.Config) { c.MemoryBudget = -1 }) // files from disk
 	for i := range 200 {
 		f.add("noarch", fmt.Sprintf("p%03d", i), "1.0", "0", ".conda")
 	}

@@ -96,6 +96,9 @@ type Config struct {
 	// before its .zst and .gz are compressed again as one frame (default
 	// 10 s; negative: never). See repodata.Config.CompactAfter.
 	RepodataCompactAfter time.Duration
+	// RepodataMemory is the bytes of index files kept in memory (default
+	// 32 MiB; negative: none). See repodata.Config.MemoryBudget.
+	RepodataMemory int64
 	// ProxyTTL and MirrorInterval pace upstream channels' refreshes.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
@@ -202,7 +205,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.IndexDir = s.tempDir
 	}
-	if s.index, err = index.New(index.Config{Store: cfg.Store, Dir: cfg.IndexDir, Clock: cfg.Clock, Logger: cfg.Logger, CompactAfter: cfg.RepodataCompactAfter}); err != nil {
+	if s.index, err = index.New(index.Config{Store: cfg.Store, Dir: cfg.IndexDir, Clock: cfg.Clock, Logger: cfg.Logger, CompactAfter: cfg.RepodataCompactAfter, MemoryBudget: cfg.RepodataMemory}); err != nil {
 		s.removeTemp()
 		return nil, fmt.Errorf("server: the index directory: %w", err)
 	}

@@ -62,6 +62,7 @@ type serverConfig struct {
 	ReservedChannels    string
 	RepodataMaxAge      time.Duration
 	RepodataCompact     time.Duration
+	RepodataMemory      int64
 	MaxUploadSize       int64
 	IPv6PrefixLen       int64
 	QuotaKeys           int64
@@ -205,6 +206,9 @@ func (c *serverConfig) Validate() error {
 	if c.RepodataCompact < 0 {
 		errs = append(errs, errors.New("--repodata-compact-after: must not be negative (0 turns compaction off)"))
 	}
+	if c.RepodataMemory < 0 {
+		errs = append(errs, errors.New("--repodata-memory: must not be negative (0 sends every index file but the smallest from disk)"))
+	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("--max-upload-size: must be positive"))
 	}
@@ -336,6 +340,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		}
 		f.Int64Var(p, name, def, usage+" (env "+envName(name)+")")
 	}
+	num(&cfg.RepodataMemory, "repodata-memory", 32<<20, "bytes of current repodata.json, .zst, .gz and shard indexes kept in memory, each at most a quarter of it (0: none but the smallest files)")
 	num(&cfg.MaxUploadSize, "max-upload-size", 2<<30, "largest package file accepted, in bytes")
 	num(&cfg.QuotaKeys, "quota-keys-per-user", int64(service.DefaultQuotas.KeysPerUser), "active API keys one user may hold (-1: no limit; administrators are not bound)")
 	num(&cfg.QuotaChannels, "quota-channels-per-owner", int64(service.DefaultQuotas.ChannelsPerOwner), "channels one user or organization may own (-1: no limit)")
@@ -428,7 +433,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	srv, err := server.New(server.Config{
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version, SecretKey: sealKey,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
-		RepodataMaxAge: cfg.RepodataMaxAge, RepodataCompactAfter: compactAfter(cfg.RepodataCompact), TrustedProxies: trusted, RequireRegistration: gated,
+		RepodataMaxAge: cfg.RepodataMaxAge, RepodataCompactAfter: compactAfter(cfg.RepodataCompact), RepodataMemory: repodataMemory(cfg.RepodataMemory), TrustedProxies: trusted, RequireRegistration: gated,
 		FailureBudget: ratelimit.FailureBudget{IPv6PrefixLen: int(cfg.IPv6PrefixLen)}, ReservedChannels: splitList(cfg.ReservedChannels),
 		Quotas:       service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
 		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},
@@ -538,6 +543,14 @@ func bootstrap(ctx context.Context, svc *service.Services, cfg *serverConfig, lo
 
 // compactAfter maps the flag (0: never) to repodata's setting (0: the
 // default, negative: never).
+// repodataMemory maps the flag's 0 (none) to the index's "off".
+func repodataMemory(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 func compactAfter(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
