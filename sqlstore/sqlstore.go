@@ -28,7 +28,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/sqlstore/usage"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
+	"modernc.org/sqlite"               // registers driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Dialect names, as Dialect returns them.
@@ -240,11 +241,34 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	}
 	sdb.SetMaxIdleConns(4)
 	db := &DB{db: sdb, q: sdb, dialect: SQLite, now: gatehouse.SystemClock}
-	if err := db.Ping(ctx); err != nil {
+	if err := firstPing(ctx, sdb); err != nil {
 		sdb.Close()
-		return nil, err
+		return nil, wrapErr(err, "ping the database")
 	}
 	return db, nil
+}
+
+// firstPing opens the first connection, which sets the pragmas. Switching
+// a new file to WAL while another process or pool does the same can
+// answer SQLITE_BUSY without waiting in the busy handler, so a busy or
+// locked file is tried again for up to 10 s, like a busy write.
+func firstPing(ctx context.Context, sdb *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err := sdb.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || time.Now().After(deadline) {
+			return err
+		}
+		if c := se.Code() & 0xff; c != sqlite3.SQLITE_BUSY && c != sqlite3.SQLITE_LOCKED {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Dialect returns "sqlite" or "postgres".
