@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/credstore"
+	"github.com/gatehouse-dev/gatehouse/gate"
 )
 
 // target is the server a command talks to.
@@ -37,7 +38,7 @@ func ParseServer(s string) (*url.URL, error) {
 	}
 	if !strings.Contains(s, "://") {
 		scheme := "https"
-		if isLoopbackHost(hostOnly(s)) {
+		if gate.LoopbackHost(hostOnly(s)) {
 			scheme = "http"
 		}
 		if a, err := netip.ParseAddr(s); err == nil && a.Is6() {
@@ -80,15 +81,6 @@ func hostOnly(s string) string {
 		return h
 	}
 	return strings.Trim(s, "[]")
-}
-
-func isLoopbackHost(h string) bool {
-	h = strings.TrimSuffix(strings.ToLower(h), ".")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(h)
-	return err == nil && a.IsLoopback()
 }
 
 // target resolves --at (or the configured domain) into a server.

@@ -124,14 +124,7 @@ func envName(flag string) string {
 // loopback reports whether addr is host:port with a loopback host.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && gate.LoopbackHost(host)
 }
 
 // Validate reports every problem at once.

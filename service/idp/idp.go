@@ -9,7 +9,6 @@ package idp
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/gate"
 )
 
 // Config configures Providers. Zero fields get defaults.
@@ -84,19 +84,11 @@ func ValidateIssuer(field, issuer string) error {
 	case "https":
 		return nil
 	case "http":
-		if loopback(u.Hostname()) {
+		if gate.LoopbackHost(u.Hostname()) {
 			return nil
 		}
 	}
 	return gatehouse.FieldErrorf(field, "The issuer must use https (plain http is accepted only for a provider on this machine).")
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Unavailable is the error of a provider that cannot be reached or
