@@ -426,7 +426,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	srv, err := server.New(server.Config{
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version, SecretKey: sealKey,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
-		RepodataMaxAge: cfg.RepodataMaxAge, RepodataCompactAfter: compactAfter(cfg.RepodataCompact), RepodataMemory: repodataMemory(cfg.RepodataMemory), TrustedProxies: trusted, RequireRegistration: gated,
+		RepodataMaxAge: cfg.RepodataMaxAge, RepodataCompactAfter: zeroOff(cfg.RepodataCompact), RepodataMemory: zeroOff(cfg.RepodataMemory), TrustedProxies: trusted, RequireRegistration: gated,
 		FailureBudget: ratelimit.FailureBudget{IPv6PrefixLen: int(cfg.IPv6PrefixLen)}, ReservedChannels: splitList(cfg.ReservedChannels),
 		Quotas:       service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
 		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},
@@ -444,34 +444,28 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 		return err
 	}
 	if cfg.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listening on %s for metrics: %w", cfg.MetricsListen, err)
-		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", srv.MetricsHandler())
-		ms := server.HTTPServer(mux, log)
-		go ms.Serve(mln)
-		defer ms.Close()
-		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
-	}
-	if cfg.PprofListen != "" {
-		pln, err := net.Listen("tcp", cfg.PprofListen)
+		stop, err := serveAside(cfg.MetricsListen, mux, log, "metrics", "/metrics")
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("listening on %s for profiles: %w", cfg.PprofListen, err)
+			return err
 		}
+		defer stop()
+	}
+	if cfg.PprofListen != "" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go ps.Serve(pln)
-		defer ps.Close()
-		log.Info("serving profiles", "url", "http://"+pln.Addr().String()+"/debug/pprof/")
+		stop, err := serveAside(cfg.PprofListen, mux, log, "profiles", "/debug/pprof/")
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
 	}
 	hs := server.HTTPServer(srv, log)
 	errc := make(chan error, 1)
@@ -534,19 +528,25 @@ func bootstrap(ctx context.Context, svc *service.Services, cfg *serverConfig, lo
 	return svc.Channels.EnsureToolsChannel(ctx, cfg.ToolsChannel)
 }
 
-// compactAfter maps the flag (0: never) to repodata's setting (0: the
-// default, negative: never).
-// repodataMemory maps the flag's 0 (none) to the index's "off".
-func repodataMemory(n int64) int64 {
-	if n == 0 {
-		return -1
+// serveAside serves mux on a listener of its own at addr (metrics,
+// profiles), beside the main one, until the returned stop is called.
+func serveAside(addr string, mux *http.ServeMux, log *slog.Logger, what, path string) (stop func() error, err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s for %s: %w", addr, what, err)
 	}
-	return n
+	hs := server.HTTPServer(mux, log)
+	go hs.Serve(l)
+	log.Info("serving "+what, "url", "http://"+l.Addr().String()+path)
+	return hs.Close, nil
 }
 
-func compactAfter(d time.Duration) time.Duration {
-	if d == 0 {
+// zeroOff maps a flag whose 0 means "off" (compaction, the repodata
+// memory) to the setting of the package below, where 0 is its default and
+// a negative value is off.
+func zeroOff[T int64 | time.Duration](v T) T {
+	if v == 0 {
 		return -1
 	}
-	return d
+	return v
 }
