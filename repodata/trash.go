@@ -60,8 +60,9 @@ func (x *Index) retire(s *sub, old *state, replaced [][32]byte) {
 	t := &s.trash
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.revs = append(t.revs, retiredRev{old.files(), now})
-	x.forget(old.files()...)
+	files := old.files()
+	t.revs = append(t.revs, retiredRev{files, now})
+	x.forget(files...)
 	if t.orphaned == nil {
 		t.orphaned = map[[32]byte]int64{}
 	}
