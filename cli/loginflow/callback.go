@@ -3,7 +3,9 @@ package loginflow
 import (
 	"fmt"
 	"html"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/secret"
 )
@@ -18,7 +20,10 @@ type callbackResult struct {
 // is not ours (another site's page, a stale tab) is refused and the wait
 // goes on; the first real answer is delivered.
 func callbackHandler(state string, results chan<- callbackResult) http.Handler {
-	deliver := func(r callbackResult) {
+	deliver := func(w http.ResponseWriter, r callbackResult) {
+		// The page goes out first: the wait may end, and the listener
+		// stop, as soon as the answer is delivered.
+		_ = http.NewResponseController(w).Flush()
 		select {
 		case results <- r:
 		default:
@@ -37,19 +42,19 @@ func callbackHandler(state string, results chan<- callbackResult) http.Handler {
 		switch e := q.Get("error"); {
 		case e == "access_denied":
 			page(w, http.StatusOK, "Login denied", "You can close this tab.")
-			deliver(callbackResult{err: failf("Login was denied in the browser.")})
+			deliver(w, callbackResult{err: failf("Login was denied in the browser.")})
 		case e != "":
 			desc := q.Get("error_description")
 			if desc == "" {
 				desc = e
 			}
 			page(w, http.StatusOK, "Login failed", "The server said: "+desc)
-			deliver(callbackResult{err: failf("The login failed: %s", desc)})
+			deliver(w, callbackResult{err: failf("The login failed: %s", desc)})
 		case q.Get("code") == "":
 			page(w, http.StatusBadRequest, "No login code", "Go back to the terminal and try again.")
 		default:
 			page(w, http.StatusOK, "Logged in", "You can close this tab and return to the terminal.")
-			deliver(callbackResult{code: q.Get("code")})
+			deliver(w, callbackResult{code: q.Get("code")})
 		}
 	})
 }
@@ -62,8 +67,12 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	body := fmt.Sprintf(callbackPage, html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
+	// A known length lets a flush send the whole answer: no closing chunk
+	// is left for the handler's return.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	fmt.Fprintf(w, callbackPage, html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
+	io.WriteString(w, body)
 }
 
 // callbackPage looks like the server's pages (its top bar, a centred

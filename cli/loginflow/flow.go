@@ -97,7 +97,16 @@ func (f *Flow) Browser(ctx context.Context) (*oauth2.Token, error) {
 	results := make(chan callbackResult, 1)
 	srv := &http.Server{Handler: callbackHandler(state, results), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	// Shutdown, not Close: the answer that ends the wait is delivered while
+	// its page is still going out, and Close would cut it off (the browser
+	// would show its own error page instead).
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
 
 	fmt.Fprintf(f.Stderr, "Opening your browser to log in to %s.\nIf it does not open, visit this URL on this machine:\n\n    %s\n\n", f.Domain, authURL)
 	if err := f.openBrowser(ctx, authURL); err != nil {
