@@ -375,6 +375,8 @@ type IndexService interface {
 	// true), "<subdir>/repodata.json.zst", "<subdir>/repodata_shards.msgpack.zst"
 	// and "<subdir>/shards/<sha256>.msgpack.zst" (CEP-16). A subdir without
 	// packages that conda does not know is ENOTFOUND, and costs no memory.
+	// The answer may be shared with other requests: callers read it and
+	// close its File, and change nothing else.
 	File(ctx context.Context, ch *Channel, name string, gzip bool) (*IndexFile, error)
 	// Package returns the channel's package file for a download,
 	// ENOTFOUND if there is none.

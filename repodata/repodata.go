@@ -74,6 +74,9 @@ type Index struct {
 
 	packages *cache.Cache[pkgKey, *gatehouse.Package]
 	small    *cache.Cache[string, []byte]
+	// shards holds small shards' answers, built once and shared by every
+	// request: content-addressed, a shard never changes under its name.
+	shards *cache.Cache[shardKey, *gatehouse.IndexFile]
 	// hot holds revision files above maxSmallSize up to hotMax, bounded
 	// in bytes (nil when the budget is negative).
 	hot         *cache.Cache[string, []byte]
@@ -101,6 +104,11 @@ type sub struct {
 	dir     string
 	trash   trash
 	compact compacting
+}
+
+type shardKey struct {
+	channel     int64
+	subdir, hex string
 }
 
 type pkgKey struct {
@@ -153,6 +161,7 @@ func New(cfg Config) (*Index, error) {
 	return &Index{cfg: cfg, store: cfg.Store, now: cfg.Clock, log: cfg.Logger, subs: map[subKey]*sub{}, hot: hot, hotMax: hotMax,
 		packages:    cache.New[pkgKey, *gatehouse.Package](opts(4096)),
 		small:       cache.New[string, []byte](opts(maxSmall)),
+		shards:      cache.New[shardKey, *gatehouse.IndexFile](opts(maxSmall)),
 		channeldata: cache.New[int64, *channelData](opts(256)),
 		subdirs:     cache.New[int64, *subdirSet](opts(4096)),
 	}, nil
@@ -228,24 +237,25 @@ func (x *Index) shard(ch *gatehouse.Channel, dir, file string) (*gatehouse.Index
 	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" || !condaname.ValidSubdir(dir) {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such shard in channel %q.", ch.Name)
 	}
-	path := filepath.Join(x.subdirDir(ch.ID, dir), "shards", file)
-	f := &gatehouse.IndexFile{ContentType: "application/octet-stream", ETag: `"` + hex + `"`, Immutable: true}
-	if data, ok := x.small.Get(path); ok {
-		f.Data, f.Size = data, int64(len(data))
+	k := shardKey{ch.ID, dir, hex}
+	if f, ok := x.shards.Get(k); ok {
 		return f, nil
 	}
+	path := filepath.Join(x.subdirDir(ch.ID, dir), "shards", file)
+	f := &gatehouse.IndexFile{ContentType: "application/octet-stream", ETag: `"` + hex + `"`, Immutable: true}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such shard in channel %q; fetch the shard index again.", ch.Name)
 	}
-	f.ModTime = fi.ModTime().UTC().Truncate(time.Second)
 	if fi.Size() <= maxSmallSize {
 		if data, err := os.ReadFile(path); err == nil {
-			x.small.Set(path, data)
 			f.Data, f.Size = data, int64(len(data))
+			// The key's strings are cut from the request's URL.
+			x.shards.Set(shardKey{k.channel, strings.Clone(dir), strings.Clone(hex)}, f)
 			return f, nil
 		}
 	}
+	f.ModTime = fi.ModTime().UTC().Truncate(time.Second)
 	f.Path, f.Size = path, fi.Size()
 	return f, nil
 }
@@ -579,7 +589,7 @@ func (x *Index) Len() int {
 	x.mu.Lock()
 	n := len(x.subs)
 	x.mu.Unlock()
-	n += x.packages.Len() + x.small.Len() + x.channeldata.Len() + x.subdirs.Len()
+	n += x.packages.Len() + x.small.Len() + x.shards.Len() + x.channeldata.Len() + x.subdirs.Len()
 	if x.hot != nil {
 		n += x.hot.Len()
 	}

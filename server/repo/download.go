@@ -18,7 +18,7 @@ func (x *Handler) servePackage(w http.ResponseWriter, r *http.Request, ch *gateh
 	h := w.Header()
 	etag := `"` + p.SHA256 + `"`
 	h.Set("ETag", etag)
-	h.Set("Last-Modified", p.CreatedAt.UTC().Format(http.TimeFormat))
+	h.Set("Last-Modified", x.httpDate(p.CreatedAt))
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Type", "application/octet-stream")
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {

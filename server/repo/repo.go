@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
@@ -53,13 +54,14 @@ type Config struct {
 // Handler serves /repo/ and /t/.
 type Handler struct {
 	cfg          Config
-	maxAge       string
+	cacheControl [2][2][]string
+	lastDate     atomic.Pointer[formattedDate]
 	gateRefusals prometheus.Counter
 }
 
 // New returns the channel endpoints.
 func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, maxAge: strconv.Itoa(int(cfg.RepodataMaxAge / time.Second))}
+	h := &Handler{cfg: cfg, cacheControl: cacheControls(strconv.Itoa(int(cfg.RepodataMaxAge / time.Second)))}
 	h.gateRefusals = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "gatehouse_registration_refusals_total", Help: "Channel requests refused because the network requires registration.",
 	})
@@ -320,20 +322,52 @@ func (h *Handler) setCacheHeaders(w http.ResponseWriter, ch *gatehouse.Channel, 
 			}
 		}
 	}
-	age := "max-age=" + h.maxAge
-	if immutable {
-		age = "max-age=31536000, immutable"
+	shared := ch.Visibility == gatehouse.Public && (!h.cfg.Gate.Active() || h.cfg.Gate.ToolsChannel() == ch.Name)
+	// The values are built once and shared by every answer (nothing
+	// changes a header after it is set), so the hot path allocates none.
+	hd["Cache-Control"] = h.cacheControl[b2i(shared)][b2i(immutable)]
+	hd["Vary"] = varyAuthEncoding
+}
+
+var varyAuthEncoding = []string{"Authorization, Accept-Encoding"}
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	if ch.Visibility == gatehouse.Public && (!h.cfg.Gate.Active() || h.cfg.Gate.ToolsChannel() == ch.Name) {
-		hd.Set("Cache-Control", "public, "+age)
-	} else {
-		hd.Set("Cache-Control", "private, "+age)
+	return 0
+}
+
+// cacheControls returns the Cache-Control values by [shared][immutable].
+func cacheControls(maxAge string) (v [2][2][]string) {
+	for shared, scope := range []string{"private, ", "public, "} {
+		v[shared][0] = []string{scope + "max-age=" + maxAge}
+		v[shared][1] = []string{scope + "max-age=31536000, immutable"}
 	}
-	hd.Set("Vary", "Authorization, Accept-Encoding")
+	return v
+}
+
+// httpDate formats t for Last-Modified, remembering the last answer: a
+// subdir's files share one build time, asked for again and again.
+func (h *Handler) httpDate(t time.Time) string {
+	sec := t.Unix()
+	if d := h.lastDate.Load(); d != nil && d.sec == sec {
+		return d.text
+	}
+	d := &formattedDate{sec, t.UTC().Format(http.TimeFormat)}
+	h.lastDate.Store(d)
+	return d.text
+}
+
+type formattedDate struct {
+	sec  int64
+	text string
 }
 
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for rest, more := r.Header.Get("Accept-Encoding"), true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
 			return true

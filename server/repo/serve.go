@@ -59,7 +59,7 @@ func (h *Handler) serveIndexFile(w http.ResponseWriter, r *http.Request, f *gate
 		return
 	}
 	if !modTime.IsZero() {
-		hd.Set("Last-Modified", modTime.UTC().Format(http.TimeFormat))
+		hd.Set("Last-Modified", h.httpDate(modTime))
 	}
 	if notModified(r, etag, modTime) {
 		hd.Del("Content-Type")
