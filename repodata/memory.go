@@ -1,9 +1,10 @@
 package repodata
 
 import (
-	"io"
+	"context"
+	"fmt"
+	"os"
 
-	"github.com/gatehouse-dev/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/cache"
 )
 
@@ -24,24 +25,18 @@ func (x *Index) memoryFor(size int64) *cache.Cache[string, []byte] {
 	return nil
 }
 
-// keep reads a revision file that f holds open into memory, for this
-// answer and the next ones, if its size is kept there; on a failed read
-// the open file still answers.
-func (x *Index) keep(f *gatehouse.IndexFile) {
-	c := x.memoryFor(f.Size)
-	if c == nil {
-		return
-	}
-	data := make([]byte, f.Size)
-	if _, err := io.ReadFull(f.File, data); err != nil {
-		if _, err := f.File.Seek(0, io.SeekStart); err != nil {
-			x.log.Warn("rewinding an index file failed", "err", err)
+// readFile is os.ReadFile; tests count the reads.
+var readFile = os.ReadFile
+
+// readWhole loads a revision file of size bytes for the memory tier.
+func readWhole(path string, size int64) func(context.Context) ([]byte, error) {
+	return func(context.Context) ([]byte, error) {
+		data, err := readFile(path)
+		if err == nil && int64(len(data)) != size {
+			err = fmt.Errorf("%s holds %d bytes, its revision says %d", path, len(data), size)
 		}
-		return
+		return data, err
 	}
-	f.File.Close()
-	f.File, f.Data = nil, data
-	c.Set(f.Path, data)
 }
 
 // forget drops files from memory once no reader is sent to them: a

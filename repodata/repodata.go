@@ -193,16 +193,22 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 		}
 		f := revisionFile(st, file, gzip)
 		if c := x.memoryFor(f.Size); c != nil {
-			// Revision files never change under their name.
-			if data, ok := c.Get(f.Path); ok {
-				f.Data = data
+			// Revision files never change under their name. The requests
+			// that miss together share one read.
+			if f.Data, err = c.GetOrLoad(ctx, f.Path, readWhole(f.Path, f.Size)); err == nil {
+				return f, nil
+			}
+		} else {
+			f.File, err = os.Open(f.Path)
+			if err == nil {
 				return f, nil
 			}
 		}
-		if f.File, err = os.Open(f.Path); err == nil {
-			x.keep(f)
-			return f, nil
-		} else if !os.IsNotExist(err) || try == 2 {
+		if ctx.Err() != nil {
+			// The client left while others' read of the file went on.
+			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The index could not be read. Try again in a moment.")
+		}
+		if !os.IsNotExist(err) || try == 2 {
 			x.log.Error("opening an index file failed", "channel", ch.Name, "subdir", dir, "err", err)
 			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The index could not be read. Try again in a moment.")
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -434,5 +435,38 @@ func TestMidSizeIndexFilesAreAnsweredFromMemoryWithinTheirBudget(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, file), f.want("noarch")) {
 		t.Fatal("the large repodata.json differs from a full build")
+	}
+}
+
+// Requests that miss the memory tier together (a new revision, asked for
+// by every client at once) share one read of the file: memory holds one
+// copy of it, not one per request.
+func TestConcurrentMissesShareOneRead(t *testing.T) {
+	f := newFixture(t, func(c *repodata.Config) { c.MemoryBudget = 512 << 10 })
+	for i := range 150 {
+		f.add("noarch", fmt.Sprintf("mid-%03d", i), "1.0", "0", ".conda")
+	}
+	reads, restore := repodata.CountReads(50 * time.Millisecond)
+	defer restore()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			file, err := f.index.File(context.Background(), f.channel(), "noarch/repodata.json", false)
+			if err == nil && (file.Data == nil || file.File != nil) {
+				err = fmt.Errorf("answered from disk, not memory")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := reads(); n != 1 {
+		t.Errorf("16 concurrent requests read the file %d times, want once", n)
 	}
 }
