@@ -469,4 +469,11 @@ func TestConcurrentMissesShareOneRead(t *testing.T) {
 	if n := reads(); n != 1 {
 		t.Errorf("16 concurrent requests read the file %d times, want once", n)
 	}
+	// And memory kept it: the next request reads nothing.
+	if _, err := f.index.File(context.Background(), f.channel(), "noarch/repodata.json", false); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads(); n != 1 {
+		t.Errorf("a later request read the file again (%d reads): memory did not keep it", n)
+	}
 }
