@@ -293,15 +293,35 @@ type SecretFinder struct{ windows map[string]bool }
 // hints show 7 leading and 4 trailing characters, so they never match.
 const SecretWindow = 8
 
-// NewSecretFinder indexes every window of every secret.
+// NewSecretFinder indexes every window of every secret. A JWT-shaped key
+// (claims "." gk-<key>) is indexed as its two parts: a window across the
+// dot would be the hint's 7 characters after any byte that happens to be
+// a '.', such as the last byte of the random hash stored just before the
+// hint in the keys table (1 in 256 keys).
 func NewSecretFinder(secrets []string) *SecretFinder {
 	f := &SecretFinder{windows: map[string]bool{}}
-	for _, s := range secrets {
+	index := func(s string) {
 		for i := 0; i+SecretWindow <= len(s); i++ {
 			f.windows[s[i:i+SecretWindow]] = true
 		}
 	}
+	for _, s := range secrets {
+		if claims, key, ok := cutLast(s, ".gk-"); ok {
+			index(claims)
+			index("gk-" + key)
+			continue
+		}
+		index(s)
+	}
 	return f
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 // Find returns the first window found in b, or "".
