@@ -87,11 +87,21 @@ func (s *Packages) add(ctx context.Context, p *gatehouse.Principal, ch *gatehous
 		return s.audit(ctx, tx, e)
 	})
 	if err != nil {
-		s.deleteBlob(pkg.BlobKey)
-		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
-			if existing, e2 := s.store.PackageByFilename(ctx, ch.ID, pkg.Subdir, pkg.Filename); e2 == nil {
-				return nil, duplicate(existing, u.SHA256)
-			}
+		// A commit whose answer was lost (the database went down in
+		// between) may have committed: the row then holds this blob, and
+		// the upload stands. The blob goes only once no row can hold it;
+		// when that cannot be told, the orphan sweeper decides later.
+		existing, e2 := s.store.PackageByFilename(ctx, ch.ID, pkg.Subdir, pkg.Filename)
+		switch {
+		case e2 == nil && existing.BlobKey == pkg.BlobKey:
+			s.log.Warn("an upload's commit failed to answer but had committed", "blob", pkg.BlobKey, "err", err)
+			s.channels.forgetPackages(ch)
+			return existing, nil
+		case e2 == nil || gatehouse.ErrorCode(e2) == gatehouse.ENOTFOUND:
+			s.deleteBlob(pkg.BlobKey)
+		}
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT && e2 == nil {
+			return nil, duplicate(existing, u.SHA256)
 		}
 		return nil, err
 	}
