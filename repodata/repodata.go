@@ -117,8 +117,9 @@ type subdirSet struct {
 }
 
 const (
-	// maxSmall bounds the shards and revision files kept in memory: the
-	// hottest small files, answered without opening a file.
+	// maxSmall bounds the small revision files kept in memory, and
+	// separately the small shards' answers: the hottest small files,
+	// answered without opening a file.
 	maxSmall     = 2048
 	maxSmallSize = 16 << 10
 )
