@@ -71,6 +71,7 @@ func TestPurePackagesStayPure(t *testing.T) {
 		"condaname":       {""},
 		"gate":            {""},
 		"keyrule":         {"", "condaname"},
+		"logsink":         {},
 		"cache":           {},
 		"ratelimit":       {"cache"},
 		"spool":           {""},

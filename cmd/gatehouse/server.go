@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/blobstore"
 	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/gate"
+	"github.com/gatehouse-dev/gatehouse/logsink"
 	"github.com/gatehouse-dev/gatehouse/ratelimit"
 	"github.com/gatehouse-dev/gatehouse/secret"
 	"github.com/gatehouse-dev/gatehouse/server"
@@ -366,7 +367,13 @@ func newLogger(cfg *serverConfig, w io.Writer) *slog.Logger {
 }
 
 func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
-	log := newLogger(cfg, stderr)
+	// Log lines are gathered and written in batches (one write per request
+	// line was a twentieth of a small answer's CPU). Close writes the rest
+	// when the server stops; a crash loses only the lines of the last
+	// moment, and a panic's own report goes straight to stderr.
+	sink := logsink.New(stderr, 0)
+	defer sink.Close()
+	log := newLogger(cfg, sink)
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
