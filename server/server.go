@@ -99,6 +99,9 @@ type Config struct {
 	// RepodataMemory is the bytes of index files kept in memory (default
 	// 32 MiB; negative: none). See repodata.Config.MemoryBudget.
 	RepodataMemory int64
+	// PackageMemory is the bytes of small package files (at most
+	// repo.SmallFileMax each) kept in memory; 0 or negative: none.
+	PackageMemory int64
 	// ProxyTTL and MirrorInterval pace upstream channels' refreshes.
 	ProxyTTL       time.Duration
 	MirrorInterval time.Duration
@@ -285,6 +288,7 @@ func (s *Server) routes() (http.Handler, error) {
 		Auth: svc.Auth, Channels: svc.Channels, Gate: svc.Gate, Registration: svc.Registration, Index: s.index,
 		Blobs: cfg.Blobs, Addrs: s.addrs, Reply: replier, Logger: cfg.Logger, PublicURL: cfg.PublicURL,
 		RepodataMaxAge: cfg.RepodataMaxAge, Registry: cfg.Registry, Upstreams: svc.Upstreams,
+		SmallFileMemory: cfg.PackageMemory,
 	})
 
 	mux := &recordingMux{ServeMux: http.NewServeMux()}

@@ -64,6 +64,7 @@ type serverConfig struct {
 	RepodataMaxAge      time.Duration
 	RepodataCompact     time.Duration
 	RepodataMemory      int64
+	PackageMemory       int64
 	MaxUploadSize       int64
 	IPv6PrefixLen       int64
 	QuotaKeys           int64
@@ -203,6 +204,9 @@ func (c *serverConfig) Validate() error {
 	if c.RepodataMemory < 0 {
 		errs = append(errs, errors.New("--repodata-memory: must not be negative (0 sends every index file but the smallest from disk)"))
 	}
+	if c.PackageMemory < 0 {
+		errs = append(errs, errors.New("--package-memory: must not be negative (0 sends every package file from storage)"))
+	}
 	if c.MaxUploadSize <= 0 {
 		errs = append(errs, errors.New("--max-upload-size: must be positive"))
 	}
@@ -335,6 +339,7 @@ Every flag can also be set as an environment variable: --public-url is GATEHOUSE
 		f.Int64Var(p, name, def, usage+" (env "+envName(name)+")")
 	}
 	num(&cfg.RepodataMemory, "repodata-memory", 32<<20, "bytes of current repodata.json, .zst, .gz and shard indexes kept in memory, each at most a quarter of it (0: none but the smallest files)")
+	num(&cfg.PackageMemory, "package-memory", 16<<20, "bytes of package files of at most 64 KiB kept in memory, answered without touching storage (0: none)")
 	num(&cfg.MaxUploadSize, "max-upload-size", 2<<30, "largest package file accepted, in bytes")
 	num(&cfg.QuotaKeys, "quota-keys-per-user", int64(service.DefaultQuotas.KeysPerUser), "active API keys one user may hold (-1: no limit; administrators are not bound)")
 	num(&cfg.QuotaChannels, "quota-channels-per-owner", int64(service.DefaultQuotas.ChannelsPerOwner), "channels one user or organization may own (-1: no limit)")
@@ -433,7 +438,7 @@ func runServer(ctx context.Context, cfg *serverConfig, stderr io.Writer) error {
 	srv, err := server.New(server.Config{
 		Store: store, Logger: log, PublicURL: pu, TLS: cfg.TLSCert != "", Version: version, SecretKey: sealKey,
 		Blobs: blobs, TempDir: spoolDir, MaxUploadSize: cfg.MaxUploadSize, ToolsChannel: cfg.ToolsChannel,
-		RepodataMaxAge: cfg.RepodataMaxAge, RepodataCompactAfter: zeroOff(cfg.RepodataCompact), RepodataMemory: zeroOff(cfg.RepodataMemory), TrustedProxies: trusted, RequireRegistration: gated,
+		RepodataMaxAge: cfg.RepodataMaxAge, RepodataCompactAfter: zeroOff(cfg.RepodataCompact), RepodataMemory: zeroOff(cfg.RepodataMemory), PackageMemory: cfg.PackageMemory, TrustedProxies: trusted, RequireRegistration: gated,
 		FailureBudget: ratelimit.FailureBudget{IPv6PrefixLen: int(cfg.IPv6PrefixLen)}, ReservedChannels: splitList(cfg.ReservedChannels),
 		Quotas:       service.Quotas{KeysPerUser: int(cfg.QuotaKeys), ChannelsPerOwner: int(cfg.QuotaChannels), BytesPerOwner: cfg.QuotaBytes},
 		ClientBounds: orgreg.Bounds{PerOrg: int(cfg.MaxClientsPerOrg), PerKey: int(cfg.MaxClientsPerKey), Total: int(cfg.MaxClients)},

@@ -4,6 +4,7 @@ package soak
 // that must be error-free.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -161,19 +162,45 @@ func (e *env) faultPostgres(sz size, phase phaser) {
 	e.recovered(sz, phase, "the PostgreSQL restart")
 }
 
-// faultMinio stops MinIO under load: downloads answer 503, never 404
-// (checklist H2), uploads 5xx with nothing stored; then MinIO comes back.
+// faultMinio stops MinIO under load: a download answers 503, never 404
+// (checklist H2), unless the replica holds the file in memory (small
+// package files, read once), when it is served as before; uploads answer
+// 5xx with nothing stored; then MinIO comes back.
 func (e *env) faultMinio(sz size, phase phaser) {
 	l := phase("MinIO stopped", func(op, kind string) bool {
 		return (op == "download" && kind == "HTTP 503") || (op == "upload" && (kind == "HTTP 503" || kind == "HTTP 500"))
 	})
 	l.noChurn = true
+	// One file of each kind, on one replica: a small one read before the
+	// outage, and one too large for memory.
+	var base string
+	for up := false; !up; {
+		_, base, up = l.target()
+	}
+	small := buildPkg(e.t, publicChannel, "soak-outage-small", "1.0", "0", "noarch", 1<<10)
+	large := buildPkg(e.t, publicChannel, "soak-outage-large", "1.0", "0", "noarch", 128<<10)
+	get := func(p pkg) answer { return do("GET", base+"/repo/"+p.path(), nil, "", bearer(e.adminKey)) }
+	for _, p := range []pkg{small, large} {
+		if st := e.upload(base, p); st != http.StatusCreated {
+			e.t.Fatalf("uploading %s before the outage: %d", p.path(), st)
+		}
+	}
+	if a := get(small); a.err != nil || a.status != http.StatusOK {
+		e.t.Fatalf("downloading %s before the outage: %d %v", small.path(), a.status, a.err)
+	}
 	e.minio.Stop(e.t)
+	if a := get(small); a.err != nil || a.status != http.StatusOK || !bytes.Equal(a.body, small.data) {
+		e.t.Errorf("a small package read before the outage, during it: %d %v; want its bytes from memory", a.status, a.err)
+	}
+	if a := get(large); a.err != nil || a.status != http.StatusServiceUnavailable {
+		e.t.Errorf("a package too large for memory, during the outage: %d %v; want 503 (H2)", a.status, a.err)
+	}
 	l.run(sz.faultOps, sz.workers)
 	errs := l.st.errorsIn(l.phase)
-	if errs["download: HTTP 503"] == 0 || errs["upload: HTTP 503"]+errs["upload: HTTP 500"] == 0 {
-		e.t.Errorf("with MinIO stopped no download or no upload failed (%v): the outage was not met", errs)
+	if errs["upload: HTTP 503"]+errs["upload: HTTP 500"] == 0 {
+		e.t.Errorf("with MinIO stopped no upload failed (%v): the outage was not met", errs)
 	}
+	e.t.Logf("during the outage %d downloads answered 503 (files not in memory), the rest from memory", errs["download: HTTP 503"])
 	e.minio.Restart(e.t)
 	e.t.Logf("MinIO stopped for %d operations, then started again on the same data", sz.faultOps)
 	e.recovered(sz, phase, "the MinIO outage")

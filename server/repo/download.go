@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,28 +48,24 @@ func (x *Handler) servePackage(w http.ResponseWriter, r *http.Request, ch *gateh
 		w.WriteHeader(status)
 		return
 	}
-	rd, err := x.cfg.Blobs.NewRangeReader(r.Context(), p.BlobKey, offset, length)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND && x.cfg.Upstreams != nil {
-		// A proxy channel fetches the file on first request.
-		if ferr := x.cfg.Upstreams.Fetch(r.Context(), ch, p); ferr == nil {
-			rd, err = x.cfg.Blobs.NewRangeReader(r.Context(), p.BlobKey, offset, length)
-		} else if gatehouse.ErrorCode(ferr) != gatehouse.ENOTFOUND {
-			h.Del("Content-Length")
-			h.Del("Content-Range")
-			x.cfg.Reply.Conda(w, r, ferr)
+	if x.small != nil && p.Size <= SmallFileMax {
+		// Small files (most noarch packages, every proxied one asked
+		// for again) are answered from memory: the header and the body
+		// go out in one write, with no open, stat or sendfile.
+		b, err := x.small.GetOrLoad(r.Context(), p.BlobKey, func(ctx context.Context) ([]byte, error) {
+			return x.readWhole(ctx, ch, p)
+		})
+		if err != nil {
+			x.openFailed(w, r, err)
 			return
 		}
+		w.WriteHeader(status)
+		_, _ = w.Write(b[offset : offset+length])
+		return
 	}
+	rd, err := x.open(r.Context(), ch, p, offset, length)
 	if err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			// The database lists it but the file is gone: a fault, not an
-			// absence the client should remember.
-			x.cfg.Logger.Error("package blob missing", "blob", p.BlobKey, "err", err)
-			err = gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The package file is temporarily unavailable. Try again later.")
-		}
-		h.Del("Content-Length")
-		h.Del("Content-Range")
-		x.cfg.Reply.Conda(w, r, err)
+		x.openFailed(w, r, err)
 		return
 	}
 	defer rd.Close()
@@ -76,6 +73,51 @@ func (x *Handler) servePackage(w http.ResponseWriter, r *http.Request, ch *gateh
 	// A download cut short (the client went away) is the client's
 	// business; the access log shows the bytes sent.
 	_, _ = io.Copy(w, rd)
+}
+
+// open returns a reader of the package file's bytes from offset. A proxy
+// channel fetches a file it does not hold yet from upstream first. A file
+// the database lists but storage lacks is a fault, answered 503 so clients
+// retry instead of remembering an absence.
+func (x *Handler) open(ctx context.Context, ch *gatehouse.Channel, p *gatehouse.Package, offset, length int64) (io.ReadCloser, error) {
+	rd, err := x.cfg.Blobs.NewRangeReader(ctx, p.BlobKey, offset, length)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND && x.cfg.Upstreams != nil {
+		ferr := x.cfg.Upstreams.Fetch(ctx, ch, p)
+		if ferr == nil {
+			rd, err = x.cfg.Blobs.NewRangeReader(ctx, p.BlobKey, offset, length)
+		} else if gatehouse.ErrorCode(ferr) != gatehouse.ENOTFOUND {
+			return nil, ferr
+		}
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		x.cfg.Logger.Error("package blob missing", "blob", p.BlobKey, "err", err)
+		err = gatehouse.Errorf(gatehouse.EUNAVAILABLE, "The package file is temporarily unavailable. Try again later.")
+	}
+	return rd, err
+}
+
+// readWhole reads a small package file for the memory tier. A file shorter
+// than its record is a fault, never cached.
+func (x *Handler) readWhole(ctx context.Context, ch *gatehouse.Channel, p *gatehouse.Package) ([]byte, error) {
+	rd, err := x.open(ctx, ch, p, 0, p.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	b := make([]byte, p.Size)
+	if _, err := io.ReadFull(rd, b); err != nil {
+		return nil, fmt.Errorf("reading package blob %s: %w", p.BlobKey, err)
+	}
+	return b, nil
+}
+
+// openFailed answers a download whose file could not be opened; the
+// headers set for the file are taken back.
+func (x *Handler) openFailed(w http.ResponseWriter, r *http.Request, err error) {
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Del("Content-Range")
+	x.cfg.Reply.Conda(w, r, err)
 }
 
 // etagMatches implements If-None-Match's weak comparison.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/cache"
 	"github.com/gatehouse-dev/gatehouse/condaname"
 	"github.com/gatehouse-dev/gatehouse/orgtoken"
 	"github.com/gatehouse-dev/gatehouse/server/authn"
@@ -49,7 +50,14 @@ type Config struct {
 	RepodataMaxAge time.Duration
 	// Registry receives the gate's refusal count; nil registers nothing.
 	Registry prometheus.Registerer
+	// SmallFileMemory is the bytes of package files of at most
+	// SmallFileMax bytes kept in memory; 0 keeps none.
+	SmallFileMemory int64
 }
+
+// SmallFileMax is the size up to which a package file may be kept in
+// memory (Config.SmallFileMemory): most noarch packages are smaller.
+const SmallFileMax = 64 << 10
 
 // Handler serves /repo/ and /t/.
 type Handler struct {
@@ -57,6 +65,10 @@ type Handler struct {
 	cacheControl [2][2][]string
 	lastDate     atomic.Pointer[formattedDate]
 	gateRefusals prometheus.Counter
+	// small holds small package files by blob key. Keys name their
+	// content (they hold its sha256), so an entry is never stale; the
+	// index is asked first, so a deleted package is never served.
+	small *cache.Cache[string, []byte]
 }
 
 // New returns the channel endpoints.
@@ -67,6 +79,10 @@ func New(cfg Config) *Handler {
 	})
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(h.gateRefusals)
+	}
+	if cfg.SmallFileMemory > 0 {
+		h.small = cache.NewWeighted(cache.Options{MaxWeight: uint64(cfg.SmallFileMemory)},
+			func(_ string, b []byte) uint32 { return uint32(len(b)) + 64 })
 	}
 	return h
 }
