@@ -65,9 +65,10 @@ type Handler struct {
 	cacheControl [2][2][]string
 	lastDate     atomic.Pointer[formattedDate]
 	gateRefusals prometheus.Counter
-	// small holds small package files by blob key. Keys name their
-	// content (they hold its sha256), so an entry is never stale; the
-	// index is asked first, so a deleted package is never served.
+	// small holds small package files by blob key. A key is written once
+	// (an upload's has a random part, an upstream file's its sha256), so
+	// an entry is never stale; the index is asked first, so a deleted
+	// package is never served.
 	small *cache.Cache[string, []byte]
 }
 
