@@ -104,8 +104,10 @@ func (s *Sink) run() {
 			s.err = err
 		}
 		s.written += uint64(len(batch))
-		// Keep the buffer for the next batch unless one burst made it
-		// far larger than a busy second's worth of lines.
+		// Keep the buffer for the next batch unless one outsized line
+		// made it far larger than the limit. Either way spare must stop
+		// naming the array pending now uses.
+		s.spare = nil
 		if cap(batch) <= 4*s.limit {
 			s.spare = batch[:0]
 		}

@@ -161,6 +161,54 @@ func TestALineLargerThanTheLimitStillGoesOut(t *testing.T) {
 	}
 }
 
+func TestLinesAfterAnOutsizedLineAreNotOverwritten(t *testing.T) {
+	// A line over four times the limit leaves a buffer too big to keep;
+	// the lines written while the next batch is being written must not
+	// land in that batch's array.
+	entered, tokens := make(chan struct{}), make(chan struct{})
+	rec := &recorder{}
+	out := writerFunc(func(p []byte) (int, error) {
+		entered <- struct{}{}
+		<-tokens
+		return rec.Write(p)
+	})
+	s := logsink.New(out, 16)
+	var want strings.Builder
+	write := func(line string) {
+		t.Helper()
+		if _, err := s.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		want.WriteString(line)
+	}
+	// Each line is written alone: a small one (its buffer is kept for
+	// reuse), then the outsized one.
+	for _, line := range []string{"first\n", strings.Repeat("z", 100) + "\n"} {
+		write(line)
+		<-entered
+		tokens <- struct{}{}
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("AAAA\n")
+	<-entered // that batch is being written...
+	write("BBBB\n") // ...while the next line arrives
+	tokens <- struct{}{}
+	<-entered
+	tokens <- struct{}{}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.String(); got != want.String() {
+		t.Fatalf("got %q,\nwant %q", got, want.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 func TestTheUnderlyingErrorIsReportedAndWritesAfterCloseFail(t *testing.T) {
 	boom := errors.New("disk gone")
 	rec := &recorder{err: boom}
