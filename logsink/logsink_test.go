@@ -192,7 +192,7 @@ func TestLinesAfterAnOutsizedLineAreNotOverwritten(t *testing.T) {
 		}
 	}
 	write("AAAA\n")
-	<-entered // that batch is being written...
+	<-entered       // that batch is being written...
 	write("BBBB\n") // ...while the next line arrives
 	tokens <- struct{}{}
 	<-entered
