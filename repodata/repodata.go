@@ -190,7 +190,11 @@ func (x *Index) File(ctx context.Context, ch *gatehouse.Channel, name string, gz
 		f := revisionFile(st, file, gzip)
 		if c := x.memoryFor(f.Size); c != nil {
 			// Revision files never change under their name. The requests
-			// that miss together share one read.
+			// that miss together share one read; a hit builds no loader.
+			if data, ok := c.Get(f.Path); ok {
+				f.Data = data
+				return f, nil
+			}
 			if f.Data, err = c.GetOrLoad(ctx, f.Path, readWhole(f.Path, f.Size)); err == nil {
 				return f, nil
 			}
